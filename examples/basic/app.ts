@@ -1,0 +1,31 @@
+/**
+ * The basic example: a Hono app instrumented by the middleware, with the aggregate served by the
+ * metrics server. Runs unchanged on Node (`npx tsx examples/basic/app.ts`), Bun
+ * (`bun examples/basic/app.ts`) and Deno (`deno run -A examples/basic/app.ts`).
+ *
+ * Environment: PORT (default 8000), PROMETHEUS_METRICS_PORT (default 9091),
+ * PROMETHEUS_BIND_ADDRESS (default 0.0.0.0).
+ */
+import { Hono } from "hono";
+import { prometheus } from "../../mod.ts";
+import { createExporter, runtimeName, serve } from "../../src/adapter/auto.ts";
+
+const exporter = await createExporter();
+await exporter.onStarting();
+
+const app = new Hono();
+app.use(prometheus({ exporter }));
+app.get("/", (c) => c.text("Hello from Hono\n"));
+app.get("/users/:id", (c) => c.json({ id: c.req.param("id"), name: `user ${c.req.param("id")}` }));
+app.get("/error", () => {
+  throw new Error("this route always fails");
+});
+app.onError((error, c) => c.text(`internal error: ${error.message}\n`, 500));
+
+const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
+const port = Number(env.PORT ?? 8000);
+const server = await serve(app.fetch, { port, hostname: env.HOST ?? "0.0.0.0" });
+await exporter.whenReady();
+console.log(
+  `app listening on :${server.port} (${runtimeName()}); metrics on :${exporter.metricsServer?.port ?? "off"}/metrics`,
+);

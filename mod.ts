@@ -1,0 +1,66 @@
+/**
+ * hono-prometheus-exporter: Prometheus metrics for Hono apps that run as many processes or
+ * isolates, aggregated into one correct `/metrics`.
+ *
+ * This entry is edge-safe: it pulls in no `node:*` module. Runtime adapters live at
+ * `hono-prometheus-exporter/node`, `/bun`, `/deno`, `/workers` (and `/auto`, which picks one).
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { createExporter, metricsHandler, prometheus } from "hono-prometheus-exporter";
+ *
+ * const exporter = createExporter({ metricsServer: false });
+ * const app = new Hono();
+ * app.use(prometheus({ exporter }));
+ * app.get("/metrics", metricsHandler(exporter));
+ * app.get("/users/:id", (c) => c.json({ id: c.req.param("id") }));
+ * ```
+ * @module
+ */
+import type { Exporter } from "./src/core/exporter.ts";
+import { type CreateExporterOptions, createExporterFor } from "./src/create.ts";
+import { webRuntime } from "./src/core/runtime.ts";
+
+/**
+ * Creates an exporter with only Web APIs (no metrics server, no signals, no process probe).
+ * On Node, Bun or Deno import `createExporter` from the runtime's entry instead.
+ *
+ * @example
+ * ```ts
+ * import { createExporter } from "hono-prometheus-exporter";
+ * const exporter = createExporter({ metricsServer: false });
+ * await exporter.flush();
+ * ```
+ */
+export function createExporter(options: CreateExporterOptions = {}): Exporter {
+  return createExporterFor(webRuntime, options);
+}
+
+export type { CreateExporterOptions };
+export { Exporter, type ExporterOptions, type ExporterParts } from "./src/core/exporter.ts";
+export { prometheus, type PrometheusOptions } from "./src/hono/middleware.ts";
+export { metricsHandler } from "./src/hono/handler.ts";
+export { DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS } from "./src/hono/http_metrics.ts";
+export { Counter, Gauge, type GaugeConfiguration, Histogram, register, Registry, Summary } from "./src/core/metrics.ts";
+export { DEFAULT_GAUGE_MODE, MULTIPROCESS_MODES, type MultiprocessMode } from "./src/core/modes.ts";
+export { ConfigError, StorageError } from "./src/core/errors.ts";
+export { type ConfigOptions, type ResolvedConfig, resolveConfig } from "./src/core/config.ts";
+export { type EnvSource, envFromObject } from "./src/core/env.ts";
+export type { Logger } from "./src/core/log.ts";
+export type { Hook, HookContext, HookName, Hooks } from "./src/core/hooks.ts";
+export type { FetchHandler, ProbeSample, ProcessProbe, Runtime, ServeOptions, ServerHandle } from "./src/core/runtime.ts";
+export type {
+  MetricDescriptor,
+  MetricType,
+  ProcessRecord,
+  ProcessUpdate,
+  PublishOutcome,
+  Retirement,
+  SeriesMap,
+  Storage,
+  StoredState,
+} from "./src/core/storage.ts";
+export { MemoryStorage, type MemoryStorageOptions, sharedMemoryStorage } from "./src/storage/memory.ts";
+export { contentTypeOf, type ExpositionFormat, negotiateFormat, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from "./src/core/render.ts";
+export type { WorkerState } from "./src/core/worker_metrics.ts";

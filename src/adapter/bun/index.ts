@@ -1,0 +1,48 @@
+/**
+ * Bun entry point: `createExporter` with the Bun runtime (metrics server on `Bun.serve`, process
+ * probe and signals through Bun's `node:process`).
+ *
+ * @example
+ * ```ts
+ * import { createExporter } from "hono-prometheus-exporter/bun";
+ * const exporter = createExporter({ metricsPort: 0 });
+ * await exporter.whenReady();
+ * await exporter.onExit();
+ * ```
+ * @module
+ */
+import { hostname } from "node:os";
+import process from "node:process";
+import type { Exporter } from "../../core/exporter.ts";
+import type { Runtime } from "../../core/runtime.ts";
+import { type CreateExporterOptions, createExporterFor } from "../../create.ts";
+import { onProcessSignal, processProbe } from "../node/runtime.ts";
+import { serve } from "./server.ts";
+
+/**
+ * The Bun runtime adapter.
+ *
+ * @example
+ * ```ts
+ * import { bunRuntime } from "hono-prometheus-exporter/bun";
+ * console.log(bunRuntime().name); // "bun"
+ * ```
+ */
+export function bunRuntime(): Runtime {
+  return {
+    name: "bun",
+    env: (name) => process.env[name],
+    facts: { hostname: hostname(), pid: process.pid },
+    probe: processProbe,
+    serve,
+    onShutdownSignal: onProcessSignal,
+    exit: (code) => process.exit(code),
+  };
+}
+
+/** Creates an exporter for Bun. */
+export function createExporter(options: CreateExporterOptions = {}): Exporter {
+  return createExporterFor(bunRuntime(), options);
+}
+
+export { serve };

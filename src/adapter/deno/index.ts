@@ -1,0 +1,23 @@
+/**
+ * Deno entry point: `createExporter` with the Deno runtime (metrics server on `Deno.serve`,
+ * process probe, signal listeners).
+ *
+ * @example
+ * ```ts
+ * import { createExporter } from "hono-prometheus-exporter/deno";
+ * const exporter = createExporter({ metricsPort: 0 });
+ * await exporter.whenReady();
+ * await exporter.onExit();
+ * ```
+ * @module
+ */
+import type { Exporter } from "../../core/exporter.ts";
+import { type CreateExporterOptions, createExporterFor } from "../../create.ts";
+import { denoRuntime } from "./runtime.ts";
+
+/** Creates an exporter for Deno. */
+export function createExporter(options: CreateExporterOptions = {}): Exporter {
+  return createExporterFor(denoRuntime(), options);
+}
+
+export { denoEnv, denoRuntime, serve } from "./runtime.ts";

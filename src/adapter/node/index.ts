@@ -1,0 +1,24 @@
+/**
+ * Node.js entry point: `createExporter` with the Node runtime (metrics server on `node:http`,
+ * process probe, signal handling).
+ *
+ * @example
+ * ```ts
+ * import { createExporter } from "hono-prometheus-exporter/node";
+ * const exporter = createExporter({ metricsPort: 0 });
+ * await exporter.whenReady();
+ * await exporter.onExit();
+ * ```
+ * @module
+ */
+import type { Exporter } from "../../core/exporter.ts";
+import { type CreateExporterOptions, createExporterFor } from "../../create.ts";
+import { nodeRuntime } from "./runtime.ts";
+
+/** Creates an exporter for Node.js. */
+export function createExporter(options: CreateExporterOptions = {}): Exporter {
+  return createExporterFor(nodeRuntime(), options);
+}
+
+export { nodeRuntime, processProbe } from "./runtime.ts";
+export { serve } from "./server.ts";

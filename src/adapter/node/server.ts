@@ -1,0 +1,67 @@
+/**
+ * A small HTTP server on `node:http` that runs a Fetch-style handler: enough for the metrics
+ * server and for examples; not a general-purpose replacement for `@hono/node-server`.
+ * @module
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import type { FetchHandler, ServeOptions, ServerHandle } from "../../core/runtime.ts";
+
+/**
+ * Listens on `options.port` and answers each request with `handler`. Rejects when it cannot bind.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "hono-prometheus-exporter/node";
+ * const server = await serve(() => new Response("ok"), { port: 0, hostname: "127.0.0.1" });
+ * await server.close();
+ * ```
+ */
+export function serve(handler: FetchHandler, options: ServeOptions): Promise<ServerHandle> {
+  const server = createServer((req, res) => {
+    answer(handler, req, res, options.hostname).catch((error) => {
+      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+      res.end(`internal error: ${String(error)}\n`);
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.hostname, () => {
+      server.off("error", reject);
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
+
+async function answer(handler: FetchHandler, req: IncomingMessage, res: ServerResponse, hostname: string): Promise<void> {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else if (value !== undefined) headers.set(name, value);
+  }
+  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  const request = new Request(`http://${req.headers.host ?? hostname}${req.url ?? "/"}`, {
+    method: req.method,
+    headers,
+    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
+    // @ts-ignore: Node's fetch needs duplex for a streamed body; the DOM types do not know it.
+    duplex: hasBody ? "half" : undefined,
+  });
+  const response = await handler(request);
+  const outHeaders: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    outHeaders[name] = name === "set-cookie" ? response.headers.getSetCookie() : value;
+  });
+  const body = req.method === "HEAD" || response.body === null ? undefined : new Uint8Array(await response.arrayBuffer());
+  if (body !== undefined && !("content-length" in outHeaders)) outHeaders["content-length"] = String(body.byteLength);
+  res.writeHead(response.status, outHeaders);
+  res.end(body);
+}

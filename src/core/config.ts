@@ -1,0 +1,115 @@
+/**
+ * Configuration: programmatic options first, then the environment variables the Python original
+ * named, then defaults. Everything is validated here, once, at start-up.
+ * @module
+ */
+import { type EnvSource, parseBoolean, parseInteger, parsePort } from "./env.ts";
+import { ConfigError } from "./errors.ts";
+import { type MultiprocessMode, parseMode } from "./modes.ts";
+import { isValidLabelName, isValidMetricName } from "./series.ts";
+
+/** Settings that can come from options or the environment. */
+export interface ConfigOptions {
+  /** Metric name prefix. Default `hono`. */
+  readonly namespace?: string;
+  /** Port of the metrics server. Env `PROMETHEUS_METRICS_PORT`; default 9091; 0 picks a free port. */
+  readonly metricsPort?: number;
+  /** Address the metrics server binds to. Env `PROMETHEUS_BIND_ADDRESS`; default `0.0.0.0`. */
+  readonly bindAddress?: string;
+  /** Whether `whenReady` starts the metrics server. Env `PROMETHEUS_METRICS_SERVER`; default true. */
+  readonly metricsServer?: boolean;
+  /** How often the process publishes, in ms. Default 5000. */
+  readonly publishIntervalMs?: number;
+  /** How often worker gauges (memory, CPU, uptime) are sampled, in ms. Default 10000. */
+  readonly workerMetricsIntervalMs?: number;
+  /** After this long without a publish a process is no longer live, in ms. Default 3 publish intervals, at least 15 s. */
+  readonly staleAfterMs?: number;
+  /** After this long without a publish a process is retired, in ms. Default 120000. */
+  readonly deadAfterMs?: number;
+  /** Most series per metric. Default 10000. */
+  readonly seriesLimit?: number;
+  /** This process's `worker_id` label. Env `PROMETHEUS_WORKER_ID`; default from host and pid. */
+  readonly workerId?: string;
+  /** Add `worker_id` to the request counter. Default false. */
+  readonly requestsByWorker?: boolean;
+  /** Mode of plain prom-client gauges, by metric name. */
+  readonly gaugeModes?: Readonly<Record<string, MultiprocessMode>>;
+}
+
+/** Configuration after defaults and validation. */
+export interface ResolvedConfig {
+  readonly namespace: string;
+  readonly metricsPort: number;
+  readonly bindAddress: string;
+  readonly metricsServer: boolean;
+  readonly publishIntervalMs: number;
+  readonly workerMetricsIntervalMs: number;
+  readonly staleAfterMs: number;
+  readonly deadAfterMs: number;
+  readonly seriesLimit: number;
+  readonly workerId: string | undefined;
+  readonly requestsByWorker: boolean;
+  readonly gaugeModes: Readonly<Record<string, MultiprocessMode>>;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Resolves options against the environment and validates the result. */
+export function resolveConfig(options: ConfigOptions, env: EnvSource): ResolvedConfig {
+  const fromEnv = <T>(name: string, parse: (name: string, raw: string) => T): T | undefined => {
+    const raw = env(name);
+    return raw === undefined || raw === "" ? undefined : parse(name, raw);
+  };
+  const namespace = options.namespace ?? "hono";
+  if (!isValidMetricName(namespace) || namespace.includes(":")) {
+    throw new ConfigError("namespace", `${JSON.stringify(namespace)} is not a valid metric name prefix; use letters, digits and _ (not starting with a digit)`);
+  }
+  const publishIntervalMs = ms("publishIntervalMs", options.publishIntervalMs, 5000, 10, DAY_MS);
+  const staleAfterMs = ms("staleAfterMs", options.staleAfterMs, Math.max(3 * publishIntervalMs, 15_000), 1, DAY_MS);
+  const deadAfterMs = ms("deadAfterMs", options.deadAfterMs, Math.max(120_000, 2 * staleAfterMs), 1, 30 * DAY_MS);
+  if (deadAfterMs < staleAfterMs) {
+    throw new ConfigError("deadAfterMs", `must be at least staleAfterMs (${staleAfterMs}), got ${deadAfterMs}`);
+  }
+  const workerId = options.workerId ?? env("PROMETHEUS_WORKER_ID");
+  if (workerId !== undefined && (workerId === "" || workerId.length > 128)) {
+    throw new ConfigError(options.workerId === undefined ? "PROMETHEUS_WORKER_ID" : "workerId", "must be 1 to 128 characters");
+  }
+  const gaugeModes: Record<string, MultiprocessMode> = {};
+  for (const [name, mode] of Object.entries(options.gaugeModes ?? {})) {
+    if (!isValidMetricName(name)) throw new ConfigError(`gaugeModes.${name}`, "is not a valid metric name");
+    gaugeModes[name] = parseMode(mode, `gaugeModes.${name}`);
+  }
+  const bindAddress = options.bindAddress ?? env("PROMETHEUS_BIND_ADDRESS") ?? "0.0.0.0";
+  if (bindAddress.trim() === "" || /\s/.test(bindAddress)) {
+    throw new ConfigError(options.bindAddress === undefined ? "PROMETHEUS_BIND_ADDRESS" : "bindAddress", `expected a host name or IP address, got ${JSON.stringify(bindAddress)}`);
+  }
+  return {
+    namespace,
+    metricsPort: options.metricsPort !== undefined
+      ? parsePort("metricsPort", String(options.metricsPort))
+      : fromEnv("PROMETHEUS_METRICS_PORT", parsePort) ?? 9091,
+    bindAddress,
+    metricsServer: options.metricsServer ?? fromEnv("PROMETHEUS_METRICS_SERVER", parseBoolean) ?? true,
+    publishIntervalMs,
+    workerMetricsIntervalMs: ms("workerMetricsIntervalMs", options.workerMetricsIntervalMs, 10_000, 10, DAY_MS),
+    staleAfterMs,
+    deadAfterMs,
+    seriesLimit: options.seriesLimit === undefined ? 10_000 : parseInteger("seriesLimit", String(options.seriesLimit), 1, 10_000_000),
+    workerId,
+    requestsByWorker: options.requestsByWorker ?? false,
+    gaugeModes,
+  };
+}
+
+function ms(setting: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigError(setting, `expected milliseconds from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Throws a {@link ConfigError} naming `setting` unless `name` is a valid label name. */
+export function assertLabelName(setting: string, name: string): void {
+  if (!isValidLabelName(name)) throw new ConfigError(setting, `${JSON.stringify(name)} is not a valid label name`);
+}

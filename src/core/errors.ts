@@ -1,0 +1,44 @@
+/**
+ * Error classes for the failures a user can act on. Each message names the setting or the
+ * backend involved and what to do about it.
+ * @module
+ */
+
+/** A configuration value (option or environment variable) is invalid. */
+export class ConfigError extends Error {
+  /** The option or environment variable that holds the bad value. */
+  readonly setting: string;
+
+  /**
+   * @param setting The option or environment variable name.
+   * @param message What is wrong and which values are accepted.
+   */
+  constructor(setting: string, message: string) {
+    super(`${setting}: ${message}`);
+    this.name = "ConfigError";
+    this.setting = setting;
+  }
+}
+
+/** A storage backend failed (unreachable, refused, or returned data it should not have). */
+export class StorageError extends Error {
+  /** The backend that failed, for example `memory`, `filesystem` or `upstash`. */
+  readonly backend: string;
+
+  /**
+   * @param backend The backend's kind.
+   * @param message What failed and what to check.
+   * @param options The underlying cause, if any.
+   */
+  constructor(backend: string, message: string, options?: { cause?: unknown }) {
+    super(`${backend} storage: ${message}`, options);
+    this.name = "StorageError";
+    this.backend = backend;
+  }
+}
+
+/** Returns a short, single-line description of any thrown value. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,289 @@
+/**
+ * The exporter ties one process together: the registry its metrics live in, the publisher that
+ * sends them to storage, the collector that serves the aggregate, the worker gauges, the
+ * lifecycle hooks and the metrics server. Adapters hand it a runtime; it never touches one itself.
+ * @module
+ */
+import type { Registry } from "prom-client";
+import type { BackoffPolicy } from "./backoff.ts";
+import { Collector } from "./collector.ts";
+import { type ConfigOptions, type ResolvedConfig, resolveConfig } from "./config.ts";
+import { describeError } from "./errors.ts";
+import { type Hook, type HookName, type Hooks, runHook } from "./hooks.ts";
+import { ProcessIdentity } from "./identity.ts";
+import { consoleLogger, type Logger } from "./log.ts";
+import { register as defaultRegistry } from "./metrics.ts";
+import { Publisher } from "./publisher.ts";
+import { contentTypeOf, type ExpositionFormat, negotiateFormat } from "./render.ts";
+import type { Runtime, ServerHandle } from "./runtime.ts";
+import { SelfMetrics } from "./self_metrics.ts";
+import { startServerWithRetry } from "./server.ts";
+import type { Storage } from "./storage.ts";
+import { WorkerMetrics, type WorkerState } from "./worker_metrics.ts";
+
+/** Options of an {@link Exporter}: configuration plus the parts it is built from. */
+export interface ExporterOptions extends ConfigOptions {
+  /** Registry holding the metrics to aggregate. Default: prom-client's global registry. */
+  readonly registry?: Registry;
+  /** Lifecycle hook overrides. */
+  readonly hooks?: Hooks<Exporter>;
+  /** Where messages go. Default: console. */
+  readonly logger?: Logger;
+  /** Current time in ms since the epoch. Default `Date.now`; tests pass their own. */
+  readonly clock?: () => number;
+  /** Retry schedule of failed publishes. Default 250 ms doubling to 30 s, with jitter. */
+  readonly backoff?: Partial<BackoffPolicy>;
+  /** Metrics server bind retries: attempts (default 5) and the first delay (default 500 ms, growing). */
+  readonly serverRetry?: { readonly attempts?: number; readonly initialDelayMs?: number };
+  /** Run workerInt and onExit on SIGINT/SIGTERM, then exit. Default true where the runtime has signals. */
+  readonly handleSignals?: boolean;
+  /** Publish this process's values before each scrape it serves. Default true. */
+  readonly publishOnScrape?: boolean;
+}
+
+/** The parts an adapter or factory supplies. */
+export interface ExporterParts {
+  /** Where values are published. */
+  readonly storage: Storage;
+  /** The runtime adapter. */
+  readonly runtime: Runtime;
+}
+
+/** One process's exporter. Create it with `createExporter` from the main entry or an adapter. */
+export class Exporter {
+  /** Validated configuration. */
+  readonly config: ResolvedConfig;
+  /** Registry holding the metrics. */
+  readonly registry: Registry;
+  /** Storage backend. */
+  readonly storage: Storage;
+  /** Runtime adapter. */
+  readonly runtime: Runtime;
+  /** This process's identity. */
+  readonly identity: ProcessIdentity;
+  /** Where messages go. */
+  readonly logger: Logger;
+  /** Sends this process's values to storage. */
+  readonly publisher: Publisher;
+  /** Serves the aggregate. */
+  readonly collector: Collector;
+  /** Memory, CPU, uptime and state gauges. */
+  readonly workerMetrics: WorkerMetrics;
+  /** The exporter's own health metrics. */
+  readonly selfMetrics: SelfMetrics;
+  readonly #options: ExporterOptions;
+  #server: ServerHandle | undefined;
+  #workerTimer: ReturnType<typeof setInterval> | undefined;
+  #removeSignalListener: (() => void) | undefined;
+  #started = false;
+  #exited = false;
+  #scrapeFailing = false;
+
+  /**
+   * @param options Configuration and overrides.
+   * @param parts Storage and runtime.
+   */
+  constructor(options: ExporterOptions, parts: ExporterParts) {
+    this.#options = options;
+    this.runtime = parts.runtime;
+    this.storage = parts.storage;
+    this.config = resolveConfig(options, parts.runtime.env);
+    this.registry = options.registry ?? defaultRegistry;
+    this.logger = options.logger ?? consoleLogger;
+    this.identity = new ProcessIdentity(parts.runtime.facts);
+    const clock = options.clock ?? Date.now;
+    const ns = this.config.namespace;
+    this.selfMetrics = new SelfMetrics(this.registry, ns, this.storage.kind);
+    this.workerMetrics = new WorkerMetrics(
+      this.registry,
+      ns,
+      this.config.workerId ?? defaultWorkerId(parts.runtime, this.identity),
+      parts.runtime.probe,
+    );
+    this.publisher = new Publisher({
+      registry: this.registry,
+      storage: this.storage,
+      identity: this.identity,
+      clock,
+      seriesLimit: this.config.seriesLimit,
+      gaugeModes: this.config.gaugeModes,
+      backoff: { initialMs: 250, maxMs: 30_000, jitter: true, ...options.backoff },
+      logger: this.logger,
+      unrefTimer: parts.runtime.unrefTimer,
+      events: this.selfMetrics.publisherEvents(),
+    });
+    this.collector = new Collector({
+      storage: this.storage,
+      clock,
+      staleAfterMs: this.config.staleAfterMs,
+      deadAfterMs: this.config.deadAfterMs,
+      processLabel: "process_id",
+      events: this.selfMetrics.collectorEvents(),
+    });
+  }
+
+  /** The metrics server, once `whenReady` has started it. */
+  get metricsServer(): ServerHandle | undefined {
+    return this.#server;
+  }
+
+  /** Runs the `onStarting` hook: the worker state becomes `starting`. */
+  onStarting(): Promise<void> {
+    this.#started = true;
+    return this.#run("onStarting", {}, () => this.workerMetrics.setState("starting"));
+  }
+
+  /**
+   * Runs the `whenReady` hook: starts publishing on an interval, samples the worker gauges on a
+   * timer, serves the aggregate on the metrics server and handles shutdown signals.
+   */
+  async whenReady(): Promise<void> {
+    if (!this.#started) await this.onStarting();
+    return this.#run("whenReady", {}, async () => {
+      this.workerMetrics.setState("running");
+      this.#startSampling();
+      this.publisher.start(this.config.publishIntervalMs);
+      this.#installSignalHandler();
+      await this.publisher.publish().catch(() => {});
+      if (this.config.metricsServer) await this.startMetricsServer();
+    });
+  }
+
+  /** Runs the `postFork` hook in a new worker: `workerId` becomes its `worker_id`. */
+  postFork(workerId: string): Promise<void> {
+    return this.#run("postFork", { workerId }, () => {
+      this.workerMetrics.workerId = workerId;
+    });
+  }
+
+  /** Runs the `workerInt` hook: state `quitting` (or `aborting` on SIGABRT/SIGQUIT), then a flush. */
+  workerInt(signal = "SIGINT"): Promise<void> {
+    return this.#run("workerInt", { signal }, async () => {
+      this.workerMetrics.setState(signal === "SIGABRT" || signal === "SIGQUIT" ? "aborting" : "quitting");
+      await this.flush();
+    });
+  }
+
+  /** Runs the `onExit` hook: stops timers and the server, and publishes everything, marked exited. */
+  onExit(): Promise<void> {
+    return this.#run("onExit", {}, async () => {
+      if (this.#exited) return;
+      this.#exited = true;
+      this.publisher.stop();
+      if (this.#workerTimer !== undefined) clearInterval(this.#workerTimer);
+      this.#removeSignalListener?.();
+      try {
+        await this.publisher.publish({ exited: true });
+      } catch (error) {
+        this.logger.error(`final publish to ${this.storage.kind} storage failed: ${describeError(error)}`);
+      }
+      await this.#server?.close().catch(() => {});
+      this.#server = undefined;
+    });
+  }
+
+  /** Publishes everything recorded so far. Rejects when storage fails (values stay pending). */
+  flush(): Promise<void> {
+    return this.publisher.publish();
+  }
+
+  /** Renders the aggregate of every process in `format`. */
+  async collect(format: ExpositionFormat = "prometheus"): Promise<string> {
+    if (this.#options.publishOnScrape !== false) await this.publisher.publish().catch(() => {});
+    return await this.collector.render(format);
+  }
+
+  /**
+   * Answers a scrape: the aggregate, in the format the `Accept` header asks for. When storage
+   * cannot be read it answers 503 with the reason, and the failure is counted.
+   */
+  async scrape(request: Request): Promise<Response> {
+    const format = negotiateFormat(request.headers.get("accept"));
+    try {
+      const body = await this.collect(format);
+      this.#scrapeFailing = false;
+      return new Response(body, { headers: { "content-type": contentTypeOf(format) } });
+    } catch (error) {
+      this.selfMetrics.scrapeErrors.inc({ backend: this.storage.kind });
+      const message = `reading ${this.storage.kind} storage for a scrape failed: ${describeError(error)}`;
+      if (!this.#scrapeFailing) this.logger.error(message);
+      this.#scrapeFailing = true;
+      return new Response(`${message}\n`, { status: 503, headers: { "content-type": "text/plain; charset=utf-8" } });
+    }
+  }
+
+  /** The metrics server's handler: `GET /metrics` scrapes, anything else is 404. */
+  readonly fetch = (request: Request): Promise<Response> | Response => {
+    const { pathname } = new URL(request.url);
+    if (pathname !== "/metrics") return new Response("Not Found\n", { status: 404 });
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return new Response("Method Not Allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
+    }
+    return this.scrape(request);
+  };
+
+  /**
+   * Starts the metrics server on the configured port and address, retrying a port conflict with a
+   * growing delay; after the last attempt it logs one line and gives up without throwing.
+   */
+  async startMetricsServer(): Promise<ServerHandle | undefined> {
+    if (this.#server !== undefined) return this.#server;
+    const serve = this.runtime.serve;
+    if (serve === undefined) {
+      this.logger.warn(`the ${this.runtime.name} runtime cannot run a metrics server; serve /metrics from the app instead`);
+      return undefined;
+    }
+    this.#server = await startServerWithRetry(serve, this.fetch, {
+      port: this.config.metricsPort,
+      hostname: this.config.bindAddress,
+      attempts: this.#options.serverRetry?.attempts ?? 5,
+      initialDelayMs: this.#options.serverRetry?.initialDelayMs ?? 500,
+      logger: this.logger,
+      unrefTimer: this.runtime.unrefTimer,
+    });
+    return this.#server;
+  }
+
+  #startSampling(): void {
+    this.workerMetrics.sample();
+    if (this.#workerTimer !== undefined) return;
+    this.#workerTimer = setInterval(() => this.workerMetrics.sample(), this.config.workerMetricsIntervalMs);
+    (this.runtime.unrefTimer ?? ((t) => (t as { unref?: () => void }).unref?.()))(this.#workerTimer);
+  }
+
+  #installSignalHandler(): void {
+    const listen = this.runtime.onShutdownSignal;
+    if (this.#options.handleSignals === false || listen === undefined || this.#removeSignalListener) return;
+    let stopping = false;
+    this.#removeSignalListener = listen(async (signal) => {
+      if (stopping) {
+        this.workerMetrics.setState("aborting");
+        this.runtime.exit?.(1);
+        return;
+      }
+      stopping = true;
+      await this.workerInt(signal);
+      await this.onExit();
+      this.runtime.exit?.(0);
+    });
+  }
+
+  #run(name: HookName, extra: { workerId?: string; signal?: string }, builtIn: () => void | Promise<void>): Promise<void> {
+    const override: Hook<Exporter> | undefined = this.#options.hooks?.[name];
+    const runDefault = async () => {
+      await builtIn();
+    };
+    const hook: Hook<Exporter> = override ?? runDefault;
+    return runHook(name, hook, { exporter: this, ...extra, runDefault }, this.logger, (n) =>
+      this.selfMetrics.hookErrors.inc({ hook: n })).then(() => {});
+  }
+}
+
+/** `worker_id` when no supervisor assigns one: host and pid where known, else the identity. */
+function defaultWorkerId(runtime: Runtime, identity: ProcessIdentity): string {
+  const { hostname, pid } = runtime.facts;
+  if (pid !== undefined) return hostname ? `${hostname}:${pid}` : `pid_${pid}`;
+  return identity.base;
+}
+
+export type { WorkerState };

@@ -1,0 +1,212 @@
+/**
+ * The publisher: on an interval, on flush() and at shutdown, it sends the series that changed since
+ * the last acknowledged publish, as absolute values, in one storage call. A failed publish leaves
+ * its series unacknowledged, so the next attempt sends them again: nothing is lost, nothing counts twice.
+ * @module
+ */
+import type { Registry } from "prom-client";
+import { type BackoffPolicy, backoffDelay } from "./backoff.ts";
+import { describeError } from "./errors.ts";
+import type { ProcessIdentity } from "./identity.ts";
+import type { Logger } from "./log.ts";
+import type { MultiprocessMode } from "./modes.ts";
+import { splitSeriesKey } from "./series.ts";
+import { takeSnapshot } from "./snapshot.ts";
+import type { MetricDescriptor, Storage } from "./storage.ts";
+import { type UnrefTimer, unrefIfPossible } from "./timers.ts";
+import { combine } from "./values.ts";
+
+/** What the publisher reports, for the exporter's own metrics. */
+export interface PublisherEvents {
+  /** A publish was acknowledged after `seconds`, carrying `series` changed series. */
+  published?(seconds: number, series: number): void;
+  /** A publish failed after `seconds`. */
+  failed?(error: unknown, seconds: number): void;
+  /** `count` new series of `metric` were left out because the metric is at its series limit. */
+  dropped?(metric: string, count: number): void;
+  /** Storage had retired this process; it now publishes as `id`. */
+  reincarnated?(id: string): void;
+}
+
+/** Options of {@link Publisher}. */
+export interface PublisherOptions {
+  /** The registry whose metrics are published. */
+  readonly registry: Registry;
+  /** Where they go. */
+  readonly storage: Storage;
+  /** This process. */
+  readonly identity: ProcessIdentity;
+  /** Current time in milliseconds since the epoch. */
+  readonly clock: () => number;
+  /** Most series per metric. */
+  readonly seriesLimit: number;
+  /** Modes of plain prom-client gauges, by name. */
+  readonly gaugeModes?: Readonly<Record<string, MultiprocessMode>>;
+  /** Retry schedule after a failed publish. */
+  readonly backoff: BackoffPolicy;
+  /** Where outages are reported, once each. */
+  readonly logger: Logger;
+  /** Keeps the interval timer from holding the process open. */
+  readonly unrefTimer?: UnrefTimer;
+  /** Hooks for the exporter's own metrics. */
+  readonly events?: PublisherEvents;
+}
+
+/** Publishes one process's metrics to storage. */
+export class Publisher {
+  readonly #o: PublisherOptions;
+  #acked = new Map<string, string>();
+  #ackedDescriptors = new Map<string, string>();
+  #baseline = new Map<string, string>();
+  #previous: Map<string, string> | undefined;
+  #chain: Promise<unknown> = Promise.resolve();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #intervalMs = 0;
+  #failures = 0;
+  #droppedWarned = new Set<string>();
+
+  /** @param options What to publish, where, and how to retry. */
+  constructor(options: PublisherOptions) {
+    this.#o = options;
+  }
+
+  /** Series acknowledged by storage so far (their number bounds this publisher's memory). */
+  get acknowledgedSeries(): number {
+    return this.#acked.size;
+  }
+
+  /**
+   * Publishes now, after any publish already under way. Rejects when storage fails; the series
+   * stay pending and are sent by the next publish.
+   */
+  publish(options: { exited?: boolean } = {}): Promise<void> {
+    const run = this.#chain.then(() => this.#publishOnce(options.exited ?? false, 0));
+    this.#chain = run.catch(() => {});
+    return run;
+  }
+
+  /** Publishes every `intervalMs`, and with backoff after a failure. */
+  start(intervalMs: number): void {
+    this.#intervalMs = intervalMs;
+    if (this.#timer === undefined) this.#schedule(intervalMs);
+  }
+
+  /** Stops the interval. A publish under way finishes. */
+  stop(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#intervalMs = 0;
+  }
+
+  #schedule(ms: number): void {
+    this.#timer = setTimeout(() => this.#tick(), ms);
+    (this.#o.unrefTimer ?? unrefIfPossible)(this.#timer);
+  }
+
+  async #tick(): Promise<void> {
+    let next = this.#intervalMs;
+    try {
+      await this.publish();
+    } catch {
+      next = Math.max(1, backoffDelay(this.#o.backoff, this.#failures));
+    }
+    if (this.#intervalMs > 0) this.#schedule(next);
+  }
+
+  async #publishOnce(exited: boolean, depth: number): Promise<void> {
+    const o = this.#o;
+    const now = o.clock();
+    const snapshot = await takeSnapshot(o.registry, {
+      gaugeModes: o.gaugeModes,
+      seriesLimit: o.seriesLimit,
+      known: this.#acked,
+      previous: this.#previous,
+      now,
+      onDropped: (metric, count) => this.#dropped(metric, count),
+    });
+    this.#previous = snapshot.series;
+    const series = this.#changedSeries(snapshot.series, snapshot.descriptors);
+    const descriptors = new Map<string, MetricDescriptor>();
+    const descriptorJson = new Map<string, string>();
+    for (const [name, d] of snapshot.descriptors) {
+      const json = JSON.stringify(d);
+      if (this.#ackedDescriptors.get(name) !== json) {
+        descriptors.set(name, d);
+        descriptorJson.set(name, json);
+      }
+    }
+    const started = performance.now();
+    let outcome;
+    try {
+      outcome = await o.storage.publish({ processId: o.identity.id, heartbeat: now, exited, descriptors, series });
+    } catch (error) {
+      this.#failed(error, (performance.now() - started) / 1000);
+      throw error;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    if (outcome.status === "retired") {
+      // A collector took this process for dead and folded what storage held: those values now
+      // live in the retired total, so from here on only the rest is published, under a new id.
+      for (const [key, folded] of outcome.folded) {
+        const d = snapshot.descriptors.get(splitSeriesKey(key)[0]);
+        if (d === undefined || d.type === "gauge") continue;
+        const before = this.#baseline.get(key);
+        const total = before === undefined
+          ? folded
+          : combine(d.type, before, folded, 1, d.buckets?.length ?? 0);
+        if (total !== undefined) this.#baseline.set(key, total);
+      }
+      this.#acked.clear();
+      this.#ackedDescriptors.clear();
+      o.events?.reincarnated?.(o.identity.reincarnate());
+      if (depth < 3) return this.#publishOnce(exited, depth + 1);
+      return;
+    }
+    for (const [key, value] of series) this.#acked.set(key, value);
+    for (const [name, json] of descriptorJson) this.#ackedDescriptors.set(name, json);
+    if (this.#failures > 0) {
+      o.logger.warn(`publishing to ${o.storage.kind} storage recovered after ${this.#failures} failed attempt(s); nothing was lost`);
+      this.#failures = 0;
+    }
+    o.events?.published?.(seconds, series.size);
+  }
+
+  #changedSeries(current: Map<string, string>, descriptors: Map<string, MetricDescriptor>): Map<string, string> {
+    const changed = new Map<string, string>();
+    const baseline = this.#baseline;
+    for (const [key, raw] of current) {
+      let value = raw;
+      if (baseline.size > 0) {
+        const base = baseline.get(key);
+        const d = base === undefined ? undefined : descriptors.get(splitSeriesKey(key)[0]);
+        if (base !== undefined && d !== undefined && d.type !== "gauge") {
+          value = combine(d.type, raw, base, -1, d.buckets?.length ?? 0) ?? raw;
+        }
+      }
+      if (this.#acked.get(key) !== value) changed.set(key, value);
+    }
+    return changed;
+  }
+
+  #failed(error: unknown, seconds: number): void {
+    this.#failures++;
+    if (this.#failures === 1) {
+      this.#o.logger.error(
+        `publishing to ${this.#o.storage.kind} storage failed (${describeError(error)}); ` +
+          `retrying with backoff, values keep accumulating locally`,
+      );
+    }
+    this.#o.events?.failed?.(error, seconds);
+  }
+
+  #dropped(metric: string, count: number): void {
+    if (!this.#droppedWarned.has(metric) && this.#droppedWarned.size < 1000) {
+      this.#droppedWarned.add(metric);
+      this.#o.logger.warn(
+        `metric ${metric} reached its limit of ${this.#o.seriesLimit} series; new series are dropped ` +
+          `(raise seriesLimit, or remove unbounded labels)`,
+      );
+    }
+    this.#o.events?.dropped?.(metric, count);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * What the core asks of a runtime. Each adapter (`src/adapter/<runtime>/`) builds one; the core
+ * never touches `process`, `Deno` or `Bun` itself.
+ * @module
+ */
+import type { EnvSource } from "./env.ts";
+import type { ProcessFacts } from "./identity.ts";
+import type { UnrefTimer } from "./timers.ts";
+
+/** One reading of the process's resources; a field the runtime cannot tell is left out. */
+export interface ProbeSample {
+  /** Resident set size, in bytes. */
+  readonly rssBytes?: number;
+  /** User plus system CPU time used so far, in microseconds. */
+  readonly cpuMicros?: number;
+  /** Seconds since the process started. */
+  readonly uptimeSeconds?: number;
+}
+
+/** Reads the process's own resources. */
+export interface ProcessProbe {
+  /** Takes one reading. */
+  sample(): ProbeSample;
+}
+
+/** A request handler in the Fetch API's shape. */
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/** A running HTTP server. */
+export interface ServerHandle {
+  /** The port it listens on (the real one when 0 was asked for). */
+  readonly port: number;
+  /** Stops listening and closes connections. */
+  close(): Promise<void>;
+}
+
+/** Where and how to listen. */
+export interface ServeOptions {
+  /** TCP port; 0 picks a free one. */
+  readonly port: number;
+  /** Address to bind. */
+  readonly hostname: string;
+}
+
+/** A runtime adapter. */
+export interface Runtime {
+  /** The runtime's name, for messages. */
+  readonly name: string;
+  /** Reads environment variables. */
+  readonly env: EnvSource;
+  /** Host name and pid, where known. */
+  readonly facts: ProcessFacts;
+  /** Resource probe; absent where the runtime cannot tell (Workers). */
+  readonly probe?: ProcessProbe;
+  /** Starts an HTTP server with the runtime's own server; rejects when it cannot bind. */
+  readonly serve?: (handler: FetchHandler, options: ServeOptions) => Promise<ServerHandle>;
+  /** Keeps a timer from holding the process open. */
+  readonly unrefTimer?: UnrefTimer;
+  /** Calls `listener` on SIGINT and SIGTERM; returns a function that removes it. */
+  readonly onShutdownSignal?: (listener: (signal: string) => void) => () => void;
+  /** Ends the process. */
+  readonly exit?: (code: number) => void;
+}
+
+/** A runtime with nothing but the standard Web APIs (edge isolates, tests). */
+export const webRuntime: Runtime = { name: "web", env: () => undefined, facts: {} };

@@ -1,0 +1,66 @@
+/**
+ * The exporter's own health, published and aggregated like any other metric: publish errors,
+ * storage latency, retired processes, corrupt records skipped, series dropped, hook failures.
+ * @module
+ */
+import type { Registry } from "prom-client";
+import type { CollectorEvents } from "./collector.ts";
+import { Counter, Histogram } from "./metrics.ts";
+import type { PublisherEvents } from "./publisher.ts";
+
+/** Counters and a latency histogram about the exporter itself. */
+export class SelfMetrics {
+  readonly publishErrors: Counter<"backend">;
+  readonly storageErrors: Counter<"backend" | "reason">;
+  readonly storageLatency: Histogram<"backend" | "operation">;
+  readonly retired: Counter<"backend">;
+  readonly dropped: Counter<"metric">;
+  readonly hookErrors: Counter<"hook">;
+  readonly scrapeErrors: Counter<"backend">;
+
+  /**
+   * @param registry Where they are registered.
+   * @param namespace Metric name prefix.
+   * @param backend The storage kind, as the `backend` label.
+   */
+  constructor(registry: Registry, namespace: string, readonly backend: string) {
+    const p = `${namespace}_exporter_`;
+    const registers = [registry];
+    this.publishErrors = new Counter({ name: `${p}publish_errors_total`, help: "Publishes to storage that failed (retried with backoff).", labelNames: ["backend"], registers });
+    this.storageErrors = new Counter({ name: `${p}storage_errors_total`, help: "Stored records or series that could not be read and were skipped.", labelNames: ["backend", "reason"], registers });
+    this.storageLatency = new Histogram({
+      name: `${p}storage_latency_seconds`,
+      help: "Latency of storage calls.",
+      labelNames: ["backend", "operation"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.retired = new Counter({ name: `${p}retired_processes_total`, help: "Dead processes folded into the retired total.", labelNames: ["backend"], registers });
+    this.dropped = new Counter({ name: `${p}series_dropped_total`, help: "Series left out of a publish because their metric was at its series limit, summed over publishes.", labelNames: ["metric"], registers });
+    this.hookErrors = new Counter({ name: `${p}hook_errors_total`, help: "Lifecycle hooks that threw.", labelNames: ["hook"], registers });
+    this.scrapeErrors = new Counter({ name: `${p}scrape_errors_total`, help: "Scrapes that could not read storage.", labelNames: ["backend"], registers });
+  }
+
+  /** Events for the publisher. */
+  publisherEvents(): PublisherEvents {
+    const backend = this.backend;
+    return {
+      published: (seconds) => this.storageLatency.observe({ backend, operation: "publish" }, seconds),
+      failed: (_error, seconds) => {
+        this.publishErrors.inc({ backend });
+        this.storageLatency.observe({ backend, operation: "publish" }, seconds);
+      },
+      dropped: (metric, count) => this.dropped.inc({ metric }, count),
+    };
+  }
+
+  /** Events for the collector. */
+  collectorEvents(): CollectorEvents {
+    const backend = this.backend;
+    return {
+      storageCall: (operation, seconds) => this.storageLatency.observe({ backend, operation }, seconds),
+      retired: (count) => this.retired.inc({ backend }, count),
+      corrupt: (count) => this.storageErrors.inc({ backend, reason: "corrupt" }, count),
+    };
+  }
+}

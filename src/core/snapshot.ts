@@ -1,0 +1,155 @@
+/**
+ * Takes a process's snapshot: reads every metric of a prom-client registry through its public
+ * `get()` and encodes each series compactly (see `values.ts`). The publisher diffs snapshots to
+ * send only what changed.
+ * @module
+ */
+import type { Registry } from "prom-client";
+import { DEFAULT_GAUGE_MODE, type MultiprocessMode, needsTimestamp, parseMode } from "./modes.ts";
+import { type LabelValues, seriesKey } from "./series.ts";
+import type { MetricDescriptor, MetricType } from "./storage.ts";
+import { encodeGauge, encodeHistogram, encodeSummary } from "./values.ts";
+
+/** A series as prom-client's `get()` reports it. */
+interface Sample {
+  value: number;
+  labels: LabelValues;
+  metricName?: string;
+}
+
+/** A metric as the snapshot sees it: prom-client's metric objects satisfy this. */
+interface SnapshotSource {
+  name: string;
+  get(): Promise<{ name: string; help: string; type: string; values: Sample[] }>;
+  multiprocessMode?: MultiprocessMode;
+  setTimes?: ReadonlyMap<string, number>;
+  upperBounds?: readonly number[];
+}
+
+/** One process's metrics, encoded. */
+export interface Snapshot {
+  /** Descriptor of each metric, by metric name. */
+  readonly descriptors: Map<string, MetricDescriptor>;
+  /** Encoded value of each series, by series key. */
+  readonly series: Map<string, string>;
+}
+
+/** Options of {@link takeSnapshot}. */
+export interface SnapshotOptions {
+  /** Mode per gauge name, for gauges that do not carry one (plain prom-client gauges). */
+  readonly gaugeModes?: Readonly<Record<string, MultiprocessMode>>;
+  /** Most series kept per metric; later new series are dropped and reported. */
+  readonly seriesLimit: number;
+  /** Series keys already published, which stay within the limit. */
+  readonly known: ReadonlyMap<string, string>;
+  /** Called once per metric and publish with the number of series dropped over the limit. */
+  readonly onDropped: (metric: string, count: number) => void;
+  /** Previous snapshot: gauges in a time-stamped mode keep their set time when unchanged. */
+  readonly previous?: ReadonlyMap<string, string>;
+  /** Current time, in milliseconds since the epoch. */
+  readonly now: number;
+}
+
+/** Reads and encodes every metric of `registry`. */
+export async function takeSnapshot(registry: Registry, options: SnapshotOptions): Promise<Snapshot> {
+  const descriptors = new Map<string, MetricDescriptor>();
+  const series = new Map<string, string>();
+  const metrics = registry.getMetricsAsArray() as unknown as SnapshotSource[];
+  const results = await Promise.all(metrics.map((m) => m.get()));
+  for (let i = 0; i < metrics.length; i++) {
+    const metric = metrics[i];
+    const data = results[i];
+    const type = data.type as MetricType;
+    const limited = new Limiter(data.name, options);
+    if (type === "counter") {
+      descriptors.set(data.name, { type, help: data.help });
+      for (const s of data.values) limited.put(series, seriesKey(data.name, s.labels), String(s.value));
+    } else if (type === "gauge") {
+      const mode = metric.multiprocessMode ??
+        (options.gaugeModes?.[data.name] !== undefined
+          ? parseMode(options.gaugeModes[data.name], `gaugeModes.${data.name}`)
+          : DEFAULT_GAUGE_MODE);
+      descriptors.set(data.name, { type, help: data.help, mode });
+      const stamped = needsTimestamp(mode);
+      for (const s of data.values) {
+        const key = seriesKey(data.name, s.labels);
+        const setAt = stamped ? gaugeSetTime(metric, key, s.value, options) : undefined;
+        limited.put(series, key, encodeGauge(s.value, setAt));
+      }
+    } else if (type === "histogram") {
+      const seen = encodeHistograms(data.name, data.values, series, limited);
+      const buckets = [...(metric.upperBounds ?? seen)];
+      descriptors.set(data.name, { type, help: data.help, buckets });
+    } else if (type === "summary") {
+      descriptors.set(data.name, { type, help: data.help });
+      encodeSummaries(data.name, data.values, series, limited);
+    }
+    limited.report();
+  }
+  return { descriptors, series };
+}
+
+/** Keeps at most `seriesLimit` series of one metric, preferring series already published. */
+class Limiter {
+  #count = 0;
+  #dropped = 0;
+  constructor(readonly metric: string, readonly options: SnapshotOptions) {}
+  put(into: Map<string, string>, key: string, value: string): void {
+    if (this.#count >= this.options.seriesLimit && !this.options.known.has(key)) {
+      this.#dropped++;
+      return;
+    }
+    this.#count++;
+    into.set(key, value);
+  }
+  report(): void {
+    if (this.#dropped > 0) this.options.onDropped(this.metric, this.#dropped);
+  }
+}
+
+function gaugeSetTime(metric: SnapshotSource, key: string, value: number, options: SnapshotOptions): number {
+  const recorded = metric.setTimes?.get(key);
+  if (recorded !== undefined) return recorded;
+  // A gauge that does not record set times: the time the change was first seen stands in.
+  const before = options.previous?.get(key);
+  if (before !== undefined) {
+    const at = before.indexOf("@");
+    if (at !== -1 && Number(before.slice(0, at)) === value) return Number(before.slice(at + 1));
+  }
+  return options.now;
+}
+
+function encodeHistograms(name: string, values: Sample[], out: Map<string, string>, limited: Limiter): number[] {
+  // prom-client reports each series as its buckets in ascending order, then _sum, then _count.
+  let bounds: number[] | undefined;
+  let counts: number[] = [];
+  let current: number[] = [];
+  let sum = 0;
+  for (const v of values) {
+    const suffix = v.metricName?.slice(name.length);
+    if (suffix === "_bucket") {
+      const le = v.labels.le;
+      if (le !== "+Inf" && le !== Infinity) {
+        current.push(Number(le));
+        counts.push(v.value);
+      }
+    } else if (suffix === "_sum") {
+      sum = v.value;
+    } else if (suffix === "_count") {
+      bounds ??= current;
+      limited.put(out, seriesKey(name, v.labels, "le"), encodeHistogram(sum, v.value, counts));
+      counts = [];
+      current = [];
+    }
+  }
+  return bounds ?? [];
+}
+
+function encodeSummaries(name: string, values: Sample[], out: Map<string, string>, limited: Limiter): void {
+  let sum = 0;
+  for (const v of values) {
+    const suffix = v.metricName?.slice(name.length);
+    if (suffix === "_sum") sum = v.value;
+    else if (suffix === "_count") limited.put(out, seriesKey(name, v.labels), encodeSummary(sum, v.value));
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The one interface every backend (memory, filesystem, Upstash) implements. Publishers write a
+ * process's changed series as absolute values; collectors read everything in a constant number of
+ * round trips and retire dead processes with a compare-and-set, so retirement happens once.
+ * @module
+ */
+import type { MultiprocessMode } from "./modes.ts";
+
+/** The four metric types of the Prometheus data model. */
+export type MetricType = "counter" | "gauge" | "histogram" | "summary";
+
+/** What a collector needs to know to merge and render one metric family. */
+export interface MetricDescriptor {
+  /** The metric type. */
+  readonly type: MetricType;
+  /** The HELP text. */
+  readonly help: string;
+  /** How a gauge merges across processes; absent on other types. */
+  readonly mode?: MultiprocessMode;
+  /** A histogram's finite bucket upper bounds, ascending; absent on other types. */
+  readonly buckets?: readonly number[];
+}
+
+/** Series key (see `series.ts`) to encoded value (see `values.ts`). */
+export type SeriesMap = Map<string, string>;
+
+/** One publish: the series that changed since the last acknowledged publish, as absolute values. */
+export interface ProcessUpdate {
+  /** The publishing process's identity, unique across hosts and restarts. */
+  readonly processId: string;
+  /** When the process published, in milliseconds since the epoch: its heartbeat. */
+  readonly heartbeat: number;
+  /** True on the last publish of a process that is shutting down. */
+  readonly exited: boolean;
+  /** Descriptors of metrics new or changed since the last acknowledged publish. */
+  readonly descriptors: ReadonlyMap<string, MetricDescriptor>;
+  /** Changed series, absolute values. Writing them again changes nothing (idempotent). */
+  readonly series: ReadonlyMap<string, string>;
+}
+
+/**
+ * What storage did with a publish. `retired` means a collector had retired this identity: nothing
+ * was written, and `folded` holds exactly the values that were folded into the retired total.
+ */
+export type PublishOutcome =
+  | { readonly status: "ok" }
+  | { readonly status: "retired"; readonly folded: SeriesMap };
+
+/** One process as stored. */
+export interface ProcessRecord {
+  /** The process identity. */
+  readonly id: string;
+  /** Time of its latest publish, in milliseconds since the epoch. */
+  readonly heartbeat: number;
+  /** Whether its last publish said it was shutting down. */
+  readonly exited: boolean;
+  /** Its series, absolute values. */
+  readonly series: SeriesMap;
+}
+
+/** Everything a collector needs for one scrape. */
+export interface StoredState {
+  /** Metric descriptors by metric name. */
+  readonly descriptors: ReadonlyMap<string, MetricDescriptor>;
+  /** Every process not yet retired. */
+  readonly processes: readonly ProcessRecord[];
+  /** Counters, histograms and summaries of retired processes, summed. */
+  readonly retired: SeriesMap;
+  /** Changes each time a retirement is committed; the compare-and-set token of `retire`. */
+  readonly retiredVersion: number;
+  /** Stored records the backend could not read (skipped, not fatal). */
+  readonly corrupt: number;
+}
+
+/** A retirement a collector asks for. */
+export interface Retirement {
+  /** The `retiredVersion` the collector read; the retirement fails if it changed. */
+  readonly expectedVersion: number;
+  /** The processes to retire, each with the heartbeat the collector read; fails if one moved. */
+  readonly processes: ReadonlyArray<{ readonly id: string; readonly heartbeat: number }>;
+  /** New absolute values of the retired-total series these processes change. */
+  readonly retiredUpdates: ReadonlyMap<string, string>;
+}
+
+/** A metrics storage backend. */
+export interface Storage {
+  /** The backend's kind, used in messages: `memory`, `filesystem`, `upstash`. */
+  readonly kind: string;
+  /** Applies one publish atomically, in one round trip. */
+  publish(update: ProcessUpdate): Promise<PublishOutcome>;
+  /** Reads the whole state, in a constant number of round trips. */
+  read(): Promise<StoredState>;
+  /**
+   * Atomically: when the retired version and every listed heartbeat are as expected, writes the
+   * retired-total updates, keeps each process's data aside as a tombstone (so a process retired by
+   * mistake learns what was folded) and removes the processes. Returns whether it committed.
+   */
+  retire(retirement: Retirement): Promise<boolean>;
+  /** Releases connections and handles. */
+  close(): Promise<void>;
+}

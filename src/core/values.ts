@@ -1,0 +1,105 @@
+/**
+ * The compact encoding of one series' value, as stored:
+ * counter and gauge `"12.5"`, a gauge that records when it was set `"12.5@1732460000000"`,
+ * histogram `"sum|count|c1,c2,..."` (cumulative counts of the finite buckets), summary `"sum|count"`.
+ * @module
+ */
+import type { MetricType } from "./storage.ts";
+
+/** A decoded histogram value. */
+export interface HistogramValue {
+  /** Sum of observations. */
+  sum: number;
+  /** Number of observations (the `+Inf` bucket). */
+  count: number;
+  /** Cumulative counts of the finite buckets, in bucket order. */
+  buckets: number[];
+}
+
+/** Encodes a histogram value. */
+export function encodeHistogram(sum: number, count: number, buckets: readonly number[]): string {
+  return `${sum}|${count}|${buckets.join(",")}`;
+}
+
+/** Decodes a histogram value, or returns undefined when it is corrupt. */
+export function decodeHistogram(encoded: string, bucketCount: number): HistogramValue | undefined {
+  const parts = encoded.split("|");
+  if (parts.length !== 3) return undefined;
+  const sum = Number(parts[0]);
+  const count = Number(parts[1]);
+  const buckets = parts[2] === "" ? [] : parts[2].split(",").map(Number);
+  if (buckets.length !== bucketCount || !isCount(count) || Number.isNaN(sum)) return undefined;
+  for (const b of buckets) if (!isCount(b)) return undefined;
+  return { sum, count, buckets };
+}
+
+/** Encodes a summary value (its sum and count; quantiles cannot be merged exactly). */
+export function encodeSummary(sum: number, count: number): string {
+  return `${sum}|${count}`;
+}
+
+/** Decodes a summary value, or returns undefined when it is corrupt. */
+export function decodeSummary(encoded: string): { sum: number; count: number } | undefined {
+  const bar = encoded.indexOf("|");
+  if (bar === -1) return undefined;
+  const sum = Number(encoded.slice(0, bar));
+  const count = Number(encoded.slice(bar + 1));
+  return Number.isNaN(sum) || !isCount(count) ? undefined : { sum, count };
+}
+
+/** Encodes a gauge value, with the time it was set when the gauge's mode needs it. */
+export function encodeGauge(value: number, setAt?: number): string {
+  return setAt === undefined ? String(value) : `${value}@${setAt}`;
+}
+
+/** Decodes a gauge value; `setAt` is 0 when none was stored. Undefined when corrupt. */
+export function decodeGauge(encoded: string): { value: number; setAt: number } | undefined {
+  const at = encoded.indexOf("@");
+  const value = Number(at === -1 ? encoded : encoded.slice(0, at));
+  const setAt = at === -1 ? 0 : Number(encoded.slice(at + 1));
+  if (Number.isNaN(setAt) || (Number.isNaN(value) && !/NaN/.test(encoded))) return undefined;
+  return { value, setAt };
+}
+
+/** Decodes a counter value, or returns undefined when it is corrupt. */
+export function decodeCounter(encoded: string): number | undefined {
+  const value = Number(encoded);
+  return encoded === "" || Number.isNaN(value) ? undefined : value;
+}
+
+function isCount(n: number): boolean {
+  return n >= 0 && n !== Infinity;
+}
+
+/**
+ * Combines two encoded values of a summing type: `a + sign * b`, component by component.
+ * Used to fold a retired process into the total (+1) and to take a baseline off (-1).
+ * Returns undefined when either side is corrupt.
+ */
+export function combine(
+  type: Exclude<MetricType, "gauge">,
+  a: string,
+  b: string,
+  sign: 1 | -1,
+  bucketCount: number,
+): string | undefined {
+  if (type === "counter") {
+    const x = decodeCounter(a);
+    const y = decodeCounter(b);
+    return x === undefined || y === undefined ? undefined : String(x + sign * y);
+  }
+  if (type === "summary") {
+    const x = decodeSummary(a);
+    const y = decodeSummary(b);
+    if (!x || !y) return undefined;
+    return encodeSummary(x.sum + sign * y.sum, x.count + sign * y.count);
+  }
+  const x = decodeHistogram(a, bucketCount);
+  const y = decodeHistogram(b, bucketCount);
+  if (!x || !y) return undefined;
+  return encodeHistogram(
+    x.sum + sign * y.sum,
+    x.count + sign * y.count,
+    x.buckets.map((v, i) => v + sign * y.buckets[i]),
+  );
+}

@@ -1,0 +1,27 @@
+/**
+ * The factory behind every entry point's `createExporter`: fills in the storage (the memory
+ * backend shared by this process unless one is given) and the runtime.
+ * @module
+ */
+import { Exporter, type ExporterOptions } from "./core/exporter.ts";
+import type { Runtime } from "./core/runtime.ts";
+import type { Storage } from "./core/storage.ts";
+import { sharedMemoryStorage } from "./storage/memory.ts";
+
+/** Options of `createExporter`: configuration, and optionally the storage and runtime to use. */
+export interface CreateExporterOptions extends ExporterOptions {
+  /** Storage backend. Default: the memory storage shared by this process or isolate. */
+  readonly storage?: Storage;
+  /** Runtime adapter. Default: the one of the entry point `createExporter` came from. */
+  readonly runtime?: Runtime;
+}
+
+/** Builds an exporter for `runtime` unless the options name another. */
+export function createExporterFor(runtime: Runtime, options: CreateExporterOptions = {}): Exporter {
+  return new Exporter(options, {
+    storage: options.storage ?? sharedMemoryStorage(),
+    runtime: options.runtime ?? runtime,
+  });
+}
+
+

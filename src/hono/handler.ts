@@ -1,0 +1,22 @@
+/**
+ * The in-app `/metrics` handler: the same aggregate the metrics server serves, on the app's port.
+ * @module
+ */
+import type { Handler } from "hono";
+import type { Exporter } from "../core/exporter.ts";
+
+/**
+ * Creates a Hono handler that answers with the aggregate of every process.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { createExporter, metricsHandler } from "hono-prometheus-exporter";
+ * const exporter = createExporter({ metricsServer: false });
+ * const app = new Hono();
+ * app.get("/metrics", metricsHandler(exporter));
+ * ```
+ */
+export function metricsHandler(exporter: Exporter): Handler {
+  return (c) => exporter.scrape(c.req.raw);
+}

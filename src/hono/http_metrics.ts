@@ -1,0 +1,93 @@
+/**
+ * The HTTP metrics of the DESIGN table, declared once per registry and namespace.
+ * @module
+ */
+import type { Registry } from "prom-client";
+import { Counter, Histogram } from "../core/metrics.ts";
+
+/** Default request duration buckets, in seconds. */
+export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+/** Default request and response size buckets, in bytes. */
+export const DEFAULT_SIZE_BUCKETS: readonly number[] = [
+  64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
+];
+
+/** The HTTP metrics one middleware records into. */
+export interface HttpMetrics {
+  readonly requests: Counter<string>;
+  readonly duration: Histogram<string>;
+  readonly requestSize: Histogram<string>;
+  readonly responseSize: Histogram<string>;
+  readonly failed: Counter<string>;
+  readonly errorHandling: Counter<string>;
+}
+
+/** Options that shape the HTTP metrics. */
+export interface HttpMetricsOptions {
+  /** Metric name prefix. */
+  readonly namespace: string;
+  /** Add `worker_id` to the request counter. */
+  readonly requestsByWorker: boolean;
+  /** Duration buckets, in seconds. */
+  readonly durationBuckets?: readonly number[];
+  /** Size buckets, in bytes. */
+  readonly sizeBuckets?: readonly number[];
+}
+
+const declared = new WeakMap<Registry, Map<string, HttpMetrics>>();
+
+/** Declares the HTTP metrics in `registry`, or returns those already declared there. */
+export function httpMetrics(registry: Registry, options: HttpMetricsOptions): HttpMetrics {
+  let byNamespace = declared.get(registry);
+  if (byNamespace === undefined) declared.set(registry, byNamespace = new Map());
+  const existing = byNamespace.get(options.namespace);
+  if (existing !== undefined) return existing;
+  const p = `${options.namespace}_worker_`;
+  const registers = [registry];
+  const route = ["method", "route"];
+  const metrics: HttpMetrics = {
+    requests: new Counter({
+      name: `${p}requests_total`,
+      help: "HTTP requests handled, by method, matched route and status.",
+      labelNames: options.requestsByWorker ? [...route, "status", "worker_id"] : [...route, "status"],
+      registers,
+    }),
+    duration: new Histogram({
+      name: `${p}request_duration_seconds`,
+      help: "Time to handle an HTTP request, in seconds.",
+      labelNames: [...route, "status"],
+      buckets: [...(options.durationBuckets ?? DEFAULT_DURATION_BUCKETS)],
+      registers,
+    }),
+    requestSize: new Histogram({
+      name: `${p}request_size_bytes`,
+      help: "Size of HTTP request bodies whose length is known, in bytes.",
+      labelNames: route,
+      buckets: [...(options.sizeBuckets ?? DEFAULT_SIZE_BUCKETS)],
+      registers,
+    }),
+    responseSize: new Histogram({
+      name: `${p}response_size_bytes`,
+      help: "Size of HTTP response bodies whose length is known, in bytes.",
+      labelNames: route,
+      buckets: [...(options.sizeBuckets ?? DEFAULT_SIZE_BUCKETS)],
+      registers,
+    }),
+    failed: new Counter({
+      name: `${p}failed_requests_total`,
+      help: "HTTP requests whose handler threw or whose status was 5xx, by error type.",
+      labelNames: [...route, "error_type"],
+      registers,
+    }),
+    errorHandling: new Counter({
+      name: `${p}error_handling_total`,
+      help: "Errors that reached the error handler, by error type.",
+      labelNames: [...route, "error_type"],
+      registers,
+    }),
+  };
+  byNamespace.set(options.namespace, metrics);
+  return metrics;
+}

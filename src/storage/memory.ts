@@ -1,0 +1,121 @@
+/**
+ * The memory backend: every exporter in one process or isolate shares it. It is the default for a
+ * single process, and lets tests run many simulated processes against one storage and one clock.
+ * @module
+ */
+import type {
+  MetricDescriptor,
+  ProcessRecord,
+  ProcessUpdate,
+  PublishOutcome,
+  Retirement,
+  SeriesMap,
+  Storage,
+  StoredState,
+} from "../core/storage.ts";
+
+/** Options of {@link MemoryStorage}. */
+export interface MemoryStorageOptions {
+  /** Current time in milliseconds; tombstones expire by it. Defaults to `Date.now`. */
+  readonly clock?: () => number;
+  /** How long a retired process's folded values are kept for it, in ms. Default one day. */
+  readonly tombstoneTtlMs?: number;
+}
+
+interface Stored {
+  heartbeat: number;
+  exited: boolean;
+  series: SeriesMap;
+}
+
+/**
+ * Storage in this process's memory.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStorage } from "hono-prometheus-exporter/memory";
+ * const storage = new MemoryStorage();
+ * const state = await storage.read();
+ * console.log(state.processes.length); // 0
+ * ```
+ */
+export class MemoryStorage implements Storage {
+  /** Always `memory`. */
+  readonly kind = "memory";
+  readonly #clock: () => number;
+  readonly #tombstoneTtlMs: number;
+  readonly #processes = new Map<string, Stored>();
+  readonly #tombstones = new Map<string, { folded: SeriesMap; expires: number }>();
+  readonly #descriptors = new Map<string, MetricDescriptor>();
+  #retired: SeriesMap = new Map();
+  #version = 0;
+
+  /** @param options Clock and tombstone lifetime. */
+  constructor(options: MemoryStorageOptions = {}) {
+    this.#clock = options.clock ?? Date.now;
+    this.#tombstoneTtlMs = options.tombstoneTtlMs ?? 86_400_000;
+  }
+
+  /** Applies one publish. */
+  publish(update: ProcessUpdate): Promise<PublishOutcome> {
+    const tomb = this.#tombstones.get(update.processId);
+    if (tomb !== undefined && tomb.expires > this.#clock()) {
+      return Promise.resolve({ status: "retired", folded: new Map(tomb.folded) });
+    }
+    for (const [name, d] of update.descriptors) this.#descriptors.set(name, d);
+    let stored = this.#processes.get(update.processId);
+    if (stored === undefined) {
+      stored = { heartbeat: update.heartbeat, exited: update.exited, series: new Map() };
+      this.#processes.set(update.processId, stored);
+    }
+    stored.heartbeat = Math.max(stored.heartbeat, update.heartbeat);
+    stored.exited = update.exited;
+    for (const [key, value] of update.series) stored.series.set(key, value);
+    return Promise.resolve({ status: "ok" });
+  }
+
+  /** Returns a copy of everything stored. */
+  read(): Promise<StoredState> {
+    const processes: ProcessRecord[] = [];
+    for (const [id, s] of this.#processes) {
+      processes.push({ id, heartbeat: s.heartbeat, exited: s.exited, series: new Map(s.series) });
+    }
+    return Promise.resolve({
+      descriptors: new Map(this.#descriptors),
+      processes,
+      retired: new Map(this.#retired),
+      retiredVersion: this.#version,
+      corrupt: 0,
+    });
+  }
+
+  /** Retires processes when nothing moved since the collector read them. */
+  retire(retirement: Retirement): Promise<boolean> {
+    if (retirement.expectedVersion !== this.#version) return Promise.resolve(false);
+    for (const p of retirement.processes) {
+      if (this.#processes.get(p.id)?.heartbeat !== p.heartbeat) return Promise.resolve(false);
+    }
+    const now = this.#clock();
+    for (const p of retirement.processes) {
+      const folded = this.#processes.get(p.id)!.series;
+      this.#tombstones.set(p.id, { folded, expires: now + this.#tombstoneTtlMs });
+      this.#processes.delete(p.id);
+    }
+    for (const [key, value] of retirement.retiredUpdates) this.#retired.set(key, value);
+    this.#version++;
+    for (const [id, t] of this.#tombstones) if (t.expires <= now) this.#tombstones.delete(id);
+    return Promise.resolve(true);
+  }
+
+  /** Nothing to release. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+let shared: MemoryStorage | undefined;
+
+/** The memory storage shared by every exporter of this process or isolate. */
+export function sharedMemoryStorage(): MemoryStorage {
+  return shared ??= new MemoryStorage();
+}
