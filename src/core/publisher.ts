@@ -158,7 +158,8 @@ export class Publisher {
       }
       this.#acked.clear();
       this.#ackedDescriptors.clear();
-      o.events?.reincarnated?.(o.identity.reincarnate());
+      const id = o.identity.reincarnate();
+      o.events?.reincarnated?.(id);
       if (depth < 3) return this.#publishOnce(exited, depth + 1);
       return;
     }

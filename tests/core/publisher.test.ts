@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { Counter, Gauge, Histogram, Registry, Summary } from "../../src/core/metrics.ts";
+import { takeSnapshot } from "../../src/core/snapshot.ts";
+import { decodeHistogram } from "../../src/core/values.ts";
+import { MemoryStorage } from "../../src/storage/memory.ts";
+import { TestClock } from "../support/clock.ts";
+import { FlakyStorage } from "../support/flaky.ts";
+import { sample, SimProcess, testCollector } from "../support/sim.ts";
+
+describe("publisher", () => {
+  test("sends only the series that changed since the last acknowledged publish", async () => {
+    const clock = new TestClock();
+    const storage = new FlakyStorage(new MemoryStorage({ clock: clock.now }));
+    const p = new SimProcess(storage, clock);
+    for (let r = 0; r < 50; r++) p.requests.inc({ route: `/r${r}` });
+    await p.publish();
+    assert.equal(storage.publishes[0].series.size, 50);
+    assert.ok(storage.publishes[0].descriptors.size >= 1);
+    p.requests.inc({ route: "/r7" });
+    await p.publish();
+    assert.deepEqual([...storage.publishes[1].series.keys()], ['app_requests_total{route="/r7"}']);
+    assert.equal(storage.publishes[1].descriptors.size, 0, "descriptors are sent once");
+    await p.publish();
+    assert.equal(storage.publishes[2].series.size, 0, "an unchanged process sends only its heartbeat");
+    assert.equal(p.publisher.acknowledgedSeries, 50);
+  });
+
+  test("values keep accumulating through an outage and all arrive once storage is back", async () => {
+    const clock = new TestClock();
+    const storage = new FlakyStorage(new MemoryStorage({ clock: clock.now }));
+    const p = new SimProcess(storage, clock);
+    p.requests.inc({ route: "/" }, 2);
+    await p.publish();
+    storage.down = true;
+    for (let i = 0; i < 10; i++) {
+      p.requests.inc({ route: "/" });
+      await assert.rejects(p.publish(), /connection refused/);
+    }
+    storage.down = false;
+    await p.publish();
+    assert.equal(sample(await testCollector(storage.inner, clock).render("prometheus"), 'app_requests_total{route="/"}'), 12);
+    const errors = p.logger.lines.filter((l) => l.startsWith("error"));
+    assert.equal(errors.length, 1, "one report per outage, not per attempt");
+    assert.match(errors[0], /flaky storage failed .*connection refused/);
+    assert.ok(p.logger.lines.some((l) => /recovered after 10 failed attempt/.test(l)));
+  });
+
+  test("a publish applied but not acknowledged is sent again without double counting", async () => {
+    const clock = new TestClock();
+    const storage = new FlakyStorage(new MemoryStorage({ clock: clock.now }));
+    const p = new SimProcess(storage, clock);
+    p.requests.inc({ route: "/" }, 3);
+    storage.loseAcks = true;
+    await assert.rejects(p.publish());
+    storage.loseAcks = false;
+    await p.publish();
+    assert.equal(storage.publishes[1].series.get('app_requests_total{route="/"}'), "3", "resent as an absolute value");
+    assert.equal(sample(await testCollector(storage.inner, clock).render("prometheus"), 'app_requests_total{route="/"}'), 3);
+  });
+
+  test("the interval publishes on its own and retries with backoff after a failure", async () => {
+    const clock = new TestClock();
+    const storage = new FlakyStorage(new MemoryStorage({ clock: clock.now }));
+    const p = new SimProcess(storage, clock);
+    p.requests.inc({ route: "/" });
+    storage.down = true;
+    p.publisher.start(20);
+    await new Promise((r) => setTimeout(r, 150));
+    const attemptsWhileDown = storage.publishes.length;
+    storage.down = false;
+    await new Promise((r) => setTimeout(r, 100));
+    p.publisher.stop();
+    assert.ok(attemptsWhileDown >= 2, `retried while down (${attemptsWhileDown} attempts)`);
+    assert.equal(sample(await testCollector(storage.inner, clock).render("prometheus"), 'app_requests_total{route="/"}'), 1);
+  });
+
+  test("a metric over its series limit drops new series, warns once and counts them", async () => {
+    const clock = new TestClock();
+    const storage = new MemoryStorage({ clock: clock.now });
+    const registry = new Registry();
+    const c = new Counter({ name: "wide_total", help: "w", labelNames: ["id"], registers: [registry] });
+    for (let i = 0; i < 30; i++) c.inc({ id: String(i) });
+    const drops: number[] = [];
+    const snap = await takeSnapshot(registry, { seriesLimit: 10, known: new Map(), now: 0, onDropped: (_m, n) => drops.push(n) });
+    assert.equal(snap.series.size, 10);
+    assert.deepEqual(drops, [20]);
+    const p = new SimProcess(storage, clock);
+    const wide = new Counter({ name: "wide_total", help: "w", labelNames: ["id"], registers: [p.registry] });
+    for (let i = 0; i < 1500; i++) wide.inc({ id: String(i) });
+    await p.publish();
+    await p.publish();
+    assert.equal((await storage.read()).processes[0].series.size, 1000, "limit of 1000 holds");
+    assert.equal(p.logger.lines.filter((l) => l.includes("wide_total reached its limit")).length, 1);
+  });
+});
+
+describe("snapshot encoding", () => {
+  test("encodes every prom-client metric type compactly and exactly", async () => {
+    const registry = new Registry();
+    new Counter({ name: "c_total", help: "c", labelNames: ["a"], registers: [registry] }).inc({ a: 'q"\\\n' }, 2.5);
+    const h = new Histogram({ name: "h", help: "h", buckets: [1, 5], registers: [registry] });
+    h.observe(0.5);
+    h.observe(3);
+    h.observe(10);
+    const s = new Summary({ name: "s", help: "s", registers: [registry] });
+    s.observe(2);
+    s.observe(4);
+    new Gauge({ name: "g", help: "g", registers: [registry], multiprocessMode: "livemostrecent" }).set(-1.5);
+    const snap = await takeSnapshot(registry, { seriesLimit: 100, known: new Map(), now: 5, onDropped: () => {} });
+    assert.equal(snap.series.get('c_total{a="q\\"\\\\\\n"}'), "2.5");
+    assert.deepEqual(decodeHistogram(snap.series.get("h")!, 2), { sum: 13.5, count: 3, buckets: [1, 2] });
+    assert.deepEqual(snap.descriptors.get("h"), { type: "histogram", help: "h", buckets: [1, 5] });
+    assert.equal(snap.series.get("s"), "6|2");
+    assert.match(snap.series.get("g")!, /^-1\.5@\d+$/);
+    assert.equal(snap.descriptors.get("g")?.mode, "livemostrecent");
+  });
+
+  test("a 3000-series histogram snapshot is far smaller than prom-client's JSON", async () => {
+    const registry = new Registry();
+    const h = new Histogram({ name: "lat", help: "l", labelNames: ["route", "status"], registers: [registry] });
+    for (let r = 0; r < 1000; r++) for (const status of ["200", "404", "500"]) h.observe({ route: `/r${r}`, status }, 0.2);
+    const snap = await takeSnapshot(registry, { seriesLimit: 10_000, known: new Map(), now: 0, onDropped: () => {} });
+    let bytes = 0;
+    for (const [k, v] of snap.series) bytes += k.length + v.length;
+    const json = JSON.stringify(await registry.getMetricsAsJSON()).length;
+    assert.ok(bytes * 10 < json, `compact ${bytes} B vs JSON ${json} B`);
+  });
+});

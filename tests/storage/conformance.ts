@@ -1,0 +1,153 @@
+/**
+ * The storage contract, tested once for every backend. A backend's test file calls
+ * `testStorage` with a factory and adds what is special to it.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { MetricDescriptor, ProcessUpdate, Storage } from "../../src/core/storage.ts";
+
+/** Makes a fresh, empty storage; `clock` is the time the backend must use for expiry. */
+export type StorageFactory = (clock: () => number) => Promise<Storage> | Storage;
+
+const counter: MetricDescriptor = { type: "counter", help: "Requests." };
+const histogram: MetricDescriptor = { type: "histogram", help: "Latency.", buckets: [0.1, 1] };
+const gauge: MetricDescriptor = { type: "gauge", help: "Depth.", mode: "max" };
+
+function update(id: string, heartbeat: number, series: Record<string, string>, exited = false): ProcessUpdate {
+  return {
+    processId: id,
+    heartbeat,
+    exited,
+    descriptors: new Map([["c_total", counter], ["h_seconds", histogram], ["g", gauge]]),
+    series: new Map(Object.entries(series)),
+  };
+}
+
+/** Runs the storage conformance suite against the backend `factory` makes. */
+export function testStorage(name: string, factory: StorageFactory): void {
+  describe(`${name} storage conformance`, () => {
+    let now = 1_000_000;
+    const clock = () => now;
+    const fresh = async () => {
+      now = 1_000_000;
+      return await factory(clock);
+    };
+
+    test("reads back what was published, with descriptors and heartbeat", async () => {
+      const s = await fresh();
+      assert.equal((await s.publish(update("a", 10, { 'c_total{route="/x"}': "3", g: "7" }))).status, "ok");
+      const state = await s.read();
+      assert.equal(state.processes.length, 1);
+      const [p] = state.processes;
+      assert.equal(p.id, "a");
+      assert.equal(p.heartbeat, 10);
+      assert.equal(p.exited, false);
+      assert.equal(p.series.get('c_total{route="/x"}'), "3");
+      assert.deepEqual(state.descriptors.get("h_seconds"), histogram);
+      assert.equal(state.retired.size, 0);
+      await s.close();
+    });
+
+    test("a publish merges changed series into what the process already has", async () => {
+      const s = await fresh();
+      await s.publish(update("a", 10, { c_total: "1", g: "5" }));
+      await s.publish(update("a", 20, { c_total: "2" }));
+      const [p] = (await s.read()).processes;
+      assert.equal(p.series.get("c_total"), "2");
+      assert.equal(p.series.get("g"), "5");
+      assert.equal(p.heartbeat, 20);
+      await s.close();
+    });
+
+    test("publishing the same update twice changes nothing (idempotent)", async () => {
+      const s = await fresh();
+      const u = update("a", 10, { c_total: "4", h_seconds: "1.5|4|1,3" });
+      await s.publish(u);
+      await s.publish(u);
+      const [p] = (await s.read()).processes;
+      assert.equal(p.series.get("c_total"), "4");
+      assert.equal(p.series.get("h_seconds"), "1.5|4|1,3");
+      await s.close();
+    });
+
+    test("keeps processes apart and records the exited flag", async () => {
+      const s = await fresh();
+      await s.publish(update("a", 10, { c_total: "1" }));
+      await s.publish(update("b", 11, { c_total: "2" }, true));
+      const byId = new Map((await s.read()).processes.map((p) => [p.id, p]));
+      assert.equal(byId.get("a")?.series.get("c_total"), "1");
+      assert.equal(byId.get("b")?.series.get("c_total"), "2");
+      assert.equal(byId.get("b")?.exited, true);
+      assert.equal(byId.get("a")?.exited, false);
+      await s.close();
+    });
+
+    test("retire commits once: folds into the retired total, removes the process, bumps the version", async () => {
+      const s = await fresh();
+      await s.publish(update("a", 10, { c_total: "5" }));
+      const before = await s.read();
+      const retirement = {
+        expectedVersion: before.retiredVersion,
+        processes: [{ id: "a", heartbeat: 10 }],
+        retiredUpdates: new Map([["c_total", "5"]]),
+      };
+      const results = await Promise.all([s.retire(retirement), s.retire(retirement)]);
+      assert.deepEqual(results.filter(Boolean).length, 1, "exactly one of two concurrent retirements commits");
+      const after = await s.read();
+      assert.equal(after.processes.length, 0);
+      assert.equal(after.retired.get("c_total"), "5");
+      assert.notEqual(after.retiredVersion, before.retiredVersion);
+      await s.close();
+    });
+
+    test("retire fails when the version moved or the process published since it was read", async () => {
+      const s = await fresh();
+      await s.publish(update("a", 10, { c_total: "5" }));
+      const read = await s.read();
+      await s.publish(update("a", 20, { c_total: "6" }));
+      assert.equal(
+        await s.retire({ expectedVersion: read.retiredVersion, processes: [{ id: "a", heartbeat: 10 }], retiredUpdates: new Map([["c_total", "5"]]) }),
+        false,
+      );
+      assert.equal((await s.read()).processes[0].series.get("c_total"), "6", "the newer value survives");
+      assert.equal(
+        await s.retire({ expectedVersion: read.retiredVersion + 99, processes: [{ id: "a", heartbeat: 20 }], retiredUpdates: new Map() }),
+        false,
+      );
+      assert.equal((await s.read()).retired.size, 0);
+      await s.close();
+    });
+
+    test("a retired process that publishes again is told what was folded, and nothing is written", async () => {
+      const s = await fresh();
+      await s.publish(update("a", 10, { c_total: "5", h_seconds: "0.5|2|1,2" }));
+      const read = await s.read();
+      assert.equal(
+        await s.retire({
+          expectedVersion: read.retiredVersion,
+          processes: [{ id: "a", heartbeat: 10 }],
+          retiredUpdates: new Map([["c_total", "5"], ["h_seconds", "0.5|2|1,2"]]),
+        }),
+        true,
+      );
+      const outcome = await s.publish(update("a", 30, { c_total: "9" }));
+      assert.equal(outcome.status, "retired");
+      assert.equal(outcome.status === "retired" && outcome.folded.get("c_total"), "5");
+      assert.equal(outcome.status === "retired" && outcome.folded.get("h_seconds"), "0.5|2|1,2");
+      const after = await s.read();
+      assert.equal(after.processes.length, 0, "the retired identity was not recreated");
+      assert.equal(after.retired.get("c_total"), "5");
+      await s.close();
+    });
+
+    test("concurrent publishes from many processes all land", async () => {
+      const s = await fresh();
+      await Promise.all(Array.from({ length: 8 }, (_, i) => s.publish(update(`p${i}`, 10 + i, { c_total: String(i + 1) }))));
+      const state = await s.read();
+      assert.equal(state.processes.length, 8);
+      const total = state.processes.reduce((sum, p) => sum + Number(p.series.get("c_total")), 0);
+      assert.equal(total, 36);
+      await s.close();
+    });
+  });
+}
