@@ -239,7 +239,6 @@ export class Exporter {
       attempts: this.#options.serverRetry?.attempts ?? 5,
       initialDelayMs: this.#options.serverRetry?.initialDelayMs ?? 500,
       logger: this.logger,
-      unrefTimer: this.runtime.unrefTimer,
     });
     return this.#server;
   }

@@ -6,7 +6,6 @@
 import { describeError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { FetchHandler, Runtime, ServerHandle } from "./runtime.ts";
-import { sleep, type UnrefTimer } from "./timers.ts";
 
 /** Options of {@link startServerWithRetry}. */
 export interface ServerRetryOptions {
@@ -20,8 +19,6 @@ export interface ServerRetryOptions {
   readonly initialDelayMs: number;
   /** Where the final failure is reported, in one line. */
   readonly logger: Logger;
-  /** Keeps the waits from holding the process open. */
-  readonly unrefTimer?: UnrefTimer;
 }
 
 /** Starts a server, or returns undefined after the last attempt failed (logged once). */
@@ -36,7 +33,8 @@ export async function startServerWithRetry(
       return await serve(handler, { port: options.port, hostname: options.hostname });
     } catch (error) {
       lastError = error;
-      if (attempt < options.attempts) await sleep(options.initialDelayMs * attempt, options.unrefTimer);
+      // A held timer: a sidecar has nothing else keeping it alive while it waits for the port.
+      if (attempt < options.attempts) await new Promise((r) => setTimeout(r, options.initialDelayMs * attempt));
     }
   }
   options.logger.error(

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { createExporter, serve } from "../../src/adapter/auto.ts";
+import { Registry } from "../../src/core/metrics.ts";
+import { MemoryStorage } from "../../src/storage/memory.ts";
+import { freePort, RUNTIME } from "../support/runtime.ts";
+import { MemoryLogger } from "../support/sim.ts";
+
+async function exporterOn(port: number, logger: MemoryLogger, attempts = 5) {
+  return await createExporter({
+    registry: new Registry(),
+    storage: new MemoryStorage(),
+    metricsPort: port,
+    bindAddress: "127.0.0.1",
+    logger,
+    handleSignals: false,
+    serverRetry: { attempts, initialDelayMs: 100 },
+  });
+}
+
+describe(`metrics server on ${RUNTIME}`, () => {
+  test("whenReady serves the aggregate on the configured port", async () => {
+    const logger = new MemoryLogger();
+    const exporter = await exporterOn(0, logger);
+    await exporter.whenReady();
+    const port = exporter.metricsServer?.port;
+    assert.ok(port && port > 0);
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /^hono_worker_memory_bytes\{worker_id="[^"]+"\} [1-9]\d*$/m);
+    await exporter.onExit();
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/metrics`), "the server is closed by onExit");
+  });
+
+  test("a port conflict is retried, and binds once the port is freed", async () => {
+    const port = await freePort();
+    const blocker = await serve(() => new Response("other app"), { port, hostname: "127.0.0.1" });
+    const logger = new MemoryLogger();
+    const exporter = await exporterOn(port, logger);
+    const ready = exporter.whenReady();
+    await new Promise((r) => setTimeout(r, 150));
+    await blocker.close();
+    await ready;
+    assert.equal(exporter.metricsServer?.port, port);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 200);
+    assert.deepEqual(logger.lines.filter((l) => l.startsWith("error")), []);
+    await exporter.onExit();
+  });
+
+  test("a port that stays taken: gives up after the attempts with one clear line, no crash", async () => {
+    const port = await freePort();
+    const blocker = await serve(() => new Response("other app"), { port, hostname: "127.0.0.1" });
+    const logger = new MemoryLogger();
+    const exporter = await exporterOn(port, logger, 3);
+    const started = Date.now();
+    await exporter.whenReady();
+    assert.ok(Date.now() - started >= 300, "waited 100 + 200 ms between the 3 attempts");
+    assert.equal(exporter.metricsServer, undefined);
+    const errors = logger.lines.filter((l) => l.startsWith("error"));
+    assert.equal(errors.length, 1);
+    assert.match(errors[0], new RegExp(`could not listen on 127.0.0.1:${port} after 3 attempts .*PROMETHEUS_METRICS_PORT`));
+    assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), "other app");
+    await exporter.onExit();
+    await blocker.close();
+  });
+});
