@@ -19,7 +19,7 @@
  * @module
  */
 import type { Exporter } from "./src/core/exporter.ts";
-import { type CreateExporterOptions, createExporterFor } from "./src/create.ts";
+import { createExporterFor, type CreateExporterOptions } from "./src/create.ts";
 import { webRuntime } from "./src/core/runtime.ts";
 
 /**
@@ -45,11 +45,18 @@ export { DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS } from "./src/hono/http_
 export { Counter, Gauge, type GaugeConfiguration, Histogram, register, Registry, Summary } from "./src/core/metrics.ts";
 export { DEFAULT_GAUGE_MODE, MULTIPROCESS_MODES, type MultiprocessMode } from "./src/core/modes.ts";
 export { ConfigError, StorageError } from "./src/core/errors.ts";
-export { type ConfigOptions, type ResolvedConfig, resolveConfig } from "./src/core/config.ts";
-export { type EnvSource, envFromObject } from "./src/core/env.ts";
+export { type ConfigOptions, resolveConfig, type ResolvedConfig } from "./src/core/config.ts";
+export { envFromObject, type EnvSource } from "./src/core/env.ts";
 export type { Logger } from "./src/core/log.ts";
 export type { Hook, HookContext, HookName, Hooks } from "./src/core/hooks.ts";
-export type { FetchHandler, ProbeSample, ProcessProbe, Runtime, ServeOptions, ServerHandle } from "./src/core/runtime.ts";
+export type {
+  FetchHandler,
+  ProbeSample,
+  ProcessProbe,
+  Runtime,
+  ServeOptions,
+  ServerHandle,
+} from "./src/core/runtime.ts";
 export type {
   MetricDescriptor,
   MetricType,
@@ -62,5 +69,11 @@ export type {
   StoredState,
 } from "./src/core/storage.ts";
 export { MemoryStorage, type MemoryStorageOptions, sharedMemoryStorage } from "./src/storage/memory.ts";
-export { contentTypeOf, type ExpositionFormat, negotiateFormat, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from "./src/core/render.ts";
+export {
+  contentTypeOf,
+  type ExpositionFormat,
+  negotiateFormat,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+} from "./src/core/render.ts";
 export type { WorkerState } from "./src/core/worker_metrics.ts";

@@ -23,5 +23,3 @@ export function createExporterFor(runtime: Runtime, options: CreateExporterOptio
     runtime: options.runtime ?? runtime,
   });
 }
-
-

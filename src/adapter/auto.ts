@@ -13,7 +13,7 @@
  */
 import type { Exporter } from "../core/exporter.ts";
 import type { FetchHandler, Runtime, ServeOptions, ServerHandle } from "../core/runtime.ts";
-import { type CreateExporterOptions, createExporterFor } from "../create.ts";
+import { createExporterFor, type CreateExporterOptions } from "../create.ts";
 
 /** The name of the runtime this code runs on. */
 export function runtimeName(): "deno" | "bun" | "node" {

@@ -4,7 +4,7 @@
  * compare-and-set), merges by mode and renders.
  * @module
  */
-import { mergeState, type MergeResult } from "./merge.ts";
+import { type MergeResult, mergeState } from "./merge.ts";
 import { type ExpositionFormat, render } from "./render.ts";
 import type { MetricDescriptor, ProcessRecord, Retirement, Storage, StoredState } from "./storage.ts";
 import { combine } from "./values.ts";
@@ -102,9 +102,7 @@ export function planRetirement(state: StoredState, dead: readonly ProcessRecord[
       if (d === undefined || d.type === "gauge") continue;
       const before = retired.get(key);
       // An unreadable total is replaced rather than allowed to swallow this process's values.
-      const after = before === undefined
-        ? value
-        : combine(d.type, before, value, 1, d.buckets?.length ?? 0) ?? value;
+      const after = before === undefined ? value : combine(d.type, before, value, 1, d.buckets?.length ?? 0) ?? value;
       retired.set(key, after);
       updates.set(key, after);
     }

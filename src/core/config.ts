@@ -62,7 +62,12 @@ export function resolveConfig(options: ConfigOptions, env: EnvSource): ResolvedC
   };
   const namespace = options.namespace ?? "hono";
   if (!isValidMetricName(namespace) || namespace.includes(":")) {
-    throw new ConfigError("namespace", `${JSON.stringify(namespace)} is not a valid metric name prefix; use letters, digits and _ (not starting with a digit)`);
+    throw new ConfigError(
+      "namespace",
+      `${
+        JSON.stringify(namespace)
+      } is not a valid metric name prefix; use letters, digits and _ (not starting with a digit)`,
+    );
   }
   const publishIntervalMs = ms("publishIntervalMs", options.publishIntervalMs, 5000, 10, DAY_MS);
   const staleAfterMs = ms("staleAfterMs", options.staleAfterMs, Math.max(3 * publishIntervalMs, 15_000), 1, DAY_MS);
@@ -72,7 +77,10 @@ export function resolveConfig(options: ConfigOptions, env: EnvSource): ResolvedC
   }
   const workerId = options.workerId ?? env("PROMETHEUS_WORKER_ID");
   if (workerId !== undefined && (workerId === "" || workerId.length > 128)) {
-    throw new ConfigError(options.workerId === undefined ? "PROMETHEUS_WORKER_ID" : "workerId", "must be 1 to 128 characters");
+    throw new ConfigError(
+      options.workerId === undefined ? "PROMETHEUS_WORKER_ID" : "workerId",
+      "must be 1 to 128 characters",
+    );
   }
   const gaugeModes: Record<string, MultiprocessMode> = {};
   for (const [name, mode] of Object.entries(options.gaugeModes ?? {})) {
@@ -81,7 +89,10 @@ export function resolveConfig(options: ConfigOptions, env: EnvSource): ResolvedC
   }
   const bindAddress = options.bindAddress ?? env("PROMETHEUS_BIND_ADDRESS") ?? "0.0.0.0";
   if (bindAddress.trim() === "" || /\s/.test(bindAddress)) {
-    throw new ConfigError(options.bindAddress === undefined ? "PROMETHEUS_BIND_ADDRESS" : "bindAddress", `expected a host name or IP address, got ${JSON.stringify(bindAddress)}`);
+    throw new ConfigError(
+      options.bindAddress === undefined ? "PROMETHEUS_BIND_ADDRESS" : "bindAddress",
+      `expected a host name or IP address, got ${JSON.stringify(bindAddress)}`,
+    );
   }
   return {
     namespace,
@@ -94,7 +105,9 @@ export function resolveConfig(options: ConfigOptions, env: EnvSource): ResolvedC
     workerMetricsIntervalMs: ms("workerMetricsIntervalMs", options.workerMetricsIntervalMs, 10_000, 10, DAY_MS),
     staleAfterMs,
     deadAfterMs,
-    seriesLimit: options.seriesLimit === undefined ? 10_000 : parseInteger("seriesLimit", String(options.seriesLimit), 1, 10_000_000),
+    seriesLimit: options.seriesLimit === undefined
+      ? 10_000
+      : parseInteger("seriesLimit", String(options.seriesLimit), 1, 10_000_000),
     workerId,
     requestsByWorker: options.requestsByWorker ?? false,
     gaugeModes,

@@ -7,7 +7,7 @@
 import type { Registry } from "prom-client";
 import type { BackoffPolicy } from "./backoff.ts";
 import { Collector } from "./collector.ts";
-import { type ConfigOptions, type ResolvedConfig, resolveConfig } from "./config.ts";
+import { type ConfigOptions, resolveConfig, type ResolvedConfig } from "./config.ts";
 import { describeError } from "./errors.ts";
 import { type Hook, type HookName, type Hooks, runHook } from "./hooks.ts";
 import { ProcessIdentity } from "./identity.ts";
@@ -230,7 +230,9 @@ export class Exporter {
     if (this.#server !== undefined) return this.#server;
     const serve = this.runtime.serve;
     if (serve === undefined) {
-      this.logger.warn(`the ${this.runtime.name} runtime cannot run a metrics server; serve /metrics from the app instead`);
+      this.logger.warn(
+        `the ${this.runtime.name} runtime cannot run a metrics server; serve /metrics from the app instead`,
+      );
       return undefined;
     }
     this.#server = await startServerWithRetry(serve, this.fetch, {
@@ -267,14 +269,23 @@ export class Exporter {
     });
   }
 
-  #run(name: HookName, extra: { workerId?: string; signal?: string }, builtIn: () => void | Promise<void>): Promise<void> {
+  #run(
+    name: HookName,
+    extra: { workerId?: string; signal?: string },
+    builtIn: () => void | Promise<void>,
+  ): Promise<void> {
     const override: Hook<Exporter> | undefined = this.#options.hooks?.[name];
     const runDefault = async () => {
       await builtIn();
     };
     const hook: Hook<Exporter> = override ?? runDefault;
-    return runHook(name, hook, { exporter: this, ...extra, runDefault }, this.logger, (n) =>
-      this.selfMetrics.hookErrors.inc({ hook: n })).then(() => {});
+    return runHook(
+      name,
+      hook,
+      { exporter: this, ...extra, runDefault },
+      this.logger,
+      (n) => this.selfMetrics.hookErrors.inc({ hook: n }),
+    ).then(() => {});
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import client from "prom-client";
 import { DEFAULT_GAUGE_MODE, type MultiprocessMode, needsTimestamp, parseMode } from "./modes.ts";
-import { type LabelValues, labelsPart } from "./series.ts";
+import { labelsPart, type LabelValues } from "./series.ts";
 
 /** prom-client's Counter. */
 export const Counter: typeof client.Counter = client.Counter;
@@ -93,7 +93,6 @@ export class Gauge<T extends string = string> extends client.Gauge<T> {
     else super.dec(labels);
     stamp(this, labels);
   }
-
 }
 
 // A plain function, not a private method: prom-client's constructor may set values before the

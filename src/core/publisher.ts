@@ -5,7 +5,7 @@
  * @module
  */
 import type { Registry } from "prom-client";
-import { type BackoffPolicy, backoffDelay } from "./backoff.ts";
+import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
 import { describeError } from "./errors.ts";
 import type { ProcessIdentity } from "./identity.ts";
 import type { Logger } from "./log.ts";
@@ -13,7 +13,7 @@ import type { MultiprocessMode } from "./modes.ts";
 import { splitSeriesKey } from "./series.ts";
 import { takeSnapshot } from "./snapshot.ts";
 import type { MetricDescriptor, Storage } from "./storage.ts";
-import { type UnrefTimer, unrefIfPossible } from "./timers.ts";
+import { unrefIfPossible, type UnrefTimer } from "./timers.ts";
 import { combine } from "./values.ts";
 
 /** What the publisher reports, for the exporter's own metrics. */
@@ -151,9 +151,7 @@ export class Publisher {
         const d = snapshot.descriptors.get(splitSeriesKey(key)[0]);
         if (d === undefined || d.type === "gauge") continue;
         const before = this.#baseline.get(key);
-        const total = before === undefined
-          ? folded
-          : combine(d.type, before, folded, 1, d.buckets?.length ?? 0);
+        const total = before === undefined ? folded : combine(d.type, before, folded, 1, d.buckets?.length ?? 0);
         if (total !== undefined) this.#baseline.set(key, total);
       }
       this.#acked.clear();
@@ -166,7 +164,9 @@ export class Publisher {
     for (const [key, value] of series) this.#acked.set(key, value);
     for (const [name, json] of descriptorJson) this.#ackedDescriptors.set(name, json);
     if (this.#failures > 0) {
-      o.logger.warn(`publishing to ${o.storage.kind} storage recovered after ${this.#failures} failed attempt(s); nothing was lost`);
+      o.logger.warn(
+        `publishing to ${o.storage.kind} storage recovered after ${this.#failures} failed attempt(s); nothing was lost`,
+      );
       this.#failures = 0;
     }
     o.events?.published?.(seconds, series.size);

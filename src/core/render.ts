@@ -72,4 +72,3 @@ export function formatValue(value: number): string {
   if (value === -Infinity) return "-Inf";
   return String(value);
 }
-

@@ -26,8 +26,18 @@ export class SelfMetrics {
   constructor(registry: Registry, namespace: string, readonly backend: string) {
     const p = `${namespace}_exporter_`;
     const registers = [registry];
-    this.publishErrors = new Counter({ name: `${p}publish_errors_total`, help: "Publishes to storage that failed (retried with backoff).", labelNames: ["backend"], registers });
-    this.storageErrors = new Counter({ name: `${p}storage_errors_total`, help: "Stored records or series that could not be read and were skipped.", labelNames: ["backend", "reason"], registers });
+    this.publishErrors = new Counter({
+      name: `${p}publish_errors_total`,
+      help: "Publishes to storage that failed (retried with backoff).",
+      labelNames: ["backend"],
+      registers,
+    });
+    this.storageErrors = new Counter({
+      name: `${p}storage_errors_total`,
+      help: "Stored records or series that could not be read and were skipped.",
+      labelNames: ["backend", "reason"],
+      registers,
+    });
     this.storageLatency = new Histogram({
       name: `${p}storage_latency_seconds`,
       help: "Latency of storage calls.",
@@ -35,10 +45,30 @@ export class SelfMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
-    this.retired = new Counter({ name: `${p}retired_processes_total`, help: "Dead processes folded into the retired total.", labelNames: ["backend"], registers });
-    this.dropped = new Counter({ name: `${p}series_dropped_total`, help: "Series left out of a publish because their metric was at its series limit, summed over publishes.", labelNames: ["metric"], registers });
-    this.hookErrors = new Counter({ name: `${p}hook_errors_total`, help: "Lifecycle hooks that threw.", labelNames: ["hook"], registers });
-    this.scrapeErrors = new Counter({ name: `${p}scrape_errors_total`, help: "Scrapes that could not read storage.", labelNames: ["backend"], registers });
+    this.retired = new Counter({
+      name: `${p}retired_processes_total`,
+      help: "Dead processes folded into the retired total.",
+      labelNames: ["backend"],
+      registers,
+    });
+    this.dropped = new Counter({
+      name: `${p}series_dropped_total`,
+      help: "Series left out of a publish because their metric was at its series limit, summed over publishes.",
+      labelNames: ["metric"],
+      registers,
+    });
+    this.hookErrors = new Counter({
+      name: `${p}hook_errors_total`,
+      help: "Lifecycle hooks that threw.",
+      labelNames: ["hook"],
+      registers,
+    });
+    this.scrapeErrors = new Counter({
+      name: `${p}scrape_errors_total`,
+      help: "Scrapes that could not read storage.",
+      labelNames: ["backend"],
+      registers,
+    });
   }
 
   /** Events for the publisher. */

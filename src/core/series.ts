@@ -23,9 +23,7 @@ export function isValidLabelName(name: string): boolean {
 
 /** Escapes a label value for the text exposition formats. */
 export function escapeLabelValue(value: string): string {
-  return /[\\"\n]/.test(value)
-    ? value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')
-    : value;
+  return /[\\"\n]/.test(value) ? value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"') : value;
 }
 
 /** Escapes HELP text for the text exposition formats. */

@@ -30,9 +30,19 @@ export class WorkerMetrics {
    */
   constructor(registry: Registry, namespace: string, public workerId: string, readonly probe?: ProcessProbe) {
     const make = <T extends string>(name: string, help: string, labelNames: T[]) =>
-      new Gauge<T>({ name: `${namespace}_${name}`, help, labelNames, registers: [registry], multiprocessMode: "livemostrecent" });
+      new Gauge<T>({
+        name: `${namespace}_${name}`,
+        help,
+        labelNames,
+        registers: [registry],
+        multiprocessMode: "livemostrecent",
+      });
     this.#memory = make("worker_memory_bytes", "Resident memory of the worker process, in bytes.", ["worker_id"]);
-    this.#cpu = make("worker_cpu_percent", "CPU used by the worker since the previous sample, in percent of one core.", ["worker_id"]);
+    this.#cpu = make(
+      "worker_cpu_percent",
+      "CPU used by the worker since the previous sample, in percent of one core.",
+      ["worker_id"],
+    );
     this.#uptime = make("worker_uptime_seconds", "Seconds since the worker process started.", ["worker_id"]);
     this.#state = make("worker_state", "1 for the worker's current state, 0 for the others.", ["worker_id", "state"]);
   }

@@ -7,11 +7,30 @@ import { Counter, Histogram } from "../core/metrics.ts";
 
 /** Default request duration buckets, in seconds. */
 export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
-  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+  0.001,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
 ];
 /** Default request and response size buckets, in bytes. */
 export const DEFAULT_SIZE_BUCKETS: readonly number[] = [
-  64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
+  64,
+  256,
+  1024,
+  4096,
+  16384,
+  65536,
+  262144,
+  1048576,
+  4194304,
 ];
 
 /** The HTTP metrics one middleware records into. */

@@ -60,7 +60,13 @@ export function prometheus(options: PrometheusOptions): MiddlewareHandler {
   });
 }
 
-function record(metrics: HttpMetrics, c: Context, started: number, thrown: unknown, workerId: string | undefined): void {
+function record(
+  metrics: HttpMetrics,
+  c: Context,
+  started: number,
+  thrown: unknown,
+  workerId: string | undefined,
+): void {
   const seconds = (performance.now() - started) / 1000;
   const method = METHODS.has(c.req.method) ? c.req.method : "OTHER";
   const route = routePath(c) || "unmatched";

@@ -58,7 +58,10 @@ describe(`metrics server on ${RUNTIME}`, () => {
     assert.equal(exporter.metricsServer, undefined);
     const errors = logger.lines.filter((l) => l.startsWith("error"));
     assert.equal(errors.length, 1);
-    assert.match(errors[0], new RegExp(`could not listen on 127.0.0.1:${port} after 3 attempts .*PROMETHEUS_METRICS_PORT`));
+    assert.match(
+      errors[0],
+      new RegExp(`could not listen on 127.0.0.1:${port} after 3 attempts .*PROMETHEUS_METRICS_PORT`),
+    );
     assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), "other app");
     await exporter.onExit();
     await blocker.close();

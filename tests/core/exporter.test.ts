@@ -85,7 +85,9 @@ describe("exporter", () => {
     await b.collect();
     const text = await b.collect();
     assert.equal(sample(text, 'hono_exporter_retired_processes_total{backend="memory"}'), 1);
-    assert.ok((sample(text, 'hono_exporter_storage_latency_seconds_count{backend="memory",operation="read"}') ?? 0) >= 1);
+    assert.ok(
+      (sample(text, 'hono_exporter_storage_latency_seconds_count{backend="memory",operation="read"}') ?? 0) >= 1,
+    );
   });
 
   test("the metrics server path answers 404 elsewhere and 405 for other methods", async () => {

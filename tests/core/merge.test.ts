@@ -11,7 +11,11 @@ import { sample, SimProcess, testCollector } from "../support/sim.ts";
 
 const NOW = 1_000_000;
 
-function state(descriptors: Record<string, MetricDescriptor>, processes: ProcessRecord[], retired: Record<string, string> = {}): StoredState {
+function state(
+  descriptors: Record<string, MetricDescriptor>,
+  processes: ProcessRecord[],
+  retired: Record<string, string> = {},
+): StoredState {
   return {
     descriptors: new Map(Object.entries(descriptors)),
     processes,
@@ -21,8 +25,17 @@ function state(descriptors: Record<string, MetricDescriptor>, processes: Process
   };
 }
 
-function proc(id: string, series: Record<string, string>, options: { heartbeat?: number; exited?: boolean } = {}): ProcessRecord {
-  return { id, heartbeat: options.heartbeat ?? NOW, exited: options.exited ?? false, series: new Map(Object.entries(series)) };
+function proc(
+  id: string,
+  series: Record<string, string>,
+  options: { heartbeat?: number; exited?: boolean } = {},
+): ProcessRecord {
+  return {
+    id,
+    heartbeat: options.heartbeat ?? NOW,
+    exited: options.exited ?? false,
+    series: new Map(Object.entries(series)),
+  };
 }
 
 function renderState(s: StoredState): string {
@@ -36,7 +49,9 @@ function gaugeOver(mode: MultiprocessMode, processes: ProcessRecord[]): string {
 
 describe("merge", () => {
   test("counters sum across processes with no process label: 3 + 4 = 7", () => {
-    const text = renderState(state({ c_total: { type: "counter", help: "c" } }, [proc("a", { c_total: "3" }), proc("b", { c_total: "4" })]));
+    const text = renderState(
+      state({ c_total: { type: "counter", help: "c" } }, [proc("a", { c_total: "3" }), proc("b", { c_total: "4" })]),
+    );
     assert.equal(sample(text, "c_total"), 7);
     assert.doesNotMatch(text, /process_id/);
   });
@@ -64,8 +79,14 @@ describe("merge", () => {
       proc("stale", { g: "100@200" }, { heartbeat: NOW - 20_000 }),
     ];
     const expected: Record<string, number> = {
-      max: 100, min: 1, sum: 151, mostrecent: 50,
-      livemax: 1, livemin: 1, livesum: 1, livemostrecent: 1,
+      max: 100,
+      min: 1,
+      sum: 151,
+      mostrecent: 50,
+      livemax: 1,
+      livemin: 1,
+      livesum: 1,
+      livemostrecent: 1,
     };
     for (const [mode, value] of Object.entries(expected)) {
       assert.equal(sample(gaugeOver(mode as MultiprocessMode, processes()), "g"), value, mode);
@@ -107,7 +128,9 @@ describe("merge", () => {
   });
 
   test("summaries sum their _sum and _count", () => {
-    const text = renderState(state({ s: { type: "summary", help: "s" } }, [proc("a", { s: "1.5|2" }), proc("b", { s: "2|3" })]));
+    const text = renderState(
+      state({ s: { type: "summary", help: "s" } }, [proc("a", { s: "1.5|2" }), proc("b", { s: "2|3" })]),
+    );
     assert.equal(sample(text, "s_sum"), 3.5);
     assert.equal(sample(text, "s_count"), 5);
   });

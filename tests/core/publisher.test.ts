@@ -39,7 +39,10 @@ describe("publisher", () => {
     }
     storage.down = false;
     await p.publish();
-    assert.equal(sample(await testCollector(storage.inner, clock).render("prometheus"), 'app_requests_total{route="/"}'), 12);
+    assert.equal(
+      sample(await testCollector(storage.inner, clock).render("prometheus"), 'app_requests_total{route="/"}'),
+      12,
+    );
     const errors = p.logger.lines.filter((l) => l.startsWith("error"));
     assert.equal(errors.length, 1, "one report per outage, not per attempt");
     assert.match(errors[0], /flaky storage failed .*connection refused/);
@@ -56,7 +59,10 @@ describe("publisher", () => {
     storage.loseAcks = false;
     await p.publish();
     assert.equal(storage.publishes[1].series.get('app_requests_total{route="/"}'), "3", "resent as an absolute value");
-    assert.equal(sample(await testCollector(storage.inner, clock).render("prometheus"), 'app_requests_total{route="/"}'), 3);
+    assert.equal(
+      sample(await testCollector(storage.inner, clock).render("prometheus"), 'app_requests_total{route="/"}'),
+      3,
+    );
   });
 
   test("the interval publishes on its own and retries with backoff after a failure", async () => {
@@ -72,7 +78,10 @@ describe("publisher", () => {
     await new Promise((r) => setTimeout(r, 100));
     p.publisher.stop();
     assert.ok(attemptsWhileDown >= 2, `retried while down (${attemptsWhileDown} attempts)`);
-    assert.equal(sample(await testCollector(storage.inner, clock).render("prometheus"), 'app_requests_total{route="/"}'), 1);
+    assert.equal(
+      sample(await testCollector(storage.inner, clock).render("prometheus"), 'app_requests_total{route="/"}'),
+      1,
+    );
   });
 
   test("a metric over its series limit drops new series, warns once and counts them", async () => {
@@ -82,7 +91,12 @@ describe("publisher", () => {
     const c = new Counter({ name: "wide_total", help: "w", labelNames: ["id"], registers: [registry] });
     for (let i = 0; i < 30; i++) c.inc({ id: String(i) });
     const drops: number[] = [];
-    const snap = await takeSnapshot(registry, { seriesLimit: 10, known: new Map(), now: 0, onDropped: (_m, n) => drops.push(n) });
+    const snap = await takeSnapshot(registry, {
+      seriesLimit: 10,
+      known: new Map(),
+      now: 0,
+      onDropped: (_m, n) => drops.push(n),
+    });
     assert.equal(snap.series.size, 10);
     assert.deepEqual(drops, [20]);
     const p = new SimProcess(storage, clock);
@@ -119,7 +133,9 @@ describe("snapshot encoding", () => {
   test("a 3000-series histogram snapshot is far smaller than prom-client's JSON", async () => {
     const registry = new Registry();
     const h = new Histogram({ name: "lat", help: "l", labelNames: ["route", "status"], registers: [registry] });
-    for (let r = 0; r < 1000; r++) for (const status of ["200", "404", "500"]) h.observe({ route: `/r${r}`, status }, 0.2);
+    for (let r = 0; r < 1000; r++) {
+      for (const status of ["200", "404", "500"]) h.observe({ route: `/r${r}`, status }, 0.2);
+    }
     const snap = await takeSnapshot(registry, { seriesLimit: 10_000, known: new Map(), now: 0, onDropped: () => {} });
     let bytes = 0;
     for (const [k, v] of snap.series) bytes += k.length + v.length;

@@ -41,7 +41,10 @@ describe("middleware", () => {
     for (let i = 0; i < 7; i++) assert.equal((await app.request(`/users/${i}`)).status, 200);
     const text = await (await app.request("/metrics")).text();
     assert.equal(sample(text, 'hono_worker_requests_total{method="GET",route="/users/:id",status="200"}'), 7);
-    assert.equal(sample(text, 'hono_worker_request_duration_seconds_count{method="GET",route="/users/:id",status="200"}'), 7);
+    assert.equal(
+      sample(text, 'hono_worker_request_duration_seconds_count{method="GET",route="/users/:id",status="200"}'),
+      7,
+    );
     assert.doesNotMatch(text, /\/users\/3/);
   });
 
@@ -50,9 +53,18 @@ describe("middleware", () => {
     assert.equal((await app.request("/boom")).status, 500);
     assert.equal((await app.request("/denied")).status, 403);
     const text = await (await app.request("/metrics")).text();
-    assert.equal(sample(text, 'hono_worker_failed_requests_total{error_type="ValidationError",method="GET",route="/boom"}'), 1);
-    assert.equal(sample(text, 'hono_worker_error_handling_total{error_type="ValidationError",method="GET",route="/boom"}'), 1);
-    assert.equal(sample(text, 'hono_worker_failed_requests_total{error_type="HTTPException",method="GET",route="/denied"}'), 1);
+    assert.equal(
+      sample(text, 'hono_worker_failed_requests_total{error_type="ValidationError",method="GET",route="/boom"}'),
+      1,
+    );
+    assert.equal(
+      sample(text, 'hono_worker_error_handling_total{error_type="ValidationError",method="GET",route="/boom"}'),
+      1,
+    );
+    assert.equal(
+      sample(text, 'hono_worker_failed_requests_total{error_type="HTTPException",method="GET",route="/denied"}'),
+      1,
+    );
     assert.equal(sample(text, 'hono_worker_requests_total{method="GET",route="/denied",status="403"}'), 1);
   });
 
@@ -60,8 +72,14 @@ describe("middleware", () => {
     const { app } = setup();
     await app.request("/unavailable");
     const text = await (await app.request("/metrics")).text();
-    assert.equal(sample(text, 'hono_worker_failed_requests_total{error_type="http_5xx",method="GET",route="/unavailable"}'), 1);
-    assert.equal(sample(text, 'hono_worker_error_handling_total{error_type="http_5xx",method="GET",route="/unavailable"}'), undefined);
+    assert.equal(
+      sample(text, 'hono_worker_failed_requests_total{error_type="http_5xx",method="GET",route="/unavailable"}'),
+      1,
+    );
+    assert.equal(
+      sample(text, 'hono_worker_error_handling_total{error_type="http_5xx",method="GET",route="/unavailable"}'),
+      undefined,
+    );
   });
 
   test("records request and response sizes when the content-length is known", async () => {
@@ -90,7 +108,10 @@ describe("middleware", () => {
     const { app } = setup({ requestsByWorker: true });
     await app.request("/users/1");
     const text = await (await app.request("/metrics")).text();
-    assert.equal(sample(text, 'hono_worker_requests_total{method="GET",route="/users/:id",status="200",worker_id="worker_1"}'), 1);
+    assert.equal(
+      sample(text, 'hono_worker_requests_total{method="GET",route="/users/:id",status="200",worker_id="worker_1"}'),
+      1,
+    );
   });
 
   test("a metrics failure never fails the request; it is logged once", async () => {

@@ -106,12 +106,20 @@ export function testStorage(name: string, factory: StorageFactory): void {
       const read = await s.read();
       await s.publish(update("a", 20, { c_total: "6" }));
       assert.equal(
-        await s.retire({ expectedVersion: read.retiredVersion, processes: [{ id: "a", heartbeat: 10 }], retiredUpdates: new Map([["c_total", "5"]]) }),
+        await s.retire({
+          expectedVersion: read.retiredVersion,
+          processes: [{ id: "a", heartbeat: 10 }],
+          retiredUpdates: new Map([["c_total", "5"]]),
+        }),
         false,
       );
       assert.equal((await s.read()).processes[0].series.get("c_total"), "6", "the newer value survives");
       assert.equal(
-        await s.retire({ expectedVersion: read.retiredVersion + 99, processes: [{ id: "a", heartbeat: 20 }], retiredUpdates: new Map() }),
+        await s.retire({
+          expectedVersion: read.retiredVersion + 99,
+          processes: [{ id: "a", heartbeat: 20 }],
+          retiredUpdates: new Map(),
+        }),
         false,
       );
       assert.equal((await s.read()).retired.size, 0);
@@ -142,7 +150,9 @@ export function testStorage(name: string, factory: StorageFactory): void {
 
     test("concurrent publishes from many processes all land", async () => {
       const s = await fresh();
-      await Promise.all(Array.from({ length: 8 }, (_, i) => s.publish(update(`p${i}`, 10 + i, { c_total: String(i + 1) }))));
+      await Promise.all(
+        Array.from({ length: 8 }, (_, i) => s.publish(update(`p${i}`, 10 + i, { c_total: String(i + 1) }))),
+      );
       const state = await s.read();
       assert.equal(state.processes.length, 8);
       const total = state.processes.reduce((sum, p) => sum + Number(p.series.get("c_total")), 0);

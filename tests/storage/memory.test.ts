@@ -14,8 +14,20 @@ test("memory storage: a tombstone expires, after which the identity is new again
   const s = new MemoryStorage({ clock: () => now, tombstoneTtlMs: 100 });
   const descriptors = new Map([["c_total", { type: "counter" as const, help: "c" }]]);
   await s.publish({ processId: "a", heartbeat: 0, exited: false, descriptors, series: new Map([["c_total", "1"]]) });
-  assert.ok(await s.retire({ expectedVersion: 0, processes: [{ id: "a", heartbeat: 0 }], retiredUpdates: new Map([["c_total", "1"]]) }));
-  assert.equal((await s.publish({ processId: "a", heartbeat: 1, exited: false, descriptors, series: new Map() })).status, "retired");
+  assert.ok(
+    await s.retire({
+      expectedVersion: 0,
+      processes: [{ id: "a", heartbeat: 0 }],
+      retiredUpdates: new Map([["c_total", "1"]]),
+    }),
+  );
+  assert.equal(
+    (await s.publish({ processId: "a", heartbeat: 1, exited: false, descriptors, series: new Map() })).status,
+    "retired",
+  );
   now = 200;
-  assert.equal((await s.publish({ processId: "a", heartbeat: 200, exited: false, descriptors, series: new Map() })).status, "ok");
+  assert.equal(
+    (await s.publish({ processId: "a", heartbeat: 200, exited: false, descriptors, series: new Map() })).status,
+    "ok",
+  );
 });

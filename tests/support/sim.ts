@@ -33,8 +33,19 @@ export class SimProcess {
 
   constructor(readonly storage: Storage, readonly clock: TestClock, name = "sim") {
     this.identity = new ProcessIdentity({ hostname: name });
-    this.requests = new Counter({ name: "app_requests_total", help: "Requests.", labelNames: ["route"], registers: [this.registry] });
-    this.latency = new Histogram({ name: "app_latency_seconds", help: "Latency.", labelNames: ["route"], buckets: [0.1, 1], registers: [this.registry] });
+    this.requests = new Counter({
+      name: "app_requests_total",
+      help: "Requests.",
+      labelNames: ["route"],
+      registers: [this.registry],
+    });
+    this.latency = new Histogram({
+      name: "app_latency_seconds",
+      help: "Latency.",
+      labelNames: ["route"],
+      buckets: [0.1, 1],
+      registers: [this.registry],
+    });
     this.publisher = new Publisher({
       registry: this.registry,
       storage,
@@ -58,7 +69,12 @@ export class SimProcess {
 }
 
 /** A collector over `storage` with short, test-sized liveness limits. */
-export function testCollector(storage: Storage, clock: TestClock, staleAfterMs = 10_000, deadAfterMs = 60_000): Collector {
+export function testCollector(
+  storage: Storage,
+  clock: TestClock,
+  staleAfterMs = 10_000,
+  deadAfterMs = 60_000,
+): Collector {
   return new Collector({ storage, clock: clock.now, staleAfterMs, deadAfterMs, processLabel: "process_id" });
 }
 
@@ -76,7 +92,9 @@ export function sample(text: string, series: string): number | undefined {
 export function sumOf(text: string, name: string): number {
   let total = 0;
   for (const line of text.split("\n")) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) total += Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
+      total += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
   }
   return total;
 }

@@ -9,7 +9,13 @@ export interface Running {
 }
 
 /** Spawns `command`, resolving once its output matches `ready` (rejects after `timeoutMs`). */
-export function start(command: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 30_000): Promise<Running> {
+export function start(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs = 30_000,
+): Promise<Running> {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -17,7 +23,9 @@ export function start(command: string, args: string[], env: Record<string, strin
     child,
     output: () => output,
     stop: async (signal = "SIGTERM") => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      // process.kill rather than child.kill: Deno's child.kill reports the signal as the cause of
+      // exit even when the child handled it and exited by itself.
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, signal);
       return await exited;
     },
   };

@@ -15,7 +15,7 @@ import { hostname } from "node:os";
 import process from "node:process";
 import type { Exporter } from "../../core/exporter.ts";
 import type { Runtime } from "../../core/runtime.ts";
-import { type CreateExporterOptions, createExporterFor } from "../../create.ts";
+import { createExporterFor, type CreateExporterOptions } from "../../create.ts";
 import { onProcessSignal, processProbe } from "../node/runtime.ts";
 import { serve } from "./server.ts";
 

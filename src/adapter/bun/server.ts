@@ -15,7 +15,9 @@ interface BunGlobal {
 /** Bun's global, typed for this adapter (no dependency on bun-types). */
 export function bunGlobal(): BunGlobal {
   const bun = (globalThis as { Bun?: BunGlobal }).Bun;
-  if (bun === undefined) throw new Error("the bun adapter needs the Bun runtime; import the adapter of the runtime you run on");
+  if (bun === undefined) {
+    throw new Error("the bun adapter needs the Bun runtime; import the adapter of the runtime you run on");
+  }
   return bun;
 }
 

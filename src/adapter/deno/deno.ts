@@ -29,6 +29,8 @@ export interface DenoNamespace {
 /** Returns the `Deno` global, or throws a message that says which adapter to use. */
 export function denoGlobal(): DenoNamespace {
   const deno = (globalThis as { Deno?: DenoNamespace }).Deno;
-  if (deno === undefined) throw new Error("the deno adapter needs the Deno runtime; import the adapter of the runtime you run on");
+  if (deno === undefined) {
+    throw new Error("the deno adapter needs the Deno runtime; import the adapter of the runtime you run on");
+  }
   return deno;
 }

@@ -12,7 +12,7 @@
  * @module
  */
 import type { Exporter } from "../../core/exporter.ts";
-import { type CreateExporterOptions, createExporterFor } from "../../create.ts";
+import { createExporterFor, type CreateExporterOptions } from "../../create.ts";
 import { nodeRuntime } from "./runtime.ts";
 
 /** Creates an exporter for Node.js. */

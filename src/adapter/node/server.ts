@@ -41,10 +41,15 @@ export function serve(handler: FetchHandler, options: ServeOptions): Promise<Ser
   });
 }
 
-async function answer(handler: FetchHandler, req: IncomingMessage, res: ServerResponse, hostname: string): Promise<void> {
+async function answer(
+  handler: FetchHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+  hostname: string,
+): Promise<void> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    if (Array.isArray(value)) { for (const v of value) headers.append(name, v); }
     else if (value !== undefined) headers.set(name, value);
   }
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
@@ -60,7 +65,9 @@ async function answer(handler: FetchHandler, req: IncomingMessage, res: ServerRe
   response.headers.forEach((value, name) => {
     outHeaders[name] = name === "set-cookie" ? response.headers.getSetCookie() : value;
   });
-  const body = req.method === "HEAD" || response.body === null ? undefined : new Uint8Array(await response.arrayBuffer());
+  const body = req.method === "HEAD" || response.body === null
+    ? undefined
+    : new Uint8Array(await response.arrayBuffer());
   if (body !== undefined && !("content-length" in outHeaders)) outHeaders["content-length"] = String(body.byteLength);
   res.writeHead(response.status, outHeaders);
   res.end(body);

@@ -13,7 +13,7 @@
 import type { Exporter } from "../../core/exporter.ts";
 import { envFromObject } from "../../core/env.ts";
 import type { Runtime } from "../../core/runtime.ts";
-import { type CreateExporterOptions, createExporterFor } from "../../create.ts";
+import { createExporterFor, type CreateExporterOptions } from "../../create.ts";
 
 /** The Workers runtime adapter over the `env` bindings object. */
 export function workersRuntime(env: Readonly<Record<string, unknown>> = {}): Runtime {
@@ -21,6 +21,9 @@ export function workersRuntime(env: Readonly<Record<string, unknown>> = {}): Run
 }
 
 /** Creates an exporter for Cloudflare Workers, configured from the `env` bindings. */
-export function createExporter(options: CreateExporterOptions = {}, env: Readonly<Record<string, unknown>> = {}): Exporter {
+export function createExporter(
+  options: CreateExporterOptions = {},
+  env: Readonly<Record<string, unknown>> = {},
+): Exporter {
   return createExporterFor(workersRuntime(env), { metricsServer: false, handleSignals: false, ...options });
 }
