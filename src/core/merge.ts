@@ -7,7 +7,7 @@
 import { modeRule } from "./modes.ts";
 import { appendLabel, splitSeriesKey } from "./series.ts";
 import type { MetricDescriptor, ProcessRecord, SeriesMap, StoredState } from "./storage.ts";
-import { decodeCounter, decodeGauge, decodeHistogram, decodeSummary, type HistogramValue } from "./values.ts";
+import { addHistogram, decodeCounter, decodeGauge, decodeSummary } from "./values.ts";
 
 /** A histogram or summary being summed. */
 export interface Distribution {
@@ -49,128 +49,143 @@ export interface MergeResult {
   readonly corrupt: number;
 }
 
-interface GaugeSlot {
-  value: number;
-  setAt: number;
-}
-
 /** Merges every process (and the retired total) of `state`. */
 export function mergeState(state: StoredState, options: MergeOptions): MergeResult {
   const merger = new Merger(state.descriptors);
-  merger.addSumming(state.retired);
+  merger.add(state.retired, undefined, false, options.processLabel);
   for (const process of state.processes) {
     if (options.exclude?.has(process.id)) continue;
-    merger.addProcess(process, options.isLive(process), options.processLabel);
+    merger.add(process.series, process.id, options.isLive(process), options.processLabel);
   }
   return { families: merger.finish(), corrupt: merger.corrupt };
+}
+
+/**
+ * The running total of one series key. Every process's copy of a key lands in the same slot, so
+ * merging a stored value is one map lookup and some arithmetic.
+ */
+interface Slot {
+  readonly family: MergedFamily;
+  readonly labels: string;
+  readonly kind: "counter" | "distribution" | "gauge" | "each";
+  /** counter and gauge: the running value; `seen` tells whether a gauge has one yet. */
+  value: number;
+  setAt: number;
+  seen: boolean;
+  readonly distribution: Distribution | undefined;
 }
 
 class Merger {
   corrupt = 0;
   readonly #families = new Map<string, MergedFamily>();
-  readonly #gauges = new Map<string, Map<string, GaugeSlot>>();
-  readonly #keyCache = new Map<string, [MergedFamily, string] | null>();
+  readonly #slots = new Map<string, Slot | null>();
 
   constructor(readonly descriptors: ReadonlyMap<string, MetricDescriptor>) {}
 
-  /** Adds the summing types of a series map (the retired total). */
-  addSumming(series: SeriesMap): void {
+  /** Adds one series map: a process's (with its id) or the retired total's (id undefined). */
+  add(series: SeriesMap, processId: string | undefined, live: boolean, processLabel: string): void {
     for (const [key, encoded] of series) {
-      const hit = this.#resolve(key);
-      if (hit === null) continue;
-      if (hit[0].descriptor.type === "gauge") continue;
-      this.#addSumming(hit[0], hit[1], encoded);
-    }
-  }
-
-  addProcess(process: ProcessRecord, live: boolean, processLabel: string): void {
-    for (const [key, encoded] of process.series) {
-      const hit = this.#resolve(key);
-      if (hit === null) continue;
-      const [family, labels] = hit;
-      if (family.descriptor.type !== "gauge") {
-        this.#addSumming(family, labels, encoded);
-        continue;
-      }
-      const rule = modeRule(family.descriptor.mode ?? "all");
-      if (rule.liveOnly && !live) continue;
-      const gauge = decodeGauge(encoded);
-      if (gauge === undefined) {
+      let slot = this.#slots.get(key);
+      if (slot === undefined) slot = this.#slot(key);
+      if (slot === null) {
         this.corrupt++;
         continue;
       }
-      if (rule.reduce === "each") {
-        family.values.set(appendLabel(labels, processLabel, process.id), gauge.value);
-        continue;
-      }
-      let slots = this.#gauges.get(family.name);
-      if (slots === undefined) this.#gauges.set(family.name, slots = new Map());
-      const slot = slots.get(labels);
-      if (slot === undefined) {
-        slots.set(labels, { value: gauge.value, setAt: gauge.setAt });
-      } else if (rule.reduce === "sum") {
-        slot.value += gauge.value;
-      } else if (rule.reduce === "max") {
-        if (gauge.value > slot.value) slot.value = gauge.value;
-      } else if (rule.reduce === "min") {
-        if (gauge.value < slot.value) slot.value = gauge.value;
-      } else if (gauge.setAt > slot.setAt) {
-        slot.value = gauge.value;
-        slot.setAt = gauge.setAt;
+      switch (slot.kind) {
+        case "counter": {
+          const value = decodeCounter(encoded);
+          if (value === undefined) this.corrupt++;
+          else slot.value += value;
+          break;
+        }
+        case "distribution":
+          if (!this.#addDistribution(slot, encoded)) this.corrupt++;
+          break;
+        default:
+          // The retired total holds no gauges: a dead process's gauges are dropped, not folded.
+          if (processId !== undefined) this.#addGauge(slot, encoded, processId, live, processLabel);
       }
     }
   }
 
   finish(): Map<string, MergedFamily> {
-    for (const [name, slots] of this.#gauges) {
-      const values = this.#families.get(name)!.values;
-      for (const [labels, slot] of slots) values.set(labels, slot.value);
+    for (const slot of this.#slots.values()) {
+      if (slot === null || !slot.seen) continue;
+      if (slot.distribution !== undefined) slot.family.distributions.set(slot.labels, slot.distribution);
+      else if (slot.kind !== "each") slot.family.values.set(slot.labels, slot.value);
     }
     return this.#families;
   }
 
-  #resolve(key: string): [MergedFamily, string] | null {
-    let hit = this.#keyCache.get(key);
-    if (hit !== undefined) return hit;
+  #slot(key: string): Slot | null {
     const [name, labels] = splitSeriesKey(key);
     let family = this.#families.get(name);
     if (family === undefined) {
       const descriptor = this.descriptors.get(name);
-      if (descriptor !== undefined) {
-        family = { name, descriptor, values: new Map(), distributions: new Map() };
-        this.#families.set(name, family);
-      }
+      if (descriptor === undefined) return null; // not cached: each occurrence is counted
+      family = { name, descriptor, values: new Map(), distributions: new Map() };
+      this.#families.set(name, family);
     }
-    hit = family === undefined ? null : [family, labels];
-    if (hit === null) this.corrupt++;
-    else this.#keyCache.set(key, hit);
-    return hit;
+    const { type, mode, buckets } = family.descriptor;
+    const kind = type === "counter"
+      ? "counter"
+      : type === "gauge"
+      ? (modeRule(mode ?? "all").reduce === "each" ? "each" : "gauge")
+      : "distribution";
+    const slot: Slot = {
+      family,
+      labels,
+      kind,
+      value: 0,
+      setAt: 0,
+      seen: kind === "counter",
+      distribution: kind === "distribution"
+        ? { sum: 0, count: 0, buckets: new Float64Array(type === "histogram" ? buckets?.length ?? 0 : 0) }
+        : undefined,
+    };
+    this.#slots.set(key, slot);
+    return slot;
   }
 
-  #addSumming(family: MergedFamily, labels: string, encoded: string): void {
-    const type = family.descriptor.type;
-    if (type === "counter") {
-      const value = decodeCounter(encoded);
-      if (value === undefined) this.corrupt++;
-      else family.values.set(labels, (family.values.get(labels) ?? 0) + value);
-      return;
+  #addDistribution(slot: Slot, encoded: string): boolean {
+    const into = slot.distribution!;
+    if (slot.family.descriptor.type === "histogram") {
+      if (!addHistogram(encoded, into)) return false;
+    } else {
+      const summary = decodeSummary(encoded);
+      if (summary === undefined) return false;
+      into.sum += summary.sum;
+      into.count += summary.count;
     }
-    const bucketCount = family.descriptor.buckets?.length ?? 0;
-    const decoded = type === "histogram" ? decodeHistogram(encoded, bucketCount) : decodeSummary(encoded);
-    if (decoded === undefined) {
+    slot.seen = true;
+    return true;
+  }
+
+  #addGauge(slot: Slot, encoded: string, processId: string, live: boolean, processLabel: string): void {
+    const rule = modeRule(slot.family.descriptor.mode ?? "all");
+    if (rule.liveOnly && !live) return;
+    const gauge = decodeGauge(encoded);
+    if (gauge === undefined) {
       this.corrupt++;
       return;
     }
-    let into = family.distributions.get(labels);
-    if (into === undefined) {
-      into = { sum: 0, count: 0, buckets: new Float64Array(bucketCount) };
-      family.distributions.set(labels, into);
+    if (slot.kind === "each") {
+      slot.family.values.set(appendLabel(slot.labels, processLabel, processId), gauge.value);
+      return;
     }
-    into.sum += decoded.sum;
-    into.count += decoded.count;
-    if (type === "histogram") {
-      const buckets = (decoded as HistogramValue).buckets;
-      for (let i = 0; i < bucketCount; i++) into.buckets[i] += buckets[i];
+    if (!slot.seen) {
+      slot.seen = true;
+      slot.value = gauge.value;
+      slot.setAt = gauge.setAt;
+    } else if (rule.reduce === "sum") {
+      slot.value += gauge.value;
+    } else if (rule.reduce === "max") {
+      if (gauge.value > slot.value) slot.value = gauge.value;
+    } else if (rule.reduce === "min") {
+      if (gauge.value < slot.value) slot.value = gauge.value;
+    } else if (gauge.setAt > slot.setAt) {
+      slot.value = gauge.value;
+      slot.setAt = gauge.setAt;
     }
   }
 }

@@ -33,6 +33,53 @@ export function decodeHistogram(encoded: string, bucketCount: number): Histogram
   return { sum, count, buckets };
 }
 
+/**
+ * Adds an encoded histogram into running totals without allocating (the collector's hot path).
+ * Returns false, leaving the totals untouched, when the value is corrupt.
+ */
+export function addHistogram(encoded: string, into: { sum: number; count: number; buckets: Float64Array }): boolean {
+  const bar1 = encoded.indexOf("|");
+  const bar2 = bar1 === -1 ? -1 : encoded.indexOf("|", bar1 + 1);
+  if (bar2 === -1) return false;
+  const sum = parseNumber(encoded, 0, bar1);
+  const count = parseNumber(encoded, bar1 + 1, bar2);
+  if (Number.isNaN(sum) || !isCount(count)) return false;
+  const n = into.buckets.length;
+  const parsed = n <= SCRATCH.length ? SCRATCH : new Float64Array(n);
+  let start = bar2 + 1;
+  for (let i = 0; i < n; i++) {
+    let end = encoded.indexOf(",", start);
+    if (end === -1) end = encoded.length;
+    if (end === start || (end === encoded.length) !== (i === n - 1)) return false;
+    const value = parseNumber(encoded, start, end);
+    if (!isCount(value)) return false;
+    parsed[i] = value;
+    start = end + 1;
+  }
+  if (n === 0 && encoded.length !== bar2 + 1) return false;
+  for (let i = 0; i < n; i++) into.buckets[i] += parsed[i];
+  into.sum += sum;
+  into.count += count;
+  return true;
+}
+
+const SCRATCH = new Float64Array(64);
+
+/** `Number(text.slice(start, end))`, without the slice for plain whole numbers (most counts). */
+function parseNumber(text: string, start: number, end: number): number {
+  if (end - start > 0 && end - start < 16) {
+    let value = 0;
+    let i = start;
+    for (; i < end; i++) {
+      const digit = text.charCodeAt(i) - 48;
+      if (digit < 0 || digit > 9) break;
+      value = value * 10 + digit;
+    }
+    if (i === end) return value;
+  }
+  return start === end ? NaN : Number(text.slice(start, end));
+}
+
 /** Encodes a summary value (its sum and count; quantiles cannot be merged exactly). */
 export function encodeSummary(sum: number, count: number): string {
   return `${sum}|${count}`;

@@ -26,6 +26,8 @@ interface Stored {
   heartbeat: number;
   exited: boolean;
   series: SeriesMap;
+  /** A reader holds `series`: copy it before the next write (copy-on-write keeps reads O(1)). */
+  lent: boolean;
 }
 
 /**
@@ -65,25 +67,30 @@ export class MemoryStorage implements Storage {
     for (const [name, d] of update.descriptors) this.#descriptors.set(name, d);
     let stored = this.#processes.get(update.processId);
     if (stored === undefined) {
-      stored = { heartbeat: update.heartbeat, exited: update.exited, series: new Map() };
+      stored = { heartbeat: update.heartbeat, exited: update.exited, series: new Map(), lent: false };
       this.#processes.set(update.processId, stored);
     }
     stored.heartbeat = Math.max(stored.heartbeat, update.heartbeat);
     stored.exited = update.exited;
+    if (stored.lent && update.series.size > 0) {
+      stored.series = new Map(stored.series);
+      stored.lent = false;
+    }
     for (const [key, value] of update.series) stored.series.set(key, value);
     return Promise.resolve({ status: "ok" });
   }
 
-  /** Returns a copy of everything stored. */
+  /** Returns everything stored, as a snapshot later writes do not change. */
   read(): Promise<StoredState> {
     const processes: ProcessRecord[] = [];
     for (const [id, s] of this.#processes) {
-      processes.push({ id, heartbeat: s.heartbeat, exited: s.exited, series: new Map(s.series) });
+      s.lent = true;
+      processes.push({ id, heartbeat: s.heartbeat, exited: s.exited, series: s.series });
     }
     return Promise.resolve({
       descriptors: new Map(this.#descriptors),
       processes,
-      retired: new Map(this.#retired),
+      retired: this.#retired,
       retiredVersion: this.#version,
       corrupt: 0,
     });
@@ -101,6 +108,7 @@ export class MemoryStorage implements Storage {
       this.#tombstones.set(p.id, { folded, expires: now + this.#tombstoneTtlMs });
       this.#processes.delete(p.id);
     }
+    this.#retired = new Map(this.#retired); // readers may hold the previous map
     for (const [key, value] of retirement.retiredUpdates) this.#retired.set(key, value);
     this.#version++;
     for (const [id, t] of this.#tombstones) if (t.expires <= now) this.#tombstones.delete(id);

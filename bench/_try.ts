@@ -1,0 +1,2 @@
+import { benchCollect } from "./collect.ts";
+console.log(await benchCollect());
