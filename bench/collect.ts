@@ -25,8 +25,18 @@ export async function benchCollect(processes = 16, routes = 1000, rounds = 7): P
   const jsons: client.MetricObjectWithValues<client.MetricValue<string>>[][] = [];
   for (let p = 0; p < processes; p++) {
     const registry = new Registry();
-    const counter = new Counter({ name: "http_requests_total", help: "r", labelNames: ["method", "route", "status"], registers: [registry] });
-    const histogram = new Histogram({ name: "http_request_duration_seconds", help: "d", labelNames: ["method", "route", "status"], registers: [registry] });
+    const counter = new Counter({
+      name: "http_requests_total",
+      help: "r",
+      labelNames: ["method", "route", "status"],
+      registers: [registry],
+    });
+    const histogram = new Histogram({
+      name: "http_request_duration_seconds",
+      help: "d",
+      labelNames: ["method", "route", "status"],
+      registers: [registry],
+    });
     for (let r = 0; r < routes; r++) {
       for (const status of ["200", "404", "500"]) {
         const labels = { method: "GET", route: `/route/${r}`, status };
@@ -46,7 +56,13 @@ export async function benchCollect(processes = 16, routes = 1000, rounds = 7): P
     await publisher.publish();
     jsons.push(await registry.getMetricsAsJSON());
   }
-  const collector = new Collector({ storage, clock: Date.now, staleAfterMs: 60_000, deadAfterMs: 600_000, processLabel: "process_id" });
+  const collector = new Collector({
+    storage,
+    clock: Date.now,
+    staleAfterMs: 60_000,
+    deadAfterMs: 600_000,
+    processLabel: "process_id",
+  });
   const ours: number[] = [];
   const theirs: number[] = [];
   let outputBytes = 0;
@@ -58,5 +74,11 @@ export async function benchCollect(processes = 16, routes = 1000, rounds = 7): P
     await client.AggregatorRegistry.aggregate(jsons).metrics();
     theirs.push(performance.now() - t);
   }
-  return { processes, series: routes * 3 * 2, exporterMs: median(ours.slice(1)), promClientMs: median(theirs.slice(1)), outputBytes };
+  return {
+    processes,
+    series: routes * 3 * 2,
+    exporterMs: median(ours.slice(1)),
+    promClientMs: median(theirs.slice(1)),
+    outputBytes,
+  };
 }

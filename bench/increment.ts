@@ -13,9 +13,22 @@ const OPS = 200_000;
 const ROUTES = 50;
 
 function workload(registry: client.Registry): () => number {
-  const counter = new Counter({ name: "req_total", help: "r", labelNames: ["method", "route", "status"], registers: [registry] });
-  const histogram = new Histogram({ name: "req_seconds", help: "r", labelNames: ["method", "route", "status"], registers: [registry] });
-  const labels = Array.from({ length: ROUTES }, (_, i) => ({ method: "GET", route: `/r/${i}`, status: i % 7 ? "200" : "500" }));
+  const counter = new Counter({
+    name: "req_total",
+    help: "r",
+    labelNames: ["method", "route", "status"],
+    registers: [registry],
+  });
+  const histogram = new Histogram({
+    name: "req_seconds",
+    help: "r",
+    labelNames: ["method", "route", "status"],
+    registers: [registry],
+  });
+  const labels = Array.from(
+    { length: ROUTES },
+    (_, i) => ({ method: "GET", route: `/r/${i}`, status: i % 7 ? "200" : "500" }),
+  );
   return () => {
     const start = performance.now();
     for (let i = 0; i < OPS; i++) {
@@ -35,7 +48,13 @@ export interface IncrementResult {
 export async function benchIncrement(rounds = 15): Promise<IncrementResult> {
   const alone = workload(new client.Registry());
   const registry = new Registry();
-  const exporter = createExporter({ registry, storage: new MemoryStorage(), metricsServer: false, publishIntervalMs: 100, handleSignals: false });
+  const exporter = createExporter({
+    registry,
+    storage: new MemoryStorage(),
+    metricsServer: false,
+    publishIntervalMs: 100,
+    handleSignals: false,
+  });
   const withExporter = workload(registry);
   await exporter.whenReady();
   const a: number[] = [];

@@ -3,6 +3,7 @@
 # combined closing line, and fails when any runtime fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+bash tests/support/install-system-deps.sh || exit 1
 bin=node_modules/.bin
 status=0
 passed=0

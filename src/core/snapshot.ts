@@ -26,6 +26,28 @@ interface SnapshotSource {
   upperBounds?: readonly number[];
 }
 
+/**
+ * A metric that encodes itself, skipping prom-client's `get()` objects: the fast path for the
+ * exporter's own per-request metrics. It also has `get()` and `reset()`, so a prom-client registry
+ * can hold and render it like any other metric.
+ */
+export interface EncodedMetric {
+  /** Metric name. */
+  readonly name: string;
+  /** HELP text. */
+  readonly help: string;
+  /** Metric type. */
+  readonly type: MetricType;
+  /** prom-client's cluster aggregator name. */
+  readonly aggregator: string;
+  /** prom-client's view of the metric. */
+  get(): Promise<{ name: string; help: string; type: string; values: Sample[]; aggregator: string }>;
+  /** Forgets every series. */
+  reset(): void;
+  /** The descriptor and every series, encoded. */
+  encodeSnapshot(): { descriptor: MetricDescriptor; series: Array<[string, string]> };
+}
+
 /** One process's metrics, encoded. */
 export interface Snapshot {
   /** Descriptor of each metric, by metric name. */
@@ -54,7 +76,19 @@ export interface SnapshotOptions {
 export async function takeSnapshot(registry: Registry, options: SnapshotOptions): Promise<Snapshot> {
   const descriptors = new Map<string, MetricDescriptor>();
   const series = new Map<string, string>();
-  const metrics = registry.getMetricsAsArray() as unknown as SnapshotSource[];
+  const all = registry.getMetricsAsArray() as unknown as Array<SnapshotSource | EncodedMetric>;
+  const metrics: SnapshotSource[] = [];
+  for (const metric of all) {
+    if (!("encodeSnapshot" in metric)) {
+      metrics.push(metric);
+      continue;
+    }
+    const encoded = metric.encodeSnapshot();
+    const limited = new Limiter(metric.name, options);
+    descriptors.set(metric.name, encoded.descriptor);
+    for (const [key, value] of encoded.series) limited.put(series, key, value);
+    limited.report();
+  }
   const results = await Promise.all(metrics.map((m) => m.get()));
   for (let i = 0; i < metrics.length; i++) {
     const metric = metrics[i];

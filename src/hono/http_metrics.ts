@@ -4,6 +4,7 @@
  */
 import type { Registry } from "prom-client";
 import { Counter, Histogram } from "../core/metrics.ts";
+import { RequestTable } from "./request_table.ts";
 
 /** Default request duration buckets, in seconds. */
 export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
@@ -35,8 +36,8 @@ export const DEFAULT_SIZE_BUCKETS: readonly number[] = [
 
 /** The HTTP metrics one middleware records into. */
 export interface HttpMetrics {
-  readonly requests: Counter<string>;
-  readonly duration: Histogram<string>;
+  /** Request counter and duration histogram. */
+  readonly requests: RequestTable;
   readonly requestSize: Histogram<string>;
   readonly responseSize: Histogram<string>;
   readonly failed: Counter<string>;
@@ -47,8 +48,8 @@ export interface HttpMetrics {
 export interface HttpMetricsOptions {
   /** Metric name prefix. */
   readonly namespace: string;
-  /** Add `worker_id` to the request counter. */
-  readonly requestsByWorker: boolean;
+  /** The `worker_id` label of the request counter, or undefined for none. */
+  readonly workerId: () => string | undefined;
   /** Duration buckets, in seconds. */
   readonly durationBuckets?: readonly number[];
   /** Size buckets, in bytes. */
@@ -67,19 +68,12 @@ export function httpMetrics(registry: Registry, options: HttpMetricsOptions): Ht
   const registers = [registry];
   const route = ["method", "route"];
   const metrics: HttpMetrics = {
-    requests: new Counter({
-      name: `${p}requests_total`,
-      help: "HTTP requests handled, by method, matched route and status.",
-      labelNames: options.requestsByWorker ? [...route, "status", "worker_id"] : [...route, "status"],
-      registers,
-    }),
-    duration: new Histogram({
-      name: `${p}request_duration_seconds`,
-      help: "Time to handle an HTTP request, in seconds.",
-      labelNames: [...route, "status"],
-      buckets: [...(options.durationBuckets ?? DEFAULT_DURATION_BUCKETS)],
-      registers,
-    }),
+    requests: new RequestTable(
+      `${p}requests_total`,
+      `${p}request_duration_seconds`,
+      [...(options.durationBuckets ?? DEFAULT_DURATION_BUCKETS)],
+      options.workerId,
+    ),
     requestSize: new Histogram({
       name: `${p}request_size_bytes`,
       help: "Size of HTTP request bodies whose length is known, in bytes.",
@@ -107,6 +101,9 @@ export function httpMetrics(registry: Registry, options: HttpMetricsOptions): Ht
       registers,
     }),
   };
+  // prom-client registries hold any object with its metric shape; this one renders like the rest.
+  registry.registerMetric(metrics.requests.counter as unknown as Parameters<Registry["registerMetric"]>[0]);
+  registry.registerMetric(metrics.requests.histogram as unknown as Parameters<Registry["registerMetric"]>[0]);
   byNamespace.set(options.namespace, metrics);
   return metrics;
 }

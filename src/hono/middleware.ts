@@ -7,6 +7,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
 import type { Exporter } from "../core/exporter.ts";
+import { responseContentLength } from "./content_length.ts";
 import { type HttpMetrics, httpMetrics } from "./http_metrics.ts";
 
 /** Options of {@link prometheus}. */
@@ -38,8 +39,9 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPT
 export function prometheus(options: PrometheusOptions): MiddlewareHandler {
   const { exporter, durationBuckets, sizeBuckets } = options;
   const { namespace, requestsByWorker } = exporter.config;
-  const metrics = httpMetrics(exporter.registry, { namespace, requestsByWorker, durationBuckets, sizeBuckets });
   const workers = exporter.workerMetrics;
+  const workerId = requestsByWorker ? () => workers.workerId : () => undefined;
+  const metrics = httpMetrics(exporter.registry, { namespace, workerId, durationBuckets, sizeBuckets });
   let recordFailures = 0;
   return createMiddleware(async function prometheusMiddleware(c, next) {
     const started = performance.now();
@@ -51,7 +53,7 @@ export function prometheus(options: PrometheusOptions): MiddlewareHandler {
       throw error;
     } finally {
       try {
-        record(metrics, c, started, thrown, requestsByWorker ? workers.workerId : undefined);
+        record(metrics, c, started, thrown);
       } catch (error) {
         // Metrics must never fail a request; say so once.
         if (recordFailures++ === 0) exporter.logger.error(`recording HTTP metrics failed: ${String(error)}`);
@@ -60,27 +62,21 @@ export function prometheus(options: PrometheusOptions): MiddlewareHandler {
   });
 }
 
-function record(
-  metrics: HttpMetrics,
-  c: Context,
-  started: number,
-  thrown: unknown,
-  workerId: string | undefined,
-): void {
+function record(metrics: HttpMetrics, c: Context, started: number, thrown: unknown): void {
   const seconds = (performance.now() - started) / 1000;
   const method = METHODS.has(c.req.method) ? c.req.method : "OTHER";
   const route = routePath(c) || "unmatched";
   const status = thrown === undefined ? c.res.status : 500;
-  const statusLabel = String(status);
-  const byStatus = { method, route, status: statusLabel };
-  metrics.requests.inc(workerId === undefined ? byStatus : { ...byStatus, worker_id: workerId });
-  metrics.duration.observe(byStatus, seconds);
-  const byRoute = { method, route };
-  const requestLength = c.req.header("content-length");
-  if (requestLength !== undefined) observeSize(metrics.requestSize, byRoute, requestLength);
+  metrics.requests.record(method, route, status, seconds);
+  // Touching request headers makes Bun and @hono/node-server build a Headers object, so only
+  // requests that may carry a body are asked for their length.
+  if (method !== "GET" && method !== "HEAD") {
+    const requestLength = c.req.raw.headers.get("content-length");
+    if (requestLength !== null) observeSize(metrics.requestSize, { method, route }, requestLength);
+  }
   if (thrown === undefined) {
-    const responseLength = c.res.headers.get("content-length");
-    if (responseLength !== null) observeSize(metrics.responseSize, byRoute, responseLength);
+    const responseLength = responseContentLength(c.res);
+    if (responseLength !== null) observeSize(metrics.responseSize, { method, route }, responseLength);
   }
   const error = thrown ?? c.error;
   if (error !== undefined) {

@@ -116,14 +116,38 @@ describe("middleware", () => {
 
   test("a metrics failure never fails the request; it is logged once", async () => {
     const { app, exporter, logger } = setup();
-    await app.request("/users/1");
-    // Sabotage the registry's counter the way a user's label mistake could.
-    const counter = exporter.registry.getSingleMetric("hono_worker_requests_total") as unknown as { inc: () => void };
-    counter.inc = () => {
+    // Sabotage a histogram the way a broken metric could.
+    const sizes = exporter.registry.getSingleMetric("hono_worker_request_size_bytes") as unknown as {
+      observe: () => void;
+    };
+    sizes.observe = () => {
       throw new Error("sabotaged");
     };
-    for (let i = 0; i < 3; i++) assert.equal((await app.request("/users/2")).status, 200);
+    for (let i = 0; i < 3; i++) {
+      const res = await app.request("/upload", { method: "POST", body: "abc", headers: { "content-length": "3" } });
+      assert.equal(res.status, 201);
+      assert.equal(await res.text(), "got 3");
+    }
     assert.equal(logger.lines.filter((l) => l.includes("recording HTTP metrics failed")).length, 1);
+    const text = await (await app.request("/metrics")).text();
+    assert.equal(sample(text, 'hono_worker_requests_total{method="POST",route="/upload",status="201"}'), 3);
+  });
+
+  test("the request metrics render through a plain prom-client registry too", async () => {
+    const { app, exporter } = setup();
+    await app.request("/users/1");
+    await app.request("/users/2");
+    const text = await exporter.registry.metrics();
+    assert.match(text, /^hono_worker_requests_total\{method="GET",route="\/users\/:id",status="200"\} 2$/m);
+    assert.match(
+      text,
+      /^hono_worker_request_duration_seconds_bucket\{method="GET",route="\/users\/:id",status="200",le="\+Inf"\} 2$/m,
+    );
+    assert.match(
+      text,
+      /^hono_worker_request_duration_seconds_count\{method="GET",route="\/users\/:id",status="200"\} 2$/m,
+    );
+    assert.equal(promtoolCheck(text), "");
   });
 
   test("the handler negotiates OpenMetrics and its output passes promtool in text format", async () => {

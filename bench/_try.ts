@@ -1,2 +1,0 @@
-import { benchCollect } from "./collect.ts";
-console.log(await benchCollect());

@@ -1,0 +1,81 @@
+/**
+ * Runs the benchmarks and prints a Markdown table: every number is a ratio against a baseline
+ * measured in the same run, because the machine is shared and noisy.
+ *   npm run bench                 all of them
+ *   npm run bench -- increment collect http:node http:bun http:deno   a selection
+ */
+import { cpus } from "node:os";
+import process from "node:process";
+import { benchCollect } from "./collect.ts";
+import { benchHttp } from "./http.ts";
+import { benchIncrement } from "./increment.ts";
+import { benchMiddleware } from "./middleware.ts";
+import { table, verdict } from "./stats.ts";
+
+const selected = process.argv.slice(2);
+const want = (name: string) =>
+  selected.length === 0 || selected.includes(name) || selected.includes(name.split(":")[0]);
+const rows: Array<Array<string | number>> = [];
+
+if (want("increment")) {
+  const r = await benchIncrement();
+  rows.push([
+    "(a) counter.inc + histogram.observe, 3 labels",
+    `${r.baselineNs.toFixed(0)} ns (prom-client alone)`,
+    `${r.exporterNs.toFixed(0)} ns (with exporter publishing)`,
+    verdict(r.exporterNs / r.baselineNs, 1.05, "<="),
+  ]);
+}
+
+for (const runtime of ["node", "bun", "deno"]) {
+  if (!want(`http:${runtime}`)) continue;
+  try {
+    const r = await benchHttp(runtime);
+    const rps = (v: number) => `${Math.round(v)} req/s`;
+    const how = r.pinned ? "server and load generator on separate cores" : "unpinned";
+    rows.push([
+      `(b) ${runtime}: this middleware vs no-op middleware (${how})`,
+      rps(r.rps.noop),
+      rps(r.rps.exporter),
+      verdict(r.vsNoop, 0.9, ">="),
+    ]);
+    rows.push([
+      `(b) ${runtime}: this middleware vs @hono/prometheus`,
+      rps(r.rps["hono-prometheus"]),
+      rps(r.rps.exporter),
+      verdict(r.vsHonoPrometheus, 1.0, ">="),
+    ]);
+    rows.push([`(b) ${runtime}: bare Hono (reference)`, rps(r.rps.bare), "", ""]);
+  } catch (error) {
+    rows.push([`(b) ${runtime}`, "failed", String(error), ""]);
+  }
+}
+
+if (want("middleware")) {
+  const r = await benchMiddleware();
+  rows.push([
+    "(b') in-process cost per request on Node (app.fetch): vs no-op",
+    `${r.noop.toFixed(2)} us`,
+    `${r.exporter.toFixed(2)} us`,
+    `+${(r.exporter - r.noop).toFixed(2)} us per request; @hono/prometheus +${
+      (r["hono-prometheus"] - r.noop).toFixed(2)
+    } us`,
+  ]);
+}
+
+if (want("collect")) {
+  const r = await benchCollect();
+  rows.push([
+    `(c) collect + render, ${r.processes} processes x ${r.series} series (${(r.outputBytes / 1e6).toFixed(1)} MB)`,
+    `${r.promClientMs.toFixed(0)} ms (prom-client AggregatorRegistry)`,
+    `${r.exporterMs.toFixed(0)} ms (this collector)`,
+    verdict(r.exporterMs / r.promClientMs, 0.1, "<="),
+  ]);
+}
+
+console.log(
+  `\nBenchmarks, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} x ${
+    cpus()[0]?.model ?? "cpu"
+  }, Node ${process.version}\n`,
+);
+console.log(table(["benchmark", "baseline", "this library", "ratio"], rows));

@@ -1,0 +1,36 @@
+/**
+ * Reads a response's `content-length` without making the server do extra work.
+ * `@hono/node-server` answers with a lightweight Response that keeps `[status, body, headers]`
+ * under a symbol named `cache` until someone touches `.headers`, which builds a real Headers
+ * object and sends the response down a slower path (measured: about a quarter of throughput).
+ * When that cache is there, its headers are read directly; anywhere else, `.headers` is cheap.
+ * @module
+ */
+
+type HeadersInitLike = Headers | Record<string, string> | Array<[string, string]> | undefined;
+
+/** The response's `content-length`, or null when it has none. */
+export function responseContentLength(response: Response): string | null {
+  const cached = lightweightCache(response);
+  if (cached === undefined) return response.headers.get("content-length");
+  const init = cached[2] as HeadersInitLike;
+  if (init === undefined || init === null) return null;
+  if (init instanceof Headers) return init.get("content-length");
+  if (Array.isArray(init)) {
+    for (const [name, value] of init) if (name.toLowerCase() === "content-length") return value;
+    return null;
+  }
+  for (const name in init) if (name.toLowerCase() === "content-length") return init[name];
+  return null;
+}
+
+function lightweightCache(response: Response): unknown[] | undefined {
+  const symbols = Object.getOwnPropertySymbols(response);
+  if (symbols.length === 0) return undefined;
+  for (const symbol of symbols) {
+    if (symbol.description !== "cache") continue;
+    const value = (response as unknown as Record<symbol, unknown>)[symbol];
+    if (Array.isArray(value) && value.length === 3) return value;
+  }
+  return undefined;
+}

@@ -1,0 +1,150 @@
+/**
+ * The per-request metrics (request counter and duration histogram) kept in one table keyed by
+ * route, method and status: recording is three map lookups and a few additions, with no label
+ * objects hashed or validated on the request path. The table shows itself to prom-client
+ * registries as two metrics with the usual `get()`, and to the publisher through the
+ * `encodeSnapshot()` fast path.
+ * @module
+ */
+import type { EncodedMetric } from "../core/snapshot.ts";
+import { seriesKey } from "../core/series.ts";
+import type { MetricDescriptor } from "../core/storage.ts";
+import { encodeHistogram } from "../core/values.ts";
+
+interface Row {
+  readonly method: string;
+  readonly route: string;
+  readonly status: string;
+  count: number;
+  sum: number;
+  /** Non-cumulative counts per finite bucket. */
+  readonly buckets: Float64Array;
+}
+
+interface PromValue {
+  value: number;
+  labels: Record<string, string | number>;
+  metricName?: string;
+}
+
+/** Requests by route, method and status, with their durations. */
+export class RequestTable {
+  readonly #rows = new Map<string, Map<string, Map<number, Row>>>();
+  readonly #bounds: readonly number[];
+  readonly counter: EncodedMetric;
+  readonly histogram: EncodedMetric;
+
+  /**
+   * @param counterName Name of the request counter.
+   * @param histogramName Name of the duration histogram.
+   * @param bounds Finite bucket upper bounds, ascending.
+   * @param workerId Returns the `worker_id` label of the counter, or undefined for none.
+   */
+  constructor(
+    counterName: string,
+    histogramName: string,
+    bounds: readonly number[],
+    readonly workerId: () => string | undefined,
+  ) {
+    this.#bounds = bounds;
+    const table = this;
+    this.counter = {
+      name: counterName,
+      help: "HTTP requests handled, by method, matched route and status.",
+      type: "counter",
+      aggregator: "sum",
+      get: () => Promise.resolve(table.#promCounter(counterName, this.counter.help)),
+      reset: () => table.#rows.clear(),
+      encodeSnapshot: () => table.#encodeCounter(counterName, this.counter.help),
+    };
+    this.histogram = {
+      name: histogramName,
+      help: "Time to handle an HTTP request, in seconds.",
+      type: "histogram",
+      aggregator: "sum",
+      get: () => Promise.resolve(table.#promHistogram(histogramName, this.histogram.help)),
+      reset: () => table.#rows.clear(),
+      encodeSnapshot: () => table.#encodeHistogram(histogramName, this.histogram.help),
+    };
+  }
+
+  /** Records one request. Synchronous, allocation-free once a row exists. */
+  record(method: string, route: string, status: number, seconds: number): void {
+    let byMethod = this.#rows.get(route);
+    if (byMethod === undefined) this.#rows.set(route, byMethod = new Map());
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) byMethod.set(method, byStatus = new Map());
+    let row = byStatus.get(status);
+    if (row === undefined) {
+      row = { method, route, status: String(status), count: 0, sum: 0, buckets: new Float64Array(this.#bounds.length) };
+      byStatus.set(status, row);
+    }
+    row.count++;
+    row.sum += seconds;
+    const bounds = this.#bounds;
+    for (let i = 0; i < bounds.length; i++) {
+      if (seconds <= bounds[i]) {
+        row.buckets[i]++;
+        break;
+      }
+    }
+  }
+
+  *#each(): Generator<Row> {
+    for (const byMethod of this.#rows.values()) {
+      for (const byStatus of byMethod.values()) yield* byStatus.values();
+    }
+  }
+
+  #labels(row: Row, withWorker: boolean): Record<string, string> {
+    const labels: Record<string, string> = { method: row.method, route: row.route, status: row.status };
+    const worker = withWorker ? this.workerId() : undefined;
+    if (worker !== undefined) labels.worker_id = worker;
+    return labels;
+  }
+
+  #cumulative(row: Row): number[] {
+    const out: number[] = [];
+    let running = 0;
+    for (const c of row.buckets) out.push(running += c);
+    return out;
+  }
+
+  #encodeCounter(name: string, help: string): { descriptor: MetricDescriptor; series: Array<[string, string]> } {
+    const series: Array<[string, string]> = [];
+    for (const row of this.#each()) series.push([seriesKey(name, this.#labels(row, true)), String(row.count)]);
+    return { descriptor: { type: "counter", help }, series };
+  }
+
+  #encodeHistogram(name: string, help: string): { descriptor: MetricDescriptor; series: Array<[string, string]> } {
+    const series: Array<[string, string]> = [];
+    for (const row of this.#each()) {
+      series.push([
+        seriesKey(name, this.#labels(row, false)),
+        encodeHistogram(row.sum, row.count, this.#cumulative(row)),
+      ]);
+    }
+    return { descriptor: { type: "histogram", help, buckets: [...this.#bounds] }, series };
+  }
+
+  #promCounter(name: string, help: string) {
+    const values: PromValue[] = [];
+    for (const row of this.#each()) values.push({ value: row.count, labels: this.#labels(row, true) });
+    return { name, help, type: "counter", values, aggregator: "sum" };
+  }
+
+  #promHistogram(name: string, help: string) {
+    const values: PromValue[] = [];
+    for (const row of this.#each()) {
+      const labels = this.#labels(row, false);
+      const cumulative = this.#cumulative(row);
+      this.#bounds.forEach((le, i) =>
+        values.push({ value: cumulative[i], labels: { ...labels, le }, metricName: `${name}_bucket` })
+      );
+      values.push({ value: row.count, labels: { ...labels, le: "+Inf" }, metricName: `${name}_bucket` });
+      values.push({ value: row.sum, labels, metricName: `${name}_sum` });
+      values.push({ value: row.count, labels, metricName: `${name}_count` });
+    }
+    return { name, help, type: "histogram", values, aggregator: "sum" };
+  }
+}
