@@ -47,24 +47,25 @@ export class RequestTable {
     readonly workerId: () => string | undefined,
   ) {
     this.#bounds = bounds;
-    const table = this;
+    const counterHelp = "HTTP requests handled, by method, matched route and status.";
+    const histogramHelp = "Time to handle an HTTP request, in seconds.";
     this.counter = {
       name: counterName,
-      help: "HTTP requests handled, by method, matched route and status.",
+      help: counterHelp,
       type: "counter",
       aggregator: "sum",
-      get: () => Promise.resolve(table.#promCounter(counterName, this.counter.help)),
-      reset: () => table.#rows.clear(),
-      encodeSnapshot: () => table.#encodeCounter(counterName, this.counter.help),
+      get: () => Promise.resolve(this.#promCounter(counterName, counterHelp)),
+      reset: () => this.#rows.clear(),
+      encodeSnapshot: () => this.#encodeCounter(counterName, counterHelp),
     };
     this.histogram = {
       name: histogramName,
-      help: "Time to handle an HTTP request, in seconds.",
+      help: histogramHelp,
       type: "histogram",
       aggregator: "sum",
-      get: () => Promise.resolve(table.#promHistogram(histogramName, this.histogram.help)),
-      reset: () => table.#rows.clear(),
-      encodeSnapshot: () => table.#encodeHistogram(histogramName, this.histogram.help),
+      get: () => Promise.resolve(this.#promHistogram(histogramName, histogramHelp)),
+      reset: () => this.#rows.clear(),
+      encodeSnapshot: () => this.#encodeHistogram(histogramName, histogramHelp),
     };
   }
 
