@@ -20,6 +20,9 @@ test(`response sizes are recorded behind @hono/node-server's lightweight respons
   app.get("/sized", (c) => c.body("hello", 200, { "content-length": "5" }));
   app.get("/list", () => new Response("abcd", { headers: [["Content-Length", "4"]] }));
   app.get("/unsized", (c) => c.text("no length"));
+  // node-server swaps in its own global Request and Response while serving; give them back after,
+  // since Bun runs every test file in one process.
+  const globals = { Request: globalThis.Request, Response: globalThis.Response };
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
   });
@@ -29,11 +32,13 @@ test(`response sizes are recorded behind @hono/node-server's lightweight respons
     for (const path of ["/sized", "/list", "/unsized"]) {
       assert.equal((await fetch(`http://127.0.0.1:${port}${path}`)).status, 200);
     }
+    assert.notEqual(globalThis.Response, globals.Response, "node-server's lightweight Response was in use");
     const text = await exporter.collect();
     assert.equal(sample(text, 'hono_worker_response_size_bytes_sum{method="GET",route="/sized"}'), 5);
     assert.equal(sample(text, 'hono_worker_response_size_bytes_sum{method="GET",route="/list"}'), 4);
     assert.equal(sample(text, 'hono_worker_response_size_bytes_count{method="GET",route="/unsized"}'), undefined);
   } finally {
     await new Promise((resolve) => server.close(resolve));
+    Object.assign(globalThis, globals);
   }
 });
