@@ -42,3 +42,11 @@ if (runtime === "node") {
   const server = await serve(app.fetch, { port, hostname: "127.0.0.1" });
   console.log(`ready ${server.port}`);
 }
+
+// For profiling: end on our own so that --cpu-prof can write its profile.
+if (env.BENCH_EXIT_AFTER_MS) {
+  setTimeout(
+    () => (globalThis as { process?: { exit(code: number): void } }).process?.exit(0),
+    Number(env.BENCH_EXIT_AFTER_MS),
+  );
+}

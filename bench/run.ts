@@ -30,7 +30,7 @@ if (want("increment")) {
 for (const runtime of ["node", "bun", "deno"]) {
   if (!want(`http:${runtime}`)) continue;
   try {
-    const r = await benchHttp(runtime);
+    const r = await benchHttp(runtime, Number(process.env.BENCH_ROUNDS ?? 5), Number(process.env.BENCH_SECONDS ?? 2));
     const rps = (v: number) => `${Math.round(v)} req/s`;
     const how = r.pinned ? "server and load generator on separate cores" : "unpinned";
     rows.push([

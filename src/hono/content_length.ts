@@ -24,13 +24,22 @@ export function responseContentLength(response: Response): string | null {
   return null;
 }
 
+let cacheSymbol: symbol | undefined;
+
 function lightweightCache(response: Response): unknown[] | undefined {
+  // Once node-server's symbol is known, one property read answers; before that, look for it.
+  if (cacheSymbol !== undefined) {
+    const value = (response as unknown as Record<symbol, unknown>)[cacheSymbol];
+    return Array.isArray(value) && value.length === 3 ? value : undefined;
+  }
   const symbols = Object.getOwnPropertySymbols(response);
-  if (symbols.length === 0) return undefined;
   for (const symbol of symbols) {
     if (symbol.description !== "cache") continue;
     const value = (response as unknown as Record<symbol, unknown>)[symbol];
-    if (Array.isArray(value) && value.length === 3) return value;
+    if (Array.isArray(value) && value.length === 3) {
+      cacheSymbol = symbol;
+      return value;
+    }
   }
   return undefined;
 }
