@@ -76,4 +76,13 @@ export {
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
 } from "./src/core/render.ts";
-export type { WorkerState } from "./src/core/worker_metrics.ts";
+
+export { Collector, type CollectorEvents, type CollectorOptions } from "./src/core/collector.ts";
+export { type ProcessFacts, ProcessIdentity } from "./src/core/identity.ts";
+export { Publisher, type PublisherEvents, type PublisherOptions } from "./src/core/publisher.ts";
+export { SelfMetrics } from "./src/core/self_metrics.ts";
+export { WorkerMetrics, type WorkerState } from "./src/core/worker_metrics.ts";
+export type { BackoffPolicy } from "./src/core/backoff.ts";
+export type { UnrefTimer } from "./src/core/timers.ts";
+export type { Distribution, MergedFamily, MergeResult } from "./src/core/merge.ts";
+export type { EncodedMetric, Sample, Snapshot } from "./src/core/snapshot.ts";

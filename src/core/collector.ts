@@ -39,7 +39,10 @@ export interface CollectorOptions {
 export class Collector {
   readonly #o: CollectorOptions;
 
-  /** @param options Storage, clock and the liveness limits. */
+  /**
+   * Creates a collector.
+   * @param options Storage, clock and the liveness limits.
+   */
   constructor(options: CollectorOptions) {
     this.#o = options;
   }

@@ -36,21 +36,13 @@ export interface ConfigOptions {
   readonly gaugeModes?: Readonly<Record<string, MultiprocessMode>>;
 }
 
-/** Configuration after defaults and validation. */
-export interface ResolvedConfig {
-  readonly namespace: string;
-  readonly metricsPort: number;
-  readonly bindAddress: string;
-  readonly metricsServer: boolean;
-  readonly publishIntervalMs: number;
-  readonly workerMetricsIntervalMs: number;
-  readonly staleAfterMs: number;
-  readonly deadAfterMs: number;
-  readonly seriesLimit: number;
-  readonly workerId: string | undefined;
-  readonly requestsByWorker: boolean;
-  readonly gaugeModes: Readonly<Record<string, MultiprocessMode>>;
-}
+/** Configuration after defaults and validation: every setting present, `workerId` possibly unset. */
+export type ResolvedConfig =
+  & { readonly [K in Exclude<keyof ConfigOptions, "workerId">]-?: NonNullable<ConfigOptions[K]> }
+  & {
+    /** This process's `worker_id` label, when one was configured. */
+    readonly workerId: string | undefined;
+  };
 
 const DAY_MS = 86_400_000;
 

@@ -10,6 +10,7 @@ export class ConfigError extends Error {
   readonly setting: string;
 
   /**
+   * Creates an error about one setting.
    * @param setting The option or environment variable name.
    * @param message What is wrong and which values are accepted.
    */
@@ -26,6 +27,7 @@ export class StorageError extends Error {
   readonly backend: string;
 
   /**
+   * Creates an error about one backend.
    * @param backend The backend's kind.
    * @param message What failed and what to check.
    * @param options The underlying cause, if any.

@@ -4,7 +4,7 @@
  * lifecycle hooks and the metrics server. Adapters hand it a runtime; it never touches one itself.
  * @module
  */
-import type { Registry } from "prom-client";
+import type { Registry } from "./metrics.ts";
 import type { BackoffPolicy } from "./backoff.ts";
 import { Collector } from "./collector.ts";
 import { type ConfigOptions, resolveConfig, type ResolvedConfig } from "./config.ts";
@@ -80,6 +80,7 @@ export class Exporter {
   #scrapeFailing = false;
 
   /**
+   * Builds an exporter; `createExporter` from an entry point fills in the parts.
    * @param options Configuration and overrides.
    * @param parts Storage and runtime.
    */

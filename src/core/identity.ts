@@ -19,6 +19,7 @@ export class ProcessIdentity {
   #incarnation = 0;
 
   /**
+   * Creates an identity for this process.
    * @param facts Host name and pid where the runtime has them; a random part is always added.
    */
   constructor(facts: ProcessFacts = {}) {

@@ -53,7 +53,10 @@ export class Gauge<T extends string = string> extends client.Gauge<T> {
   /** The metric name. */
   readonly metricName: string;
 
-  /** @param configuration prom-client's gauge configuration and `multiprocessMode`. */
+  /**
+   * Declares a gauge.
+   * @param configuration prom-client's gauge configuration and `multiprocessMode`.
+   */
   constructor(configuration: GaugeConfiguration<T>) {
     const { multiprocessMode, ...rest } = configuration;
     super(rest);

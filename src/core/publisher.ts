@@ -4,7 +4,7 @@
  * its series unacknowledged, so the next attempt sends them again: nothing is lost, nothing counts twice.
  * @module
  */
-import type { Registry } from "prom-client";
+import type { Registry } from "./metrics.ts";
 import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
 import { describeError } from "./errors.ts";
 import type { ProcessIdentity } from "./identity.ts";
@@ -65,7 +65,10 @@ export class Publisher {
   #failures = 0;
   #droppedWarned = new Set<string>();
 
-  /** @param options What to publish, where, and how to retry. */
+  /**
+   * Creates a publisher; nothing is sent until `publish()` or `start()`.
+   * @param options What to publish, where, and how to retry.
+   */
   constructor(options: PublisherOptions) {
     this.#o = options;
   }

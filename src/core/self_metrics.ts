@@ -3,22 +3,30 @@
  * storage latency, retired processes, corrupt records skipped, series dropped, hook failures.
  * @module
  */
-import type { Registry } from "prom-client";
+import type { Registry } from "./metrics.ts";
 import type { CollectorEvents } from "./collector.ts";
 import { Counter, Histogram } from "./metrics.ts";
 import type { PublisherEvents } from "./publisher.ts";
 
 /** Counters and a latency histogram about the exporter itself. */
 export class SelfMetrics {
+  /** Publishes that failed. */
   readonly publishErrors: Counter<"backend">;
+  /** Stored data skipped as unreadable. */
   readonly storageErrors: Counter<"backend" | "reason">;
+  /** Latency of storage calls. */
   readonly storageLatency: Histogram<"backend" | "operation">;
+  /** Processes retired by this process's collector. */
   readonly retired: Counter<"backend">;
+  /** Series left out over the series limit. */
   readonly dropped: Counter<"metric">;
+  /** Hooks that threw. */
   readonly hookErrors: Counter<"hook">;
+  /** Scrapes that could not read storage. */
   readonly scrapeErrors: Counter<"backend">;
 
   /**
+   * Declares the exporter's own metrics.
    * @param registry Where they are registered.
    * @param namespace Metric name prefix.
    * @param backend The storage kind, as the `backend` label.

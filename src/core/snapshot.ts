@@ -4,16 +4,19 @@
  * send only what changed.
  * @module
  */
-import type { Registry } from "prom-client";
+import type { Registry } from "./metrics.ts";
 import { DEFAULT_GAUGE_MODE, type MultiprocessMode, needsTimestamp, parseMode } from "./modes.ts";
-import { type LabelValues, seriesKey } from "./series.ts";
+import { seriesKey } from "./series.ts";
 import type { MetricDescriptor, MetricType } from "./storage.ts";
 import { encodeGauge, encodeHistogram, encodeSummary } from "./values.ts";
 
 /** A series as prom-client's `get()` reports it. */
-interface Sample {
+export interface Sample {
+  /** The sample's value. */
   value: number;
-  labels: LabelValues;
+  /** Its labels, `le` and `quantile` included. */
+  labels: Record<string, string | number | undefined>;
+  /** The sample name when it differs from the metric's (`_bucket`, `_sum`, `_count`). */
   metricName?: string;
 }
 

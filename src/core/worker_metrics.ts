@@ -5,7 +5,7 @@
  * per `worker_id`, from live processes only.
  * @module
  */
-import type { Registry } from "prom-client";
+import type { Registry } from "./metrics.ts";
 import { Gauge } from "./metrics.ts";
 import type { ProcessProbe } from "./runtime.ts";
 
@@ -23,6 +23,7 @@ export class WorkerMetrics {
   #lastCpu: { micros: number; at: number } | undefined;
 
   /**
+   * Declares the worker gauges.
    * @param registry Where the gauges are registered.
    * @param namespace Metric name prefix.
    * @param workerId This worker's `worker_id`.

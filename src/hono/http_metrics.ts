@@ -2,7 +2,7 @@
  * The HTTP metrics of the DESIGN table, declared once per registry and namespace.
  * @module
  */
-import type { Registry } from "prom-client";
+import type { Registry } from "../core/metrics.ts";
 import { Counter, Histogram } from "../core/metrics.ts";
 import { RequestTable } from "./request_table.ts";
 

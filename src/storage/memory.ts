@@ -52,7 +52,10 @@ export class MemoryStorage implements Storage {
   #retired: SeriesMap = new Map();
   #version = 0;
 
-  /** @param options Clock and tombstone lifetime. */
+  /**
+   * Creates an empty storage.
+   * @param options Clock and tombstone lifetime.
+   */
   constructor(options: MemoryStorageOptions = {}) {
     this.#clock = options.clock ?? Date.now;
     this.#tombstoneTtlMs = options.tombstoneTtlMs ?? 86_400_000;
