@@ -8,8 +8,7 @@ import process from "node:process";
 import autocannon from "autocannon";
 import { median } from "./stats.ts";
 
-export const VARIANTS = ["bare", "noop", "exporter", "hono-prometheus"] as const;
-export type Variant = (typeof VARIANTS)[number];
+import { type Variant, VARIANTS } from "./variants.ts";
 
 const COMMANDS: Record<string, [string, string[]]> = {
   node: [process.execPath, ["--import", "tsx", "bench/http_app.ts"]],

@@ -3,33 +3,19 @@
  * middleware, `exporter` (this library's middleware), `hono-prometheus` (@hono/prometheus).
  * Runs on Node (through @hono/node-server), Bun and Deno. Prints "ready <port>" when listening.
  */
-import { Hono, type MiddlewareHandler } from "hono";
-import { prometheus as honoPrometheus } from "@hono/prometheus";
-import { prometheus } from "../mod.ts";
+import { Hono } from "hono";
 import { createExporter, runtimeName } from "../src/adapter/auto.ts";
 import { Registry } from "../src/core/metrics.ts";
+import { applyVariant, type Variant } from "./variants.ts";
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
-const variant = env.BENCH_VARIANT ?? "bare";
+const variant = (env.BENCH_VARIANT ?? "bare") as Variant;
 const app = new Hono();
-
-if (variant === "noop") {
-  const noop: MiddlewareHandler = async (_c, next) => {
-    await next();
-  };
-  app.use(noop);
-} else if (variant === "exporter") {
-  const exporter = await createExporter({ registry: new Registry(), metricsServer: false, handleSignals: false });
-  app.use(prometheus({ exporter }));
-  await exporter.whenReady();
-} else if (variant === "hono-prometheus") {
-  const { registerMetrics } = honoPrometheus({ registry: new Registry() });
-  app.use("*", registerMetrics);
-} else if (variant !== "bare") {
-  throw new Error(`unknown BENCH_VARIANT ${variant}`);
-}
-
-app.get("/users/:id", (c) => c.json({ id: c.req.param("id"), name: "bench" }));
+const exporter = variant === "exporter"
+  ? await createExporter({ registry: new Registry(), metricsServer: false, handleSignals: false })
+  : undefined;
+applyVariant(app, variant, () => exporter!);
+await exporter?.whenReady();
 
 const port = Number(env.PORT ?? 0);
 const runtime = runtimeName();

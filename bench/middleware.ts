@@ -3,28 +3,22 @@
  * whichever runtime runs this file. Rounds rotate the variants; the minimum per variant is kept,
  * the least disturbed measurement on a shared machine.
  */
-import { Hono, type MiddlewareHandler } from "hono";
-import { prometheus as honoPrometheus } from "@hono/prometheus";
-import { createExporter, prometheus } from "../mod.ts";
+import { Hono } from "hono";
+import { createExporter } from "../mod.ts";
 import { Registry } from "../src/core/metrics.ts";
 import { MemoryStorage } from "../src/storage/memory.ts";
+import { applyVariant } from "./variants.ts";
 
+/** The variants compared in process. */
 export type MiddlewareVariant = "noop" | "exporter" | "hono-prometheus";
 
 function build(variant: MiddlewareVariant): Hono {
   const app = new Hono();
-  if (variant === "noop") {
-    const noop: MiddlewareHandler = async (_c, next) => {
-      await next();
-    };
-    app.use(noop);
-  } else if (variant === "exporter") {
-    const exporter = createExporter({ registry: new Registry(), storage: new MemoryStorage(), metricsServer: false });
-    app.use(prometheus({ exporter }));
-  } else {
-    app.use("*", honoPrometheus({ registry: new Registry() }).registerMetrics);
-  }
-  app.get("/users/:id", (c) => c.json({ id: c.req.param("id") }));
+  applyVariant(
+    app,
+    variant,
+    () => createExporter({ registry: new Registry(), storage: new MemoryStorage(), metricsServer: false }),
+  );
   return app;
 }
 

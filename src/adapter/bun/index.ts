@@ -11,12 +11,10 @@
  * ```
  * @module
  */
-import { hostname } from "node:os";
-import process from "node:process";
 import type { Exporter } from "../../core/exporter.ts";
 import type { Runtime } from "../../core/runtime.ts";
 import { createExporterFor, type CreateExporterOptions } from "../../create.ts";
-import { onProcessSignal, processProbe } from "../node/runtime.ts";
+import { nodeRuntime } from "../node/runtime.ts";
 import { serve } from "./server.ts";
 
 /**
@@ -29,15 +27,8 @@ import { serve } from "./server.ts";
  * ```
  */
 export function bunRuntime(): Runtime {
-  return {
-    name: "bun",
-    env: (name) => process.env[name],
-    facts: { hostname: hostname(), pid: process.pid },
-    probe: processProbe,
-    serve,
-    onShutdownSignal: onProcessSignal,
-    exit: (code) => process.exit(code),
-  };
+  // Bun implements node:process and node:os, so only the server differs from Node.
+  return { ...nodeRuntime(), name: "bun", serve };
 }
 
 /** Creates an exporter for Bun. */
