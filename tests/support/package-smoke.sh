@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Packs the npm package as it would be published and loads every entry point from a scratch
+# project on plain Node (no tsx): what an npm user gets.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+cd "$root"
+tarball=$(npm pack --silent --pack-destination "$scratch" | tail -1)
+cd "$scratch"
+npm init -y >/dev/null
+npm install --no-audit --no-fund --loglevel=error "./$tarball" hono >/dev/null
+cat > smoke.mjs <<'JS'
+import { Hono } from "hono";
+import { createExporter as createWeb, prometheus, Registry } from "hono-prometheus-exporter";
+import { createExporter } from "hono-prometheus-exporter/node";
+import "hono-prometheus-exporter/memory";
+import "hono-prometheus-exporter/workers";
+import "hono-prometheus-exporter/auto";
+const exporter = createExporter({ registry: new Registry(), metricsServer: false, handleSignals: false });
+const app = new Hono();
+app.use(prometheus({ exporter }));
+app.get("/users/:id", (c) => c.json({ id: c.req.param("id") }));
+await app.request("/users/1");
+const text = await exporter.collect();
+if (!/hono_worker_requests_total\{method="GET",route="\/users\/:id",status="200"\} 1/.test(text)) throw new Error(text);
+if (typeof createWeb !== "function") throw new Error("main entry");
+console.log("npm package: every entry point loads on plain Node and counts a request");
+JS
+node smoke.mjs
