@@ -1,5 +1,5 @@
 /** The middleware variants the HTTP and in-process benchmarks compare, applied to one app. */
-import { type Hono, type MiddlewareHandler } from "hono";
+import type { Hono, MiddlewareHandler } from "hono";
 import { prometheus as honoPrometheus } from "@hono/prometheus";
 import { type Exporter, prometheus } from "../mod.ts";
 import { Registry } from "../src/core/metrics.ts";
