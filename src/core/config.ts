@@ -6,7 +6,7 @@
 import { type EnvSource, parseBoolean, parseInteger, parsePort } from "./env.ts";
 import { ConfigError } from "./errors.ts";
 import { type MultiprocessMode, parseMode } from "./modes.ts";
-import { isValidLabelName, isValidMetricName } from "./series.ts";
+import { isValidMetricName } from "./series.ts";
 
 /** Settings that can come from options or the environment. */
 export interface ConfigOptions {
@@ -112,9 +112,4 @@ function ms(setting: string, value: number | undefined, fallback: number, min: n
     throw new ConfigError(setting, `expected milliseconds from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
   return value;
-}
-
-/** Throws a {@link ConfigError} naming `setting` unless `name` is a valid label name. */
-export function assertLabelName(setting: string, name: string): void {
-  if (!isValidLabelName(name)) throw new ConfigError(setting, `${JSON.stringify(name)} is not a valid label name`);
 }

@@ -11,8 +11,3 @@ export type UnrefTimer = (handle: ReturnType<typeof setTimeout>) => void;
 export const unrefIfPossible: UnrefTimer = (handle) => {
   (handle as { unref?: () => void }).unref?.();
 };
-
-/** Waits `ms` milliseconds without keeping the process alive. */
-export function sleep(ms: number, unref: UnrefTimer = unrefIfPossible): Promise<void> {
-  return new Promise((resolve) => unref(setTimeout(resolve, ms)));
-}
