@@ -10,16 +10,29 @@ import { sharedMemoryStorage } from "./storage/memory.ts";
 
 /** Options of `createExporter`: configuration, and optionally the storage and runtime to use. */
 export interface CreateExporterOptions extends ExporterOptions {
+  /**
+   * On Node, Bun and Deno: directory shared by this host's processes, selecting the filesystem
+   * backend. Env `PROMETHEUS_MULTIPROC_DIR`. Ignored when `storage` is given.
+   */
+  readonly multiprocDir?: string;
   /** Storage backend. Default: the memory storage shared by this process or isolate. */
   readonly storage?: Storage;
   /** Runtime adapter. Default: the one of the entry point `createExporter` came from. */
   readonly runtime?: Runtime;
 }
 
-/** Builds an exporter for `runtime` unless the options name another. */
-export function createExporterFor(runtime: Runtime, options: CreateExporterOptions = {}): Exporter {
+/**
+ * Builds an exporter for `runtime` unless the options name another. `defaultStorage` lets host
+ * adapters choose the filesystem backend from the environment; the memory backend is the fallback.
+ */
+export function createExporterFor(
+  runtime: Runtime,
+  options: CreateExporterOptions = {},
+  defaultStorage?: (runtime: Runtime) => Storage | undefined,
+): Exporter {
+  const chosen = options.runtime ?? runtime;
   return new Exporter(options, {
-    storage: options.storage ?? sharedMemoryStorage(),
-    runtime: options.runtime ?? runtime,
+    storage: options.storage ?? defaultStorage?.(chosen) ?? sharedMemoryStorage(),
+    runtime: chosen,
   });
 }

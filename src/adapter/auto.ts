@@ -13,7 +13,7 @@
  */
 import type { Exporter } from "../core/exporter.ts";
 import type { FetchHandler, Runtime, ServeOptions, ServerHandle } from "../core/runtime.ts";
-import { createExporterFor, type CreateExporterOptions } from "../create.ts";
+import type { CreateExporterOptions } from "../create.ts";
 
 /** The name of the runtime this code runs on. */
 export function runtimeName(): "deno" | "bun" | "node" {
@@ -24,22 +24,23 @@ export function runtimeName(): "deno" | "bun" | "node" {
 
 interface AdapterModule {
   runtime(): Runtime;
+  createExporter(options?: CreateExporterOptions): Exporter;
   serve(handler: FetchHandler, options: ServeOptions): Promise<ServerHandle>;
 }
 
 async function adapter(): Promise<AdapterModule> {
   switch (runtimeName()) {
     case "deno": {
-      const m = await import("./deno/runtime.ts");
-      return { runtime: m.denoRuntime, serve: m.serve };
+      const m = await import("./deno/index.ts");
+      return { runtime: m.denoRuntime, createExporter: m.createExporter, serve: m.serve };
     }
     case "bun": {
       const m = await import("./bun/index.ts");
-      return { runtime: m.bunRuntime, serve: m.serve };
+      return { runtime: m.bunRuntime, createExporter: m.createExporter, serve: m.serve };
     }
     default: {
       const m = await import("./node/index.ts");
-      return { runtime: m.nodeRuntime, serve: m.serve };
+      return { runtime: m.nodeRuntime, createExporter: m.createExporter, serve: m.serve };
     }
   }
 }
@@ -51,7 +52,7 @@ export async function detectRuntime(): Promise<Runtime> {
 
 /** Creates an exporter for the runtime this code runs on. */
 export async function createExporter(options: CreateExporterOptions = {}): Promise<Exporter> {
-  return createExporterFor(await detectRuntime(), options);
+  return (await adapter()).createExporter(options);
 }
 
 /** Serves `handler` with the runtime's own server. Rejects when it cannot bind. */

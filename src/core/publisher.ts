@@ -64,6 +64,7 @@ export class Publisher {
   #intervalMs = 0;
   #failures = 0;
   #droppedWarned = new Set<string>();
+  #lastHeartbeat = 0;
 
   /**
    * Creates a publisher; nothing is sent until `publish()` or `start()`.
@@ -118,7 +119,8 @@ export class Publisher {
 
   async #publishOnce(exited: boolean, depth: number): Promise<void> {
     const o = this.#o;
-    const now = o.clock();
+    // Strictly increasing, so that a retirement's compare-and-set on the heartbeat sees every publish.
+    const now = this.#lastHeartbeat = Math.max(o.clock(), this.#lastHeartbeat + 1);
     const snapshot = await takeSnapshot(o.registry, {
       gaugeModes: o.gaugeModes,
       seriesLimit: o.seriesLimit,

@@ -14,6 +14,7 @@
 import type { Exporter } from "../../core/exporter.ts";
 import type { Runtime } from "../../core/runtime.ts";
 import { createExporterFor, type CreateExporterOptions } from "../../create.ts";
+import { hostStorage } from "../../storage/host.ts";
 import { nodeRuntime } from "../node/runtime.ts";
 import { serve } from "./server.ts";
 
@@ -33,7 +34,7 @@ export function bunRuntime(): Runtime {
 
 /** Creates an exporter for Bun. */
 export function createExporter(options: CreateExporterOptions = {}): Exporter {
-  return createExporterFor(bunRuntime(), options);
+  return createExporterFor(bunRuntime(), options, (runtime) => hostStorage(runtime.env, options));
 }
 
 export { serve };

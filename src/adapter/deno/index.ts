@@ -13,11 +13,12 @@
  */
 import type { Exporter } from "../../core/exporter.ts";
 import { createExporterFor, type CreateExporterOptions } from "../../create.ts";
+import { hostStorage } from "../../storage/host.ts";
 import { denoRuntime } from "./runtime.ts";
 
 /** Creates an exporter for Deno. */
 export function createExporter(options: CreateExporterOptions = {}): Exporter {
-  return createExporterFor(denoRuntime(), options);
+  return createExporterFor(denoRuntime(), options, (runtime) => hostStorage(runtime.env, options));
 }
 
 export { denoEnv, denoRuntime, serve } from "./runtime.ts";

@@ -13,11 +13,12 @@
  */
 import type { Exporter } from "../../core/exporter.ts";
 import { createExporterFor, type CreateExporterOptions } from "../../create.ts";
+import { hostStorage } from "../../storage/host.ts";
 import { nodeRuntime } from "./runtime.ts";
 
 /** Creates an exporter for Node.js. */
 export function createExporter(options: CreateExporterOptions = {}): Exporter {
-  return createExporterFor(nodeRuntime(), options);
+  return createExporterFor(nodeRuntime(), options, (runtime) => hostStorage(runtime.env, options));
 }
 
 export { nodeRuntime, processProbe } from "./runtime.ts";

@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { createExporter, Registry } from "../../mod.ts";
+import { FilesystemStorage } from "../../src/storage/filesystem.ts";
+import { sample } from "../support/sim.ts";
+import { testStorage } from "./conformance.ts";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "hpe-fs-"));
+  dirs.push(dir);
+  return join(dir, "metrics");
+}
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+testStorage("filesystem", (clock) => new FilesystemStorage({ directory: tempDir(), clock }));
+
+const descriptors = new Map([["c_total", { type: "counter" as const, help: "c" }]]);
+
+describe("filesystem storage", () => {
+  test("creates the directory 0700 and its files 0600", async () => {
+    const dir = tempDir();
+    const s = new FilesystemStorage({ directory: dir });
+    await s.publish({ processId: "a", heartbeat: 1, exited: false, descriptors, series: new Map([["c_total", "1"]]) });
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    for (const name of readdirSync(dir)) assert.equal(statSync(join(dir, name)).mode & 0o777, 0o600, name);
+  });
+
+  test("a corrupt line, a torn last line and a foreign file are skipped and counted, never fatal", async () => {
+    const dir = tempDir();
+    const s = new FilesystemStorage({ directory: dir });
+    await s.publish({ processId: "a", heartbeat: 1, exited: false, descriptors, series: new Map([["c_total", "2"]]) });
+    writeFileSync(
+      join(dir, "p-b.log"),
+      '{"h":1,"s":{"c_total":"3"}}\nnot json\n{"h":2,"s":{"c_total":"4"}}\n{"h":3,"s":{"c_',
+    );
+    writeFileSync(join(dir, "notes.txt"), "hello");
+    const state = await s.read();
+    const b = state.processes.find((p) => p.id === "b");
+    assert.equal(b?.series.get("c_total"), "4", "the torn last line is not applied");
+    assert.equal(b?.heartbeat, 2);
+    assert.equal(state.corrupt, 2, "one corrupt line and one foreign file");
+    assert.equal(state.processes.find((p) => p.id === "a")?.series.get("c_total"), "2");
+  });
+
+  test("a publish writes O(changed series) bytes, and the log is compacted as it grows", async () => {
+    const dir = tempDir();
+    const s = new FilesystemStorage({ directory: dir });
+    const many = new Map(Array.from({ length: 3000 }, (_, i) => [`c_total{r="${i}"}`, "1"]));
+    await s.publish({ processId: "a", heartbeat: 1, exited: false, descriptors, series: many });
+    const full = statSync(join(dir, "p-a.log")).size;
+    await s.publish({
+      processId: "a",
+      heartbeat: 2,
+      exited: false,
+      descriptors: new Map(),
+      series: new Map([['c_total{r="7"}', "2"]]),
+    });
+    const grown = statSync(join(dir, "p-a.log")).size - full;
+    assert.ok(grown < 100, `one changed series appended ${grown} bytes`);
+    for (let h = 3; h < 3000; h++) {
+      await s.publish({
+        processId: "a",
+        heartbeat: h,
+        exited: false,
+        descriptors: new Map(),
+        series: new Map([['c_total{r="7"}', String(h)]]),
+      });
+    }
+    assert.ok(statSync(join(dir, "p-a.log")).size < 4 * full + 64 * 1024, "compacted");
+    const [p] = (await s.read()).processes;
+    assert.equal(p.series.get('c_total{r="7"}'), "2999");
+    assert.equal(p.series.size, 3000);
+  });
+
+  test("a corrupt retired.json is counted and set aside by the next retirement", async () => {
+    const dir = tempDir();
+    const s = new FilesystemStorage({ directory: dir });
+    await s.publish({ processId: "a", heartbeat: 1, exited: false, descriptors, series: new Map([["c_total", "5"]]) });
+    writeFileSync(join(dir, "retired.json"), "{oops");
+    const state = await s.read();
+    assert.equal(state.corrupt, 1);
+    assert.ok(
+      await s.retire({
+        expectedVersion: state.retiredVersion,
+        processes: [{ id: "a", heartbeat: 1 }],
+        retiredUpdates: new Map([["c_total", "5"]]),
+      }),
+    );
+    const after = await s.read();
+    assert.equal(after.corrupt, 0);
+    assert.equal(after.retired.get("c_total"), "5");
+    assert.ok(readdirSync(dir).some((n) => n.startsWith("retired.corrupt-")));
+  });
+
+  test("through the exporter: a corrupt file still gives a 200 scrape, with the error counted", async () => {
+    const dir = tempDir();
+    const exporter = createExporter({
+      registry: new Registry(),
+      storage: new FilesystemStorage({ directory: dir }),
+      metricsServer: false,
+    });
+    await exporter.flush();
+    writeFileSync(join(dir, "p-intruder.log"), "\u0000\u0001garbage\n");
+    const res = await exporter.scrape(new Request("http://x/metrics"));
+    assert.equal(res.status, 200);
+    await exporter.flush();
+    const text = await (await exporter.scrape(new Request("http://x/metrics"))).text();
+    assert.ok((sample(text, 'hono_exporter_storage_errors_total{backend="filesystem",reason="corrupt"}') ?? 0) >= 1);
+  });
+});
