@@ -39,6 +39,8 @@ export interface ExporterOptions extends ConfigOptions {
   readonly handleSignals?: boolean;
   /** Publish this process's values before each scrape it serves. Default true. */
   readonly publishOnScrape?: boolean;
+  /** Runs before each collection, for example a supervisor asking its workers to publish. */
+  readonly beforeCollect?: () => Promise<void>;
 }
 
 /** The parts an adapter or factory supplies. */
@@ -190,7 +192,10 @@ export class Exporter {
 
   /** Renders the aggregate of every process in `format`. */
   async collect(format: ExpositionFormat = "prometheus"): Promise<string> {
-    if (this.#options.publishOnScrape !== false) await this.publisher.publish().catch(() => {});
+    await Promise.all([
+      this.#options.publishOnScrape !== false ? this.publisher.publish().catch(() => {}) : undefined,
+      this.#options.beforeCollect?.().catch(() => {}),
+    ]);
     return await this.collector.render(format);
   }
 

@@ -31,10 +31,15 @@ export function serve(handler: FetchHandler, options: ServeOptions): Promise<Ser
       server.off("error", reject);
       resolve({
         port: (server.address() as AddressInfo).port,
+        // Graceful: stop accepting, let requests in flight finish, then cut what is left.
         close: () =>
           new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
+            const force = setTimeout(() => server.closeAllConnections(), 10_000);
+            server.close(() => {
+              clearTimeout(force);
+              done();
+            });
+            server.closeIdleConnections();
           }),
       });
     });

@@ -1,0 +1,27 @@
+/**
+ * The cluster example on Node: WORKERS workers (default: the number of CPUs) serve the basic
+ * example's routes on PORT (default 8000); every process publishes to PROMETHEUS_MULTIPROC_DIR
+ * (a temporary directory when unset); the supervisor serves the aggregate on
+ * PROMETHEUS_METRICS_PORT (default 9091). Run: `npx tsx examples/cluster/node.ts`.
+ */
+import process from "node:process";
+import { Hono } from "hono";
+import { prometheus } from "../../mod.ts";
+import { serve, supervise } from "../../src/adapter/node/index.ts";
+
+await supervise(async (exporter, slot) => {
+  const app = new Hono();
+  app.use(prometheus({ exporter }));
+  app.get("/", (c) => c.text(`Hello from ${slot}\n`));
+  app.get("/users/:id", (c) => c.json({ id: c.req.param("id"), name: `user ${c.req.param("id")}`, worker: slot }));
+  app.get("/error", () => {
+    throw new Error("this route always fails");
+  });
+  app.onError((error, c) => c.text(`internal error: ${error.message}\n`, 500));
+  const server = await serve(app.fetch, {
+    port: Number(process.env.PORT ?? 8000),
+    hostname: process.env.HOST ?? "0.0.0.0",
+  });
+  console.log(`${slot} (pid ${process.pid}) serving on :${server.port}`);
+  return server;
+});

@@ -1,0 +1,183 @@
+/**
+ * The supervisor, gunicorn's arbiter for `node:cluster`: the primary forks `WORKERS` workers, each
+ * with a slot (`worker_1`...) used as `worker_id`, replaces a worker that dies (counting
+ * `<ns>_master_worker_restarts_total{reason}`), handles HUP (graceful reload), TTIN (one more
+ * worker), TTOU (one fewer), INT and TERM (graceful stop), counting each in
+ * `<ns>_master_signals_total{signal}`, and serves the aggregate on the metrics server. Every
+ * process publishes to the filesystem backend in `PROMETHEUS_MULTIPROC_DIR`.
+ * @module
+ */
+import cluster, { type Worker } from "node:cluster";
+import { mkdtempSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { parseInteger } from "../../core/env.ts";
+import type { Exporter } from "../../core/exporter.ts";
+import { Counter } from "../../core/metrics.ts";
+import type { ServerHandle } from "../../core/runtime.ts";
+import type { CreateExporterOptions } from "../../create.ts";
+import { createExporter } from "./index.ts";
+
+/** Options of {@link supervise}. */
+export interface SuperviseOptions extends CreateExporterOptions {
+  /** Number of workers. Env `WORKERS`; default the number of CPUs. */
+  readonly workers?: number;
+  /** How long a worker may take to stop gracefully before it is killed, in ms. Default 30000. */
+  readonly gracefulTimeoutMs?: number;
+}
+
+/** Starts the app in a worker, with the worker's exporter; returns the app's server. */
+export type WorkerMain = (exporter: Exporter, slot: string) => Promise<ServerHandle> | ServerHandle;
+
+const SLOT_ENV = "HONO_PROMETHEUS_WORKER_SLOT";
+const SIGNALS = ["SIGHUP", "SIGTTIN", "SIGTTOU", "SIGINT", "SIGTERM"] as const;
+
+/**
+ * Runs `main` in supervised workers. Call it at the top level of the app's entry file: in the
+ * primary it forks and supervises; in a worker it runs `main`.
+ *
+ * @example
+ * ```ts
+ * import { supervise, serve } from "hono-prometheus-exporter/node";
+ * await supervise((exporter) => serve(() => new Response("ok"), { port: 8000, hostname: "0.0.0.0" }), { workers: 2 });
+ * ```
+ */
+export async function supervise(main: WorkerMain, options: SuperviseOptions = {}): Promise<void> {
+  if (cluster.isPrimary) await runPrimary(options);
+  else await runWorker(main, options);
+}
+
+async function runWorker(main: WorkerMain, options: SuperviseOptions): Promise<void> {
+  const slot = process.env[SLOT_ENV] ?? `worker_${cluster.worker?.id ?? 0}`;
+  const exporter = createExporter({ ...options, workerId: slot, metricsServer: false, handleSignals: false });
+  await exporter.postFork(slot);
+  await exporter.onStarting();
+  const server = await main(exporter, slot);
+  await exporter.whenReady();
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    await exporter.workerInt(signal);
+    await server.close(); // requests in flight finish and are recorded before the last publish
+    await exporter.onExit();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("message", (message) => {
+    if (message === "hono-prometheus:stop") void stop("SIGTERM");
+    if (message === "hono-prometheus:flush") {
+      exporter.flush().catch(() => {}).finally(() => process.send?.("hono-prometheus:flushed"));
+    }
+  });
+}
+
+async function runPrimary(options: SuperviseOptions): Promise<void> {
+  const multiprocDir = options.multiprocDir ?? process.env.PROMETHEUS_MULTIPROC_DIR ??
+    mkdtempSync(join(tmpdir(), "hono-prometheus-"));
+  process.env.PROMETHEUS_MULTIPROC_DIR = multiprocDir; // inherited by the workers
+  const bySlot = new Map<string, Worker>();
+  // Before each scrape every worker publishes, so the aggregate is exact, not up to one interval old.
+  const flushWorkers = () =>
+    Promise.all(
+      [...bySlot.values()].filter((w) => !w.isDead()).map((worker) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(done, 1000);
+          function done() {
+            clearTimeout(timer);
+            worker.off("message", onMessage);
+            resolve();
+          }
+          function onMessage(message: unknown) {
+            if (message === "hono-prometheus:flushed") done();
+          }
+          worker.on("message", onMessage);
+          worker.send("hono-prometheus:flush", (error: Error | null) => error && done());
+        })
+      ),
+    ).then(() => {});
+  const exporter = createExporter({
+    ...options,
+    multiprocDir,
+    workerId: "master",
+    handleSignals: false,
+    beforeCollect: flushWorkers,
+  });
+  const ns = exporter.config.namespace;
+  const restarts = new Counter({
+    name: `${ns}_master_worker_restarts_total`,
+    help: "Workers the supervisor replaced after they died, by reason.",
+    labelNames: ["reason"],
+    registers: [exporter.registry],
+  });
+  const signals = new Counter({
+    name: `${ns}_master_signals_total`,
+    help: "Signals the supervisor handled.",
+    labelNames: ["signal"],
+    registers: [exporter.registry],
+  });
+  const graceMs = options.gracefulTimeoutMs ?? 30_000;
+  let target = options.workers ??
+    (process.env.WORKERS ? parseInteger("WORKERS", process.env.WORKERS, 1, 1024) : availableParallelism());
+  const retiring = new Set<Worker>();
+  let shuttingDown = false;
+
+  const fork = (slot: string): Worker => {
+    const worker = cluster.fork({ [SLOT_ENV]: slot, PROMETHEUS_MULTIPROC_DIR: multiprocDir });
+    bySlot.set(slot, worker);
+    return worker;
+  };
+  const stopWorker = (worker: Worker): Promise<void> =>
+    new Promise((resolve) => {
+      retiring.add(worker);
+      if (worker.isDead()) return resolve();
+      const kill = setTimeout(() => worker.process.kill("SIGKILL"), graceMs);
+      worker.once("exit", () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      worker.send("hono-prometheus:stop");
+    });
+
+  cluster.on("exit", (worker, code, signal) => {
+    if (retiring.delete(worker) || shuttingDown) return;
+    const slot = [...bySlot].find(([, w]) => w === worker)?.[0];
+    if (slot === undefined) return;
+    restarts.inc({ reason: signal ? signal : `exit_${code}` });
+    fork(slot);
+  });
+
+  await exporter.onStarting();
+  for (let i = 1; i <= target; i++) fork(`worker_${i}`);
+
+  const onSignal = async (signal: (typeof SIGNALS)[number]) => {
+    signals.inc({ signal: signal.slice(3) });
+    if (signal === "SIGTTIN") {
+      target++;
+      fork(`worker_${target}`);
+    } else if (signal === "SIGTTOU") {
+      if (target <= 1) return;
+      const slot = `worker_${target}`;
+      target--;
+      const worker = bySlot.get(slot);
+      bySlot.delete(slot);
+      if (worker) await stopWorker(worker);
+    } else if (signal === "SIGHUP") {
+      for (const [slot, old] of [...bySlot]) {
+        const fresh = fork(slot);
+        await new Promise((resolve) => fresh.once("listening", resolve));
+        await stopWorker(old);
+      }
+    } else if (!shuttingDown) {
+      shuttingDown = true;
+      await exporter.workerInt(signal);
+      await Promise.all([...bySlot.values()].map(stopWorker));
+      await exporter.onExit();
+      process.exit(0);
+    }
+  };
+  for (const signal of SIGNALS) process.on(signal, () => void onSignal(signal));
+  await exporter.whenReady();
+}
