@@ -32,9 +32,11 @@ async function load(url: string, n: number, concurrency = 8): Promise<number> {
 const skip = RUNTIME === "deno"
   ? "Deno has no node:cluster supervisor; `deno serve --parallel` support is still to come (issue 3)"
   : false;
-if (skip) console.log(`skipped on deno: ${skip}`);
+const name = skip
+  ? `the cluster example (skipped on deno: ${skip})`
+  : `the cluster example on ${RUNTIME}: exact totals through SIGKILL, TTIN/TTOU and SIGTERM`;
 
-test(`the cluster example on ${RUNTIME}: exact totals through SIGKILL, TTIN/TTOU and SIGTERM`, { skip }, async () => {
+test(name, { skip }, async () => {
   const root = mkdtempSync(join(tmpdir(), "hpe-cluster-"));
   const dir = join(root, "metrics");
   const [appPort, metricsPort] = [await freePort(), await freePort()];
