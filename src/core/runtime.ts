@@ -40,6 +40,8 @@ export interface ServeOptions {
   readonly port: number;
   /** Address to bind. */
   readonly hostname: string;
+  /** Let several processes listen on the port (SO_REUSEPORT), where the runtime supports it. */
+  readonly reusePort?: boolean;
 }
 
 /** A runtime adapter. */

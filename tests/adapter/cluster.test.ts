@@ -40,7 +40,7 @@ test(name, { skip }, async () => {
   const root = mkdtempSync(join(tmpdir(), "hpe-cluster-"));
   const dir = join(root, "metrics");
   const [appPort, metricsPort] = [await freePort(), await freePort()];
-  const [command, args] = commandFor("examples/cluster/node.ts");
+  const [command, args] = commandFor(`examples/cluster/${RUNTIME === "bun" ? "bun" : "node"}.ts`);
   const app = await start(command, args, {
     PORT: String(appPort),
     HOST: "127.0.0.1",

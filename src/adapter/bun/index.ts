@@ -16,6 +16,7 @@ import type { Runtime } from "../../core/runtime.ts";
 import { createExporterFor, type CreateExporterOptions } from "../../create.ts";
 import { hostStorage } from "../../storage/host.ts";
 import { nodeRuntime } from "../node/runtime.ts";
+import { type SuperviseOptions, superviseWith, type WorkerMain } from "../node/supervisor.ts";
 import { serve } from "./server.ts";
 
 /**
@@ -38,3 +39,12 @@ export function createExporter(options: CreateExporterOptions = {}): Exporter {
 }
 
 export { serve };
+
+/**
+ * Runs `main` in supervised workers through Bun's `node:cluster` (see the Node adapter's
+ * `supervise`); the primary's metrics server runs on `Bun.serve`. Workers should listen with
+ * `serve(..., { reusePort: true })` so that they share the port.
+ */
+export function supervise(main: WorkerMain, options: SuperviseOptions = {}): Promise<void> {
+  return superviseWith(createExporter, main, options);
+}

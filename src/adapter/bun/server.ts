@@ -6,7 +6,7 @@ import type { FetchHandler, ServeOptions, ServerHandle } from "../../core/runtim
 
 /** The part of Bun's global this adapter uses. */
 interface BunGlobal {
-  serve(options: { port: number; hostname: string; fetch: FetchHandler }): {
+  serve(options: { port: number; hostname: string; reusePort?: boolean; fetch: FetchHandler }): {
     readonly port: number;
     stop(closeActiveConnections?: boolean): Promise<void> | void;
   };
@@ -33,11 +33,22 @@ export function bunGlobal(): BunGlobal {
  */
 export function serve(handler: FetchHandler, options: ServeOptions): Promise<ServerHandle> {
   try {
-    const server = bunGlobal().serve({ port: options.port, hostname: options.hostname, fetch: handler });
+    const server = bunGlobal().serve({
+      port: options.port,
+      hostname: options.hostname,
+      reusePort: options.reusePort,
+      fetch: handler,
+    });
     return Promise.resolve({
       port: server.port,
+      // Graceful: requests in flight finish; after 10 s what is left is cut.
       close: async () => {
-        await server.stop(true);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const cut = new Promise<void>((resolve) => {
+          timer = setTimeout(() => resolve(server.stop(true) as void), 10_000);
+        });
+        await Promise.race([server.stop(false), cut]);
+        clearTimeout(timer);
       },
     });
   } catch (error) {

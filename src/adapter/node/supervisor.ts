@@ -17,7 +17,6 @@ import type { Exporter } from "../../core/exporter.ts";
 import { Counter } from "../../core/metrics.ts";
 import type { ServerHandle } from "../../core/runtime.ts";
 import type { CreateExporterOptions } from "../../create.ts";
-import { createExporter } from "./index.ts";
 
 /** Options of {@link supervise}. */
 export interface SuperviseOptions extends CreateExporterOptions {
@@ -44,11 +43,25 @@ const SIGNALS = ["SIGHUP", "SIGTTIN", "SIGTTOU", "SIGINT", "SIGTERM"] as const;
  * ```
  */
 export async function supervise(main: WorkerMain, options: SuperviseOptions = {}): Promise<void> {
-  if (cluster.isPrimary) await runPrimary(options);
-  else await runWorker(main, options);
+  const { createExporter } = await import("./index.ts");
+  await superviseWith(createExporter, main, options);
 }
 
-async function runWorker(main: WorkerMain, options: SuperviseOptions): Promise<void> {
+/** {@link supervise} with a given adapter's `createExporter` (Bun passes its own). */
+export async function superviseWith(
+  createExporter: (options: CreateExporterOptions) => Exporter,
+  main: WorkerMain,
+  options: SuperviseOptions = {},
+): Promise<void> {
+  if (cluster.isPrimary) await runPrimary(createExporter, options);
+  else await runWorker(createExporter, main, options);
+}
+
+async function runWorker(
+  createExporter: (options: CreateExporterOptions) => Exporter,
+  main: WorkerMain,
+  options: SuperviseOptions,
+): Promise<void> {
   const slot = process.env[SLOT_ENV] ?? `worker_${cluster.worker?.id ?? 0}`;
   const exporter = createExporter({ ...options, workerId: slot, metricsServer: false, handleSignals: false });
   await exporter.postFork(slot);
@@ -74,7 +87,10 @@ async function runWorker(main: WorkerMain, options: SuperviseOptions): Promise<v
   });
 }
 
-async function runPrimary(options: SuperviseOptions): Promise<void> {
+async function runPrimary(
+  createExporter: (options: CreateExporterOptions) => Exporter,
+  options: SuperviseOptions,
+): Promise<void> {
   const multiprocDir = options.multiprocDir ?? process.env.PROMETHEUS_MULTIPROC_DIR ??
     mkdtempSync(join(tmpdir(), "hono-prometheus-"));
   process.env.PROMETHEUS_MULTIPROC_DIR = multiprocDir; // inherited by the workers
