@@ -7,6 +7,7 @@
 import { cpus } from "node:os";
 import process from "node:process";
 import { benchCollect } from "./collect.ts";
+import { benchFilesystem } from "./filesystem.ts";
 import { benchHttp } from "./http.ts";
 import { benchIncrement } from "./increment.ts";
 import { benchMiddleware } from "./middleware.ts";
@@ -71,6 +72,25 @@ if (want("collect")) {
     `${r.exporterMs.toFixed(0)} ms (this collector)`,
     verdict(r.exporterMs / r.promClientMs, 0.1, "<="),
   ]);
+}
+
+if (want("filesystem")) {
+  const r = await benchFilesystem();
+  rows.push([
+    "(fs) collect + render from the filesystem backend, 16 process files x 3000 label sets",
+    `${r.promClientMs.toFixed(0)} ms (prom-client AggregatorRegistry)`,
+    `${r.exporterMs.toFixed(0)} ms (this collector, steady scrapes)`,
+    verdict(r.exporterMs / r.promClientMs, 0.1, "<="),
+  ]);
+  rows.push([
+    "(fs) the same, a collector's first scrape (parses every file)",
+    `${r.promClientMs.toFixed(0)} ms`,
+    `${r.coldMs.toFixed(0)} ms`,
+    `${(r.coldMs / r.promClientMs).toFixed(3)}x`,
+  ]);
+  const fmt = (p: { bytes: number; ms: number }) => `${p.bytes} bytes, ${p.ms.toFixed(2)} ms`;
+  rows.push(["(fs) one publish after 1 request", "", fmt(r.publishAfterOne), ""]);
+  rows.push(["(fs) one publish after 10 000 requests", "", fmt(r.publishAfterTenThousand), ""]);
 }
 
 console.log(

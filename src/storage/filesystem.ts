@@ -12,6 +12,7 @@
  * - `retire.lock/`: held (mkdir is atomic) while a collector retires or a process compacts.
  * @module
  */
+import { Buffer } from "node:buffer";
 import { constants, type Stats } from "node:fs";
 import * as fs from "node:fs/promises";
 import { join } from "node:path";
@@ -84,6 +85,8 @@ export class FilesystemStorage implements Storage {
   readonly #tombstoneTtlMs: number;
   readonly #lockStaleMs: number;
   readonly #own = new Map<string, Own>();
+  /** Replayed logs by device and inode, so that a scrape reads only what was appended since the last. */
+  #logs = new Map<string, LogState>();
   #ready: Promise<void> | undefined;
 
   /**
@@ -158,6 +161,7 @@ export class FilesystemStorage implements Storage {
   async #readOnce(): Promise<StoredState | undefined> {
     const names = await fs.readdir(this.directory);
     const retired = await this.#readRetired();
+    const seen = new Map<string, LogState>();
     const folded = new Set(retired.file.ids);
     const descriptors = new Map(Object.entries(retired.file.descriptors));
     const processes: ProcessRecord[] = [];
@@ -171,19 +175,20 @@ export class FilesystemStorage implements Storage {
       if (kind !== "log") continue;
       const id = name.slice(2, -4);
       if (name.startsWith("c-") && folded.has(id)) continue;
-      let text: string;
+      let state: LogState;
       try {
-        text = await fs.readFile(join(this.directory, name), "utf8");
+        state = await this.#catchUp(join(this.directory, name), seen);
       } catch (error) {
         if (code(error) === "ENOENT") return undefined;
         throw this.#error(`cannot read ${name}`, error);
       }
-      const parsed = parseLog(text);
-      corrupt += parsed.corrupt;
-      if (parsed.record === undefined) continue;
-      for (const [metric, d] of parsed.descriptors) descriptors.set(metric, d);
-      processes.push({ id, ...parsed.record });
+      corrupt += state.corrupt;
+      const record = state.record();
+      if (record === undefined) continue;
+      for (const [metric, d] of state.descriptors) descriptors.set(metric, d);
+      processes.push({ id, ...record });
     }
+    this.#logs = seen;
     return {
       descriptors,
       processes,
@@ -191,6 +196,29 @@ export class FilesystemStorage implements Storage {
       retiredVersion: retired.file.version,
       corrupt,
     };
+  }
+
+  /**
+   * Brings the replayed state of one log up to date, reading only the bytes appended since the
+   * last scrape; a new file (compacted, or another process's) is read whole.
+   */
+  async #catchUp(path: string, seen: Map<string, LogState>): Promise<LogState> {
+    const handle = await fs.open(path, "r");
+    try {
+      const stat = await handle.stat();
+      const key = `${stat.dev}:${stat.ino}`;
+      let state = this.#logs.get(key);
+      if (state === undefined || stat.size < state.offset) state = new LogState();
+      if (stat.size > state.offset) {
+        const buffer = Buffer.alloc(stat.size - state.offset);
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, state.offset);
+        state.apply(buffer.subarray(0, bytesRead).toString("utf8"));
+      }
+      seen.set(key, state);
+      return state;
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Retires processes under the directory lock when nothing moved since the collector read. */
@@ -211,8 +239,9 @@ export class FilesystemStorage implements Storage {
         }
         claimed.push(id);
         const parsed = parseLog(await fs.readFile(this.#path("c", id, ".log"), "utf8"));
-        if (parsed.record?.heartbeat !== p.heartbeat) return await this.#rollBack(claimed, false);
-        folded.set(id, { id, ...parsed.record, descriptors: parsed.descriptors });
+        const record = parsed.record();
+        if (record === undefined || record.heartbeat !== p.heartbeat) return await this.#rollBack(claimed, false);
+        folded.set(id, { id, ...record, descriptors: parsed.descriptors });
       }
       const expires = this.#clock() + this.#tombstoneTtlMs;
       for (const [id, record] of folded) {
@@ -387,34 +416,61 @@ export class FilesystemStorage implements Storage {
   }
 }
 
-/** Replays a log: later lines override earlier ones; unreadable complete lines are counted. */
-export function parseLog(text: string): {
-  record: Omit<ProcessRecord, "id"> | undefined;
-  descriptors: Map<string, MetricDescriptor>;
-  corrupt: number;
-} {
-  const series: SeriesMap = new Map();
-  const descriptors = new Map<string, MetricDescriptor>();
-  let heartbeat: number | undefined;
-  let exited = false;
-  let corrupt = 0;
-  const end = text.lastIndexOf("\n"); // a line still being written has no newline yet
-  for (const raw of text.slice(0, end + 1).split("\n")) {
-    if (raw === "") continue;
-    let line: LogLine;
-    try {
-      line = JSON.parse(raw);
-      if (typeof line.h !== "number" || typeof line.s !== "object" || line.s === null) throw new Error("shape");
-    } catch {
-      corrupt++;
-      continue;
+/** A log replayed up to `offset`: later lines override earlier ones. */
+export class LogState {
+  series: SeriesMap = new Map();
+  descriptors = new Map<string, MetricDescriptor>();
+  heartbeat: number | undefined;
+  exited = false;
+  /** Bytes consumed: up to the end of the last complete line. */
+  offset = 0;
+  /** Complete lines that could not be read, so far. */
+  corrupt = 0;
+  /** A reader holds `series`: copy before applying more lines. */
+  lent = false;
+
+  /** Applies the complete lines of `text` (the bytes after `offset`); a torn last line waits. */
+  apply(text: string): void {
+    const end = text.lastIndexOf("\n");
+    if (end === -1) return;
+    if (this.lent) {
+      this.series = new Map(this.series);
+      this.lent = false;
     }
-    heartbeat = line.h;
-    exited = line.x === 1;
-    for (const [name, d] of Object.entries(line.d ?? {})) descriptors.set(name, d);
-    for (const [key, value] of Object.entries(line.s)) if (typeof value === "string") series.set(key, value);
+    for (const raw of text.slice(0, end).split("\n")) {
+      if (raw === "") continue;
+      let line: LogLine;
+      try {
+        line = JSON.parse(raw);
+        if (typeof line.h !== "number" || typeof line.s !== "object" || line.s === null) throw new Error("shape");
+      } catch {
+        this.corrupt++;
+        continue;
+      }
+      this.heartbeat = line.h;
+      this.exited = line.x === 1;
+      if (line.d !== undefined) { for (const name in line.d) this.descriptors.set(name, line.d[name]); }
+      for (const key in line.s) {
+        const value = line.s[key];
+        if (typeof value === "string") this.series.set(key, value);
+      }
+    }
+    this.offset += Buffer.byteLength(text.slice(0, end + 1));
   }
-  return { record: heartbeat === undefined ? undefined : { heartbeat, exited, series }, descriptors, corrupt };
+
+  /** The record so far, or undefined before the first complete line. */
+  record(): Omit<ProcessRecord, "id"> | undefined {
+    if (this.heartbeat === undefined) return undefined;
+    this.lent = true;
+    return { heartbeat: this.heartbeat, exited: this.exited, series: this.series };
+  }
+}
+
+/** Replays a whole log. */
+export function parseLog(text: string): LogState {
+  const state = new LogState();
+  state.apply(text);
+  return state;
 }
 
 function classify(name: string): "log" | "ours" | "other" {

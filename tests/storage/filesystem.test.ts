@@ -113,4 +113,36 @@ describe("filesystem storage", () => {
     const text = await (await exporter.scrape(new Request("http://x/metrics"))).text();
     assert.ok((sample(text, 'hono_exporter_storage_errors_total{backend="filesystem",reason="corrupt"}') ?? 0) >= 1);
   });
+
+  test("scrapes read only what was appended, and snapshots already returned do not change", async () => {
+    const dir = tempDir();
+    const writer = new FilesystemStorage({ directory: dir });
+    const reader = new FilesystemStorage({ directory: dir });
+    const publish = (h: number, value: string) =>
+      writer.publish({
+        processId: "a",
+        heartbeat: h,
+        exited: false,
+        descriptors,
+        series: new Map([["c_total", value]]),
+      });
+    await publish(1, "1");
+    const first = await reader.read();
+    await publish(2, "2");
+    const second = await reader.read();
+    assert.equal(first.processes[0].series.get("c_total"), "1", "the first snapshot is unchanged");
+    assert.equal(second.processes[0].series.get("c_total"), "2");
+    assert.equal(second.processes[0].heartbeat, 2);
+    // Enough publishes to compact (a new file): the reader notices and reads it whole.
+    const wide = new Map(Array.from({ length: 2000 }, (_, i) => [`c_total{i="${i}"}`, "1"]));
+    await writer.publish({ processId: "a", heartbeat: 3, exited: false, descriptors, series: wide });
+    const inode = statSync(join(dir, "p-a.log")).ino;
+    await reader.read();
+    for (let h = 4; h < 1000; h++) await publish(h, String(h));
+    assert.notEqual(statSync(join(dir, "p-a.log")).ino, inode, "the log was compacted into a new file");
+    const third = await reader.read();
+    assert.equal(third.processes[0].series.get("c_total"), "999");
+    assert.equal(third.processes[0].series.size, 2001);
+    assert.equal(third.processes[0].heartbeat, 999);
+  });
 });
