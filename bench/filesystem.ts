@@ -66,7 +66,7 @@ export async function benchFilesystem(processes = 16, routes = 1000, rounds = 7)
         processLabel: "process_id",
       });
     // A collector's first scrape parses every file; later ones read only what was appended.
-    let started = performance.now();
+    const started = performance.now();
     await collectorOver(new FilesystemStorage({ directory: join(root, "collect") })).render("prometheus");
     const coldMs = performance.now() - started;
     const collector = collectorOver(storage);

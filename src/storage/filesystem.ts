@@ -419,7 +419,7 @@ export class FilesystemStorage implements Storage {
 /** A log replayed up to `offset`: later lines override earlier ones. */
 export class LogState {
   series: SeriesMap = new Map();
-  descriptors = new Map<string, MetricDescriptor>();
+  descriptors: Map<string, MetricDescriptor> = new Map();
   heartbeat: number | undefined;
   exited = false;
   /** Bytes consumed: up to the end of the last complete line. */
