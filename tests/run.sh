@@ -28,6 +28,7 @@ run node node --import tsx --test --test-concurrency=1 $(find tests -name '*.tes
 p=$(grep -E '^# pass ' "$log/node.out" | awk '{print $3}'); f=$(grep -E '^# fail ' "$log/node.out" | awk '{print $3}')
 s=$(grep -E '^# skipped ' "$log/node.out" | awk '{print $3}')
 echo "node: ${p:-0} passed, ${f:-?} failed, ${s:-0} skipped"; grep -E '^# (tests|pass|fail|skipped|cancelled) ' "$log/node.out"
+grep -E '^ *ok .*# SKIP' "$log/node.out" | sed 's/^ */  skipped: /' || true
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1})); skipped=$((skipped + ${s:-0}))
 
 NO_COLOR=1 run deno "$bin/deno" test -A --no-check --reporter=tap tests/
@@ -42,6 +43,7 @@ run bun "$bin/bun" test tests/
 p=$(grep -E '^ *[0-9]+ pass$' "$log/bun.out" | awk '{print $1}'); f=$(grep -E '^ *[0-9]+ fail$' "$log/bun.out" | awk '{print $1}')
 s=$(grep -E '^ *[0-9]+ skip$' "$log/bun.out" | awk '{print $1}')
 echo "bun: ${p:-0} passed, ${f:-?} failed, ${s:-0} skipped"; grep -E '^Ran [0-9]+ tests' "$log/bun.out"
+grep -E '^\(skip\)' "$log/bun.out" | sort -u | sed 's/^/  skipped: /' || true
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1})); skipped=$((skipped + ${s:-0}))
 
 rm -rf "$log"

@@ -19,6 +19,7 @@ import type { Runtime, ServerHandle } from "./runtime.ts";
 import { SelfMetrics } from "./self_metrics.ts";
 import { startServerWithRetry } from "./server.ts";
 import type { Storage } from "./storage.ts";
+import { unrefIfPossible } from "./timers.ts";
 import { WorkerMetrics, type WorkerState } from "./worker_metrics.ts";
 
 /** Options of an {@link Exporter}: configuration plus the parts it is built from. */
@@ -33,8 +34,12 @@ export interface ExporterOptions extends ConfigOptions {
   readonly clock?: () => number;
   /** Retry schedule of failed publishes. Default 250 ms doubling to 30 s, with jitter. */
   readonly backoff?: Partial<BackoffPolicy>;
-  /** Metrics server bind retries: attempts (default 5) and the first delay (default 500 ms, growing). */
-  readonly serverRetry?: { readonly attempts?: number; readonly initialDelayMs?: number };
+  /**
+   * Metrics server bind retries: attempts (default 5) and the first delay (default 500 ms, growing).
+   * With `standbyMs`, a process that cannot bind keeps trying every `standbyMs` in the background,
+   * so that it takes over when the holder (another isolate of the same app) goes away.
+   */
+  readonly serverRetry?: { readonly attempts?: number; readonly initialDelayMs?: number; readonly standbyMs?: number };
   /** Run workerInt and onExit on SIGINT/SIGTERM, then exit. Default true where the runtime has signals. */
   readonly handleSignals?: boolean;
   /** Publish this process's values before each scrape it serves. Default true. */
@@ -241,21 +246,37 @@ export class Exporter {
       );
       return undefined;
     }
+    const retry = this.#options.serverRetry;
+    const standbyMs = retry?.standbyMs;
     this.#server = await startServerWithRetry(serve, this.fetch, {
       port: this.config.metricsPort,
       hostname: this.config.bindAddress,
-      attempts: this.#options.serverRetry?.attempts ?? 5,
-      initialDelayMs: this.#options.serverRetry?.initialDelayMs ?? 500,
-      logger: this.logger,
+      attempts: retry?.attempts ?? 5,
+      initialDelayMs: retry?.initialDelayMs ?? 500,
+      logger: standbyMs === undefined ? this.logger : { ...this.logger, error: () => {} },
     });
+    if (this.#server === undefined && standbyMs !== undefined) this.#standBy(serve, standbyMs);
     return this.#server;
+  }
+
+  #standBy(serve: NonNullable<Runtime["serve"]>, everyMs: number): void {
+    const attempt = async () => {
+      if (this.#exited || this.#server !== undefined) return;
+      try {
+        this.#server = await serve(this.fetch, { port: this.config.metricsPort, hostname: this.config.bindAddress });
+        this.logger.warn(`metrics server taken over on ${this.config.bindAddress}:${this.config.metricsPort}`);
+      } catch {
+        (this.runtime.unrefTimer ?? unrefIfPossible)(setTimeout(attempt, everyMs));
+      }
+    };
+    (this.runtime.unrefTimer ?? unrefIfPossible)(setTimeout(attempt, everyMs));
   }
 
   #startSampling(): void {
     this.workerMetrics.sample();
     if (this.#workerTimer !== undefined) return;
     this.#workerTimer = setInterval(() => this.workerMetrics.sample(), this.config.workerMetricsIntervalMs);
-    (this.runtime.unrefTimer ?? ((t) => (t as { unref?: () => void }).unref?.()))(this.#workerTimer);
+    (this.runtime.unrefTimer ?? unrefIfPossible)(this.#workerTimer);
   }
 
   #installSignalHandler(): void {

@@ -475,7 +475,10 @@ export function parseLog(text: string): LogState {
 
 function classify(name: string): "log" | "ours" | "other" {
   if ((name.startsWith("p-") || name.startsWith("c-")) && name.endsWith(".log")) return "log";
-  if (name === "retired.json" || name === "retire.lock" || name.includes(".tmp-") || name.endsWith(".bad")) {
+  if (
+    name === "retired.json" || name === "retire.lock" || name === "slots" || name.includes(".tmp-") ||
+    name.endsWith(".bad")
+  ) {
     return "ours";
   }
   if (name.startsWith("t-") && name.endsWith(".json")) return "ours";

@@ -29,14 +29,66 @@ async function load(url: string, n: number, concurrency = 8): Promise<number> {
   return ok;
 }
 
-const skip = RUNTIME === "deno"
-  ? "Deno has no node:cluster supervisor; `deno serve --parallel` support is still to come (issue 3)"
-  : false;
-const name = skip
-  ? `the cluster example (skipped on deno: ${skip})`
-  : `the cluster example on ${RUNTIME}: exact totals through SIGKILL, TTIN/TTOU and SIGTERM`;
+test(
+  RUNTIME === "deno"
+    ? "the deno serve --parallel example: exact totals, and nothing lost on SIGTERM"
+    : `the deno serve --parallel example (skipped on ${RUNTIME}: it runs Deno isolates, under the Deno runner)`,
+  { skip: RUNTIME !== "deno" },
+  async () => {
+    const root = mkdtempSync(join(tmpdir(), "hpe-parallel-"));
+    const dir = join(root, "metrics");
+    const [appPort, metricsPort] = [await freePort(), await freePort()];
+    const app = await start(process.execPath, [
+      "serve",
+      "--parallel",
+      "-A",
+      "--port",
+      String(appPort),
+      "--host",
+      "127.0.0.1",
+      "examples/cluster/deno.ts",
+    ], {
+      DENO_JOBS: "3",
+      PROMETHEUS_METRICS_PORT: String(metricsPort),
+      PROMETHEUS_BIND_ADDRESS: "127.0.0.1",
+      PROMETHEUS_MULTIPROC_DIR: dir,
+    }, /(worker_\d ready[\s\S]*){3}/);
+    const url = `http://127.0.0.1:${appPort}`;
+    try {
+      let answered = await load(url, 300);
+      assert.equal(answered, 300);
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      assert.equal(sumOf(text, "hono_worker_requests_total"), 300);
+      assert.equal(
+        text.split("\n").filter((l) => /^hono_worker_state\{state="running",worker_id="worker_[123]"\} 1$/.test(l))
+          .length,
+        3,
+      );
+      const late = load(url, 200, 4);
+      await new Promise((r) => setTimeout(r, 20));
+      const code = await app.stop("SIGTERM");
+      answered += await late;
+      assert.equal(code, 0, app.output());
+      const storage = new FilesystemStorage({ directory: dir });
+      const collector = new Collector({
+        storage,
+        clock: Date.now,
+        staleAfterMs: 60_000,
+        deadAfterMs: 600_000,
+        processLabel: "process_id",
+      });
+      assert.equal(sumOf(await collector.render("prometheus"), "hono_worker_requests_total"), answered);
+    } finally {
+      await app.stop("SIGKILL");
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+);
 
-test(name, { skip }, async () => {
+const name = `the cluster example on ${RUNTIME}: exact totals through SIGKILL, TTIN/TTOU and SIGTERM`;
+const skip = RUNTIME === "deno" ? "node:cluster workers; Deno runs the deno serve --parallel example above" : false;
+
+test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
   const root = mkdtempSync(join(tmpdir(), "hpe-cluster-"));
   const dir = join(root, "metrics");
   const [appPort, metricsPort] = [await freePort(), await freePort()];

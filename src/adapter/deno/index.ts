@@ -22,3 +22,4 @@ export function createExporter(options: CreateExporterOptions = {}): Exporter {
 }
 
 export { denoEnv, denoRuntime, serve } from "./runtime.ts";
+export { createParallelExporter } from "./parallel.ts";
