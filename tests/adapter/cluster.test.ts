@@ -110,6 +110,18 @@ test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
     assert.equal(answered, 300);
     assert.equal(sumOf(await scrape(), "hono_worker_requests_total"), 300);
 
+    // kill -9 of an idle worker, then 100 more requests: exactly 400, the restart counted.
+    const idlePid = Number(/worker_2 \(pid (\d+)\)/.exec(app.output())![1]);
+    process.kill(idlePid, "SIGKILL");
+    for (let i = 0; i < 100 && (app.output().match(/worker_2 \(pid/g) ?? []).length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    answered += await load(url, 100);
+    assert.equal(answered, 400);
+    let text = await scrape();
+    assert.equal(sumOf(text, "hono_worker_requests_total"), 400);
+    assert.equal(sample(text, 'hono_master_worker_restarts_total{reason="SIGKILL"}'), 1);
+
     // SIGKILL one worker under load; scrape all along: no counter may ever go backwards.
     const pid = Number(/worker_1 \(pid (\d+)\)/.exec(app.output())![1]);
     const seen: number[] = [];
@@ -129,8 +141,8 @@ test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
     scraping = false;
     await scraper;
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i] >= seen[i - 1], `scrape ${i} went backwards: ${seen}`);
-    let text = await scrape();
-    assert.equal(sample(text, 'hono_master_worker_restarts_total{reason="SIGKILL"}'), 1);
+    text = await scrape();
+    assert.equal(sample(text, 'hono_master_worker_restarts_total{reason="SIGKILL"}'), 2);
     // What the killed worker answered after its last publish died with it; everything published stays.
     const afterKill = sumOf(text, "hono_worker_requests_total");
     assert.ok(afterKill >= publishedBeforeKill, `${afterKill} < ${publishedBeforeKill} published before the kill`);

@@ -79,6 +79,10 @@ async function runWorker(
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGQUIT", async () => {
+    await exporter.workerInt("SIGQUIT"); // state aborting, values published
+    process.exit(1);
+  });
   process.on("message", (message) => {
     if (message === "hono-prometheus:stop") void stop("SIGTERM");
     if (message === "hono-prometheus:flush") {
@@ -149,7 +153,11 @@ async function runPrimary(
     new Promise((resolve) => {
       retiring.add(worker);
       if (worker.isDead()) return resolve();
-      const kill = setTimeout(() => worker.process.kill("SIGKILL"), graceMs);
+      // Past the grace period: SIGQUIT (the worker marks itself aborting and publishes), then SIGKILL.
+      const kill = setTimeout(() => {
+        worker.process.kill("SIGQUIT");
+        setTimeout(() => worker.process.kill("SIGKILL"), 2000).unref();
+      }, graceMs);
       worker.once("exit", () => {
         clearTimeout(kill);
         resolve();
