@@ -85,7 +85,7 @@ test(
   },
 );
 
-const name = `the cluster example on ${RUNTIME}: exact totals through SIGKILL, TTIN/TTOU and SIGTERM`;
+const name = `the cluster example on ${RUNTIME}: exact totals through SIGKILL, TTIN/TTOU, HUP and SIGTERM`;
 const skip = RUNTIME === "deno" ? "node:cluster workers; Deno runs the deno serve --parallel example above" : false;
 
 test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
@@ -162,6 +162,17 @@ test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
     await settle(4, "TTIN");
     process.kill(app.child.pid!, "SIGTTOU");
     await settle(3, "TTOU");
+
+    // SIGHUP: every worker is replaced gracefully; the totals carry on.
+    const before = (app.output().match(/serving on/g) ?? []).length;
+    process.kill(app.child.pid!, "SIGHUP");
+    await settle(3, "HUP");
+    for (let i = 0; i < 100 && (app.output().match(/serving on/g) ?? []).length < before + 3; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal((app.output().match(/serving on/g) ?? []).length, before + 3, "three fresh workers");
+    answered += await load(url, 50);
+    assert.equal(sumOf(await scrape(), "hono_worker_requests_total"), answered - lostToKill);
 
     // SIGTERM under load: the supervisor stops every worker gracefully; nothing answered is lost.
     answered += await load(url, 100);

@@ -68,6 +68,7 @@ async function runWorker(
   await exporter.onStarting();
   const server = await main(exporter, slot);
   await exporter.whenReady();
+  process.send?.("hono-prometheus:ready");
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -191,7 +192,12 @@ async function runPrimary(
     } else if (signal === "SIGHUP") {
       for (const [slot, old] of [...bySlot]) {
         const fresh = fork(slot);
-        await new Promise((resolve) => fresh.once("listening", resolve));
+        // The old worker stops once the new one serves (or could not start within the grace period).
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, graceMs);
+          fresh.on("message", (message) => message === "hono-prometheus:ready" && (clearTimeout(timer), resolve()));
+          fresh.once("exit", () => (clearTimeout(timer), resolve()));
+        });
         await stopWorker(old);
       }
     } else if (!shuttingDown) {
