@@ -6,7 +6,7 @@ import process from "node:process";
 import { test } from "node:test";
 import { Collector } from "../../src/core/collector.ts";
 import { FilesystemStorage } from "../../src/storage/filesystem.ts";
-import { commandFor, freePort, RUNTIME } from "../support/runtime.ts";
+import { commandFor, freePorts, RUNTIME } from "../support/runtime.ts";
 import { sample, sumOf } from "../support/sim.ts";
 import { start } from "../support/spawn.ts";
 
@@ -37,7 +37,7 @@ test(
   async () => {
     const root = mkdtempSync(join(tmpdir(), "hpe-parallel-"));
     const dir = join(root, "metrics");
-    const [appPort, metricsPort] = [await freePort(), await freePort()];
+    const [appPort, metricsPort] = await freePorts(2);
     const app = await start(process.execPath, [
       "serve",
       "--parallel",
@@ -91,7 +91,7 @@ const skip = RUNTIME === "deno" ? "node:cluster workers; Deno runs the deno serv
 test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
   const root = mkdtempSync(join(tmpdir(), "hpe-cluster-"));
   const dir = join(root, "metrics");
-  const [appPort, metricsPort] = [await freePort(), await freePort()];
+  const [appPort, metricsPort] = await freePorts(2);
   const [command, args] = commandFor(`examples/cluster/${RUNTIME === "bun" ? "bun" : "node"}.ts`);
   const app = await start(command, args, {
     PORT: String(appPort),

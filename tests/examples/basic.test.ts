@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { promtoolCheck } from "../support/promtool.ts";
-import { commandFor, freePort, RUNTIME } from "../support/runtime.ts";
+import { commandFor, freePorts, RUNTIME } from "../support/runtime.ts";
 import { sample, sumOf } from "../support/sim.ts";
 import { start } from "../support/spawn.ts";
 
 test(`the basic example on ${RUNTIME}: 40 + 5 requests are counted exactly, promtool is clean`, async () => {
-  const [appPort, metricsPort] = [await freePort(), await freePort()];
+  const [appPort, metricsPort] = await freePorts(2);
   const [command, args] = commandFor("examples/basic/app.ts");
   const app = await start(command, args, {
     PORT: String(appPort),
