@@ -9,12 +9,9 @@ import { join } from "node:path";
 import client from "prom-client";
 import { Hono } from "hono";
 import { createExporter, prometheus } from "../mod.ts";
-import { Collector } from "../src/core/collector.ts";
-import { ProcessIdentity } from "../src/core/identity.ts";
-import { consoleLogger } from "../src/core/log.ts";
-import { Counter, Histogram, Registry } from "../src/core/metrics.ts";
-import { Publisher } from "../src/core/publisher.ts";
+import { Registry } from "../src/core/metrics.ts";
 import { FilesystemStorage } from "../src/storage/filesystem.ts";
+import { benchCollector, publishRouteProcesses } from "./data.ts";
 import { median } from "./stats.ts";
 
 export interface FilesystemResult {
@@ -29,52 +26,16 @@ export async function benchFilesystem(processes = 16, routes = 1000, rounds = 7)
   const root = mkdtempSync(join(tmpdir(), "hpe-bench-"));
   try {
     const storage = new FilesystemStorage({ directory: join(root, "collect") });
-    const jsons: client.MetricObjectWithValues<client.MetricValue<string>>[][] = [];
-    for (let p = 0; p < processes; p++) {
-      const registry = new Registry();
-      const labelNames = ["method", "route", "status"];
-      const counter = new Counter({ name: "http_requests_total", help: "r", labelNames, registers: [registry] });
-      const histogram = new Histogram({
-        name: "http_request_duration_seconds",
-        help: "d",
-        labelNames,
-        registers: [registry],
-      });
-      for (let r = 0; r < routes; r++) {
-        for (const status of ["200", "404", "500"]) {
-          counter.inc({ method: "GET", route: `/route/${r}`, status }, p + 1);
-          histogram.observe({ method: "GET", route: `/route/${r}`, status }, ((r % 10) + p) / 100);
-        }
-      }
-      await new Publisher({
-        registry,
-        storage,
-        identity: new ProcessIdentity({ hostname: `bench${p}` }),
-        clock: Date.now,
-        seriesLimit: 100_000,
-        backoff: { initialMs: 10, maxMs: 100, jitter: false },
-        logger: consoleLogger,
-      }).publish();
-      jsons.push(await registry.getMetricsAsJSON());
-    }
-    const collectorOver = (s: FilesystemStorage) =>
-      new Collector({
-        storage: s,
-        clock: Date.now,
-        staleAfterMs: 60_000,
-        deadAfterMs: 600_000,
-        processLabel: "process_id",
-      });
+    const jsons = await publishRouteProcesses(storage, processes, routes);
     // A collector's first scrape parses every file; later ones read only what was appended.
     const started = performance.now();
-    await collectorOver(new FilesystemStorage({ directory: join(root, "collect") })).render("prometheus");
+    await benchCollector(new FilesystemStorage({ directory: join(root, "collect") })).render("prometheus");
     const coldMs = performance.now() - started;
-    const collector = collectorOver(storage);
+    const collector = benchCollector(storage);
     const ours: number[] = [];
     const theirs: number[] = [];
     for (let i = 0; i < rounds; i++) {
-      const t0 = performance.now();
-      let t = t0;
+      let t = performance.now();
       await collector.render("prometheus");
       ours.push(performance.now() - t);
       t = performance.now();

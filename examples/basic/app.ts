@@ -6,21 +6,13 @@
  * Environment: PORT (default 8000), PROMETHEUS_METRICS_PORT (default 9091),
  * PROMETHEUS_BIND_ADDRESS (default 0.0.0.0).
  */
-import { Hono } from "hono";
-import { prometheus } from "../../mod.ts";
+import { createApp } from "../app.ts";
 import { createExporter, runtimeName, serve } from "../../src/adapter/auto.ts";
 
 const exporter = await createExporter();
 await exporter.onStarting();
 
-const app = new Hono();
-app.use(prometheus({ exporter }));
-app.get("/", (c) => c.text("Hello from Hono\n"));
-app.get("/users/:id", (c) => c.json({ id: c.req.param("id"), name: `user ${c.req.param("id")}` }));
-app.get("/error", () => {
-  throw new Error("this route always fails");
-});
-app.onError((error, c) => c.text(`internal error: ${error.message}\n`, 500));
+const app = createApp(exporter);
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
 const port = Number(env.PORT ?? 8000);

@@ -5,19 +5,11 @@
  * PROMETHEUS_METRICS_PORT (default 9091). Run: `npx tsx examples/cluster/node.ts`.
  */
 import process from "node:process";
-import { Hono } from "hono";
-import { prometheus } from "../../mod.ts";
+import { createApp } from "../app.ts";
 import { serve, supervise } from "../../src/adapter/node/index.ts";
 
 await supervise(async (exporter, slot) => {
-  const app = new Hono();
-  app.use(prometheus({ exporter }));
-  app.get("/", (c) => c.text(`Hello from ${slot}\n`));
-  app.get("/users/:id", (c) => c.json({ id: c.req.param("id"), name: `user ${c.req.param("id")}`, worker: slot }));
-  app.get("/error", () => {
-    throw new Error("this route always fails");
-  });
-  app.onError((error, c) => c.text(`internal error: ${error.message}\n`, 500));
+  const app = createApp(exporter, slot);
   const server = await serve(app.fetch, {
     port: Number(process.env.PORT ?? 8000),
     hostname: process.env.HOST ?? "0.0.0.0",

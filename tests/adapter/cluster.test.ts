@@ -4,10 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
-import { Collector } from "../../src/core/collector.ts";
-import { FilesystemStorage } from "../../src/storage/filesystem.ts";
 import { commandFor, freePorts, RUNTIME } from "../support/runtime.ts";
-import { sample, sumOf } from "../support/sim.ts";
+import { renderDirectory, sample, sumOf } from "../support/sim.ts";
 import { start } from "../support/spawn.ts";
 
 /** Sends `n` requests, `concurrency` at a time; returns how many were answered 200. */
@@ -69,15 +67,7 @@ test(
       const code = await app.stop("SIGTERM");
       answered += await late;
       assert.equal(code, 0, app.output());
-      const storage = new FilesystemStorage({ directory: dir });
-      const collector = new Collector({
-        storage,
-        clock: Date.now,
-        staleAfterMs: 60_000,
-        deadAfterMs: 600_000,
-        processLabel: "process_id",
-      });
-      assert.equal(sumOf(await collector.render("prometheus"), "hono_worker_requests_total"), answered);
+      assert.equal(sumOf(await renderDirectory(dir), "hono_worker_requests_total"), answered);
     } finally {
       await app.stop("SIGKILL");
       rmSync(root, { recursive: true, force: true });
@@ -181,15 +171,7 @@ test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
     const code = await app.stop("SIGTERM");
     answered += await late;
     assert.equal(code, 0, app.output());
-    const storage = new FilesystemStorage({ directory: dir });
-    const collector = new Collector({
-      storage,
-      clock: Date.now,
-      staleAfterMs: 60_000,
-      deadAfterMs: 600_000,
-      processLabel: "process_id",
-    });
-    assert.equal(sumOf(await collector.render("prometheus"), "hono_worker_requests_total"), answered - lostToKill);
+    assert.equal(sumOf(await renderDirectory(dir), "hono_worker_requests_total"), answered - lostToKill);
   } finally {
     await app.stop("SIGKILL");
     rmSync(root, { recursive: true, force: true });

@@ -5,10 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
-import { Collector } from "../../src/core/collector.ts";
 import { FilesystemStorage } from "../../src/storage/filesystem.ts";
 import { commandFor, RUNTIME } from "../support/runtime.ts";
-import { sample } from "../support/sim.ts";
+import { renderDirectory, sample } from "../support/sim.ts";
 
 function run(command: string, args: string[], env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -27,20 +26,12 @@ test(`8 ${RUNTIME} processes writing one directory at once: exact totals`, async
     const [command, args] = commandFor("tests/support/fixtures/fs_writer.ts");
     const counts = [500, 501, 502, 503, 504, 505, 506, 507];
     await Promise.all(counts.map((n) => run(command, args, { PROMETHEUS_MULTIPROC_DIR: dir, COUNT: String(n) })));
-    const storage = new FilesystemStorage({ directory: dir });
-    const collector = new Collector({
-      storage,
-      clock: Date.now,
-      staleAfterMs: 60_000,
-      deadAfterMs: 600_000,
-      processLabel: "process_id",
-    });
-    const text = await collector.render("prometheus");
+    const text = await renderDirectory(dir);
     const total = counts.reduce((a, b) => a + b, 0);
     const even = counts.reduce((a, n) => a + Math.ceil(n / 2), 0);
     assert.equal(sample(text, 'jobs_total{kind="even"}'), even);
     assert.equal(sample(text, 'jobs_total{kind="odd"}'), total - even);
-    const state = await storage.read();
+    const state = await new FilesystemStorage({ directory: dir }).read();
     assert.equal(state.processes.length, 8);
     assert.ok(state.processes.every((p) => p.exited), "each process published its last values marked exited");
     assert.equal(state.corrupt, 0);

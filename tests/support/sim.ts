@@ -98,3 +98,17 @@ export function sumOf(text: string, name: string): number {
   }
   return total;
 }
+
+/** Renders what a metrics directory holds, as a collector in another process would see it. */
+export async function renderDirectory(directory: string): Promise<string> {
+  const { FilesystemStorage } = await import("../../src/storage/filesystem.ts");
+  const storage = new FilesystemStorage({ directory });
+  return await new Collector({
+    storage,
+    clock: Date.now,
+    staleAfterMs: 60_000,
+    deadAfterMs: 600_000,
+    processLabel: "process_id",
+  })
+    .render("prometheus");
+}

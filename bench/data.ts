@@ -1,0 +1,57 @@
+/** The data set the collect benchmarks share: processes x routes x 3 statuses, a counter and a histogram. */
+import type client from "prom-client";
+import { Collector } from "../src/core/collector.ts";
+import { ProcessIdentity } from "../src/core/identity.ts";
+import { consoleLogger } from "../src/core/log.ts";
+import { Counter, Histogram, Registry } from "../src/core/metrics.ts";
+import { Publisher } from "../src/core/publisher.ts";
+import type { Storage } from "../src/core/storage.ts";
+
+/** Publishes `processes` simulated processes to `storage`; returns each one's getMetricsAsJSON(). */
+export async function publishRouteProcesses(
+  storage: Storage,
+  processes: number,
+  routes: number,
+): Promise<client.MetricObjectWithValues<client.MetricValue<string>>[][]> {
+  const jsons: client.MetricObjectWithValues<client.MetricValue<string>>[][] = [];
+  for (let p = 0; p < processes; p++) {
+    const registry = new Registry();
+    const labelNames = ["method", "route", "status"];
+    const counter = new Counter({ name: "http_requests_total", help: "r", labelNames, registers: [registry] });
+    const histogram = new Histogram({
+      name: "http_request_duration_seconds",
+      help: "d",
+      labelNames,
+      registers: [registry],
+    });
+    for (let r = 0; r < routes; r++) {
+      for (const status of ["200", "404", "500"]) {
+        const labels = { method: "GET", route: `/route/${r}`, status };
+        counter.inc(labels, p + 1);
+        histogram.observe(labels, ((r % 10) + p) / 100);
+      }
+    }
+    await new Publisher({
+      registry,
+      storage,
+      identity: new ProcessIdentity({ hostname: `bench${p}` }),
+      clock: Date.now,
+      seriesLimit: 100_000,
+      backoff: { initialMs: 10, maxMs: 100, jitter: false },
+      logger: consoleLogger,
+    }).publish();
+    jsons.push(await registry.getMetricsAsJSON());
+  }
+  return jsons;
+}
+
+/** A collector that retires nobody during a benchmark. */
+export function benchCollector(storage: Storage): Collector {
+  return new Collector({
+    storage,
+    clock: Date.now,
+    staleAfterMs: 60_000,
+    deadAfterMs: 600_000,
+    processLabel: "process_id",
+  });
+}
