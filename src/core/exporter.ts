@@ -260,6 +260,10 @@ export class Exporter {
   }
 
   #standBy(serve: NonNullable<Runtime["serve"]>, everyMs: number): void {
+    this.logger.warn(
+      `metrics server port ${this.config.bindAddress}:${this.config.metricsPort} is held by another process or ` +
+        `isolate; standing by to take it over`,
+    );
     const attempt = async () => {
       if (this.#exited || this.#server !== undefined) return;
       try {

@@ -66,4 +66,32 @@ describe(`metrics server on ${RUNTIME}`, () => {
     await exporter.onExit();
     await blocker.close();
   });
+
+  test("with standby, a process that could not bind takes the metrics server over when the holder exits", async () => {
+    const port = await freePort();
+    const options = (logger: MemoryLogger) => ({
+      registry: new Registry(),
+      storage: new MemoryStorage(),
+      metricsPort: port,
+      bindAddress: "127.0.0.1",
+      logger,
+      handleSignals: false,
+      serverRetry: { attempts: 1, standbyMs: 100 },
+    });
+    const holderLogs = new MemoryLogger();
+    const standbyLogs = new MemoryLogger();
+    const holder = await createExporter(options(holderLogs));
+    const standby = await createExporter(options(standbyLogs));
+    await holder.whenReady();
+    await standby.whenReady();
+    assert.equal(holder.metricsServer?.port, port);
+    assert.equal(standby.metricsServer, undefined, "the port is taken");
+    assert.deepEqual(standbyLogs.lines.filter((l) => l.startsWith("error")), [], "standing by is not an error");
+    await holder.onExit();
+    for (let i = 0; i < 40 && standby.metricsServer === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(standby.metricsServer?.port, port);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 200);
+    assert.ok(standbyLogs.lines.some((l) => l.includes("metrics server taken over")));
+    await standby.onExit();
+  });
 });
