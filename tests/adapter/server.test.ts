@@ -88,8 +88,9 @@ describe(`metrics server on ${RUNTIME}`, () => {
     assert.equal(standby.metricsServer, undefined, "the port is taken");
     assert.deepEqual(standbyLogs.lines.filter((l) => l.startsWith("error")), [], "standing by is not an error");
     await holder.onExit();
-    for (let i = 0; i < 40 && standby.metricsServer === undefined; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(standby.metricsServer?.port, port);
+    const taken = () => standby.metricsServer; // read afresh: the assertion above narrowed the property
+    for (let i = 0; i < 40 && taken() === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(taken()?.port, port);
     assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 200);
     assert.ok(standbyLogs.lines.some((l) => l.includes("metrics server taken over")));
     await standby.onExit();
