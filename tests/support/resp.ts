@@ -16,7 +16,7 @@ export class RespClient {
 
   private constructor(socket: Socket) {
     this.#socket = socket;
-    socket.on("data", (chunk) => {
+    socket.on("data", (chunk: Buffer) => {
       this.#buffer = Buffer.concat([this.#buffer, chunk]);
       for (;;) {
         const parsed = parse(this.#buffer, 0);
