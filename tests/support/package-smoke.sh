@@ -16,6 +16,7 @@ import { createExporter as createWeb, prometheus, Registry } from "hono-promethe
 import { createExporter } from "hono-prometheus-exporter/node";
 import "hono-prometheus-exporter/memory";
 import "hono-prometheus-exporter/filesystem";
+import "hono-prometheus-exporter/upstash";
 import "hono-prometheus-exporter/workers";
 import "hono-prometheus-exporter/auto";
 const exporter = createExporter({ registry: new Registry(), metricsServer: false, handleSignals: false });

@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { Redis } from "@upstash/redis";
+import { ConfigError } from "../../src/core/errors.ts";
+import { UpstashStorage } from "../../src/storage/upstash.ts";
+import { type RedisServer, startRedis } from "../support/redis.ts";
+import { type Gateway, startGateway } from "../support/upstash_gateway.ts";
+import { testStorage } from "./conformance.ts";
+
+let redisServer: RedisServer;
+let gateway: Gateway;
+let prefixes = 0;
+before(async () => {
+  redisServer = await startRedis();
+  gateway = await startGateway(redisServer.port);
+});
+after(async () => {
+  await gateway?.stop();
+  await redisServer?.stop();
+});
+
+// Each conformance test gets its own key prefix in the one real Redis.
+testStorage(
+  "upstash",
+  () => new UpstashStorage({ url: gateway.url, token: gateway.token, keyPrefix: `conf${++prefixes}` }),
+);
+
+describe("upstash storage", () => {
+  test("works with a Redis client of the user's, automatic deserialization on", async () => {
+    const redis = new Redis({ url: gateway.url, token: gateway.token, retry: false, enableTelemetry: false });
+    const s = new UpstashStorage({ redis, keyPrefix: "user-client" });
+    const descriptors = new Map([["c_total", { type: "counter" as const, help: "c" }]]);
+    await s.publish({
+      processId: "a",
+      heartbeat: 5,
+      exited: false,
+      descriptors,
+      series: new Map([["c_total", "12"], ['c_total{x="1"}', "1e+21"]]),
+    });
+    const [p] = (await s.read()).processes;
+    assert.equal(p.series.get("c_total"), "12");
+    assert.equal(p.series.get('c_total{x="1"}'), "1e+21");
+    assert.deepEqual((await s.read()).descriptors.get("c_total"), { type: "counter", help: "c" });
+  });
+
+  test("one REST request per publish and per read, whatever the number of processes", async () => {
+    const s = new UpstashStorage({ url: gateway.url, token: gateway.token, keyPrefix: "cost" });
+    const descriptors = new Map([["c_total", { type: "counter" as const, help: "c" }]]);
+    for (let i = 0; i < 20; i++) {
+      await s.publish({
+        processId: `p${i}`,
+        heartbeat: 1,
+        exited: false,
+        descriptors,
+        series: new Map([["c_total", "1"]]),
+      });
+    }
+    const count = () => [...gateway.requests.values()].reduce((a, b) => a + b, 0);
+    let before = count();
+    await s.publish({
+      processId: "p0",
+      heartbeat: 2,
+      exited: false,
+      descriptors: new Map(),
+      series: new Map([["c_total", "2"]]),
+    });
+    assert.equal(count() - before, 1);
+    before = count();
+    const state = await s.read();
+    assert.equal(count() - before, 1);
+    assert.equal(state.processes.length, 20);
+  });
+
+  test("a first publish of 6000 series fits one request", async () => {
+    const s = new UpstashStorage({ url: gateway.url, token: gateway.token, keyPrefix: "wide" });
+    const series = new Map(Array.from({ length: 6000 }, (_, i) => [`c_total{i="${i}"}`, String(i)]));
+    await s.publish({
+      processId: "a",
+      heartbeat: 1,
+      exited: false,
+      descriptors: new Map([["c_total", { type: "counter" as const, help: "c" }]]),
+      series,
+    });
+    assert.equal((await s.read()).processes[0].series.size, 6000);
+  });
+
+  test("bad settings are errors that name the variable; the token never appears in an error", async () => {
+    assert.throws(
+      () => new UpstashStorage({ url: gateway.url, token: "t", keyPrefix: "a:*" }),
+      (e: unknown) => e instanceof ConfigError && /REDIS_KEY_PREFIX/.test(e.message),
+    );
+    assert.throws(() => new UpstashStorage({ token: "t" }), /UPSTASH_REDIS_REST_URL: is not set/);
+    assert.throws(() => new UpstashStorage({ url: gateway.url }), /UPSTASH_REDIS_REST_TOKEN: is not set/);
+    const secret = "super-secret-token-123";
+    const s = new UpstashStorage({ url: gateway.url, token: secret, keyPrefix: "auth" });
+    const error = await s.read().then(() => undefined, (e: unknown) => e as Error);
+    assert.ok(error, "a wrong token fails");
+    assert.match(error.message, /upstash storage: request failed: Unauthorized \(check UPSTASH_REDIS_REST_TOKEN\)/);
+    assert.doesNotMatch(`${error.message} ${String(error.cause)}`, new RegExp(secret));
+  });
+});
