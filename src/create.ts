@@ -6,6 +6,7 @@
 import { Exporter, type ExporterOptions } from "./core/exporter.ts";
 import type { Runtime } from "./core/runtime.ts";
 import type { Storage } from "./core/storage.ts";
+import type { UpstashStorageOptions } from "./storage/upstash.ts";
 import { sharedMemoryStorage } from "./storage/memory.ts";
 
 /** Options of `createExporter`: configuration, and optionally the storage and runtime to use. */
@@ -15,6 +16,12 @@ export interface CreateExporterOptions extends ExporterOptions {
    * backend. Env `PROMETHEUS_MULTIPROC_DIR`. Ignored when `storage` is given.
    */
   readonly multiprocDir?: string;
+  /**
+   * On Node, Bun and Deno: Upstash settings, selecting the Upstash backend (as does
+   * `REDIS_ENABLED=true`); unset fields come from `UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN`,
+   * `REDIS_KEY_PREFIX`, `REDIS_TTL_SECONDS`, `REDIS_TTL_DISABLED`. Ignored when `storage` is given.
+   */
+  readonly upstash?: UpstashStorageOptions;
   /** Storage backend. Default: the memory storage shared by this process or isolate. */
   readonly storage?: Storage;
   /** Runtime adapter. Default: the one of the entry point `createExporter` came from. */

@@ -39,7 +39,7 @@ grep -qE '^(not )?ok ' "$log/deno.out" || f=1
 echo "deno: $p passed, $f failed, $s skipped"; grep -E '# SKIP' "$log/deno.out" | sed 's/^ */  skipped: /' || true
 passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 
-run bun "$bin/bun" test tests/
+run bun "$bin/bun" test --timeout 120000 tests/
 p=$(grep -E '^ *[0-9]+ pass$' "$log/bun.out" | awk '{print $1}'); f=$(grep -E '^ *[0-9]+ fail$' "$log/bun.out" | awk '{print $1}')
 s=$(grep -E '^ *[0-9]+ skip$' "$log/bun.out" | awk '{print $1}')
 echo "bun: ${p:-0} passed, ${f:-?} failed, ${s:-0} skipped"; grep -E '^Ran [0-9]+ tests' "$log/bun.out"

@@ -8,7 +8,7 @@ import type { Registry } from "./metrics.ts";
 import type { BackoffPolicy } from "./backoff.ts";
 import { Collector } from "./collector.ts";
 import { type ConfigOptions, resolveConfig, type ResolvedConfig } from "./config.ts";
-import { describeError } from "./errors.ts";
+import { ConfigError, describeError } from "./errors.ts";
 import { type Hook, type HookName, type Hooks, runHook } from "./hooks.ts";
 import { ProcessIdentity } from "./identity.ts";
 import { consoleLogger, type Logger } from "./log.ts";
@@ -96,6 +96,16 @@ export class Exporter {
     this.runtime = parts.runtime;
     this.storage = parts.storage;
     this.config = resolveConfig(options, parts.runtime.env);
+    const expires = parts.storage.expiresAfterMs;
+    if (expires !== undefined && expires <= this.config.deadAfterMs) {
+      // A dead process's keys would expire before it is retired: its counters would vanish.
+      throw new ConfigError(
+        "REDIS_TTL_SECONDS",
+        `${expires / 1000} s is not longer than deadAfterMs (${
+          this.config.deadAfterMs / 1000
+        } s); raise the TTL or lower deadAfterMs`,
+      );
+    }
     this.registry = options.registry ?? defaultRegistry;
     this.logger = options.logger ?? consoleLogger;
     this.identity = new ProcessIdentity(parts.runtime.facts);

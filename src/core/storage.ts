@@ -86,6 +86,8 @@ export interface Retirement {
 export interface Storage {
   /** The backend's kind, used in messages: `memory`, `filesystem`, `upstash`. */
   readonly kind: string;
+  /** After this long without a publish, a process's data expires from the backend, in ms (Upstash TTL). */
+  readonly expiresAfterMs?: number;
   /** Applies one publish atomically, in one round trip. */
   publish(update: ProcessUpdate): Promise<PublishOutcome>;
   /** Reads the whole state, in a constant number of round trips. */

@@ -1,21 +1,38 @@
 /**
- * The storage a process on a host (Node, Bun, Deno) uses when none is given:
- * `PROMETHEUS_MULTIPROC_DIR` (or the `multiprocDir` option) selects the filesystem backend,
- * else the memory backend shared by the process.
+ * The storage a process on a host (Node, Bun, Deno) uses when none is given: Upstash when
+ * `REDIS_ENABLED` is true (or the `upstash` option is set), else the filesystem backend when
+ * `PROMETHEUS_MULTIPROC_DIR` (or `multiprocDir`) is set, else the memory backend of the process.
  * @module
  */
-import type { EnvSource } from "../core/env.ts";
+import { type EnvSource, parseBoolean, parseInteger } from "../core/env.ts";
 import type { Storage } from "../core/storage.ts";
 import { FilesystemStorage } from "./filesystem.ts";
+import { UpstashStorage, type UpstashStorageOptions } from "./upstash.ts";
 
 /** Options that choose a host's storage. */
 export interface HostStorageOptions {
   /** Directory shared by the processes of this host. Env `PROMETHEUS_MULTIPROC_DIR`. */
   readonly multiprocDir?: string;
+  /** Upstash settings; present (or `REDIS_ENABLED=true`) selects Upstash. Unset fields come from the env. */
+  readonly upstash?: UpstashStorageOptions;
 }
 
-/** The filesystem backend when a directory is configured, else undefined (memory). */
+/** The storage the options and environment select, or undefined for the memory backend. */
 export function hostStorage(env: EnvSource, options: HostStorageOptions): Storage | undefined {
+  const read = <T>(name: string, parse: (name: string, raw: string) => T): T | undefined => {
+    const raw = env(name);
+    return raw === undefined || raw === "" ? undefined : parse(name, raw);
+  };
+  if (options.upstash !== undefined || read("REDIS_ENABLED", parseBoolean) === true) {
+    const ttlDisabled = read("REDIS_TTL_DISABLED", parseBoolean) ?? false;
+    return new UpstashStorage({
+      url: env("UPSTASH_REDIS_REST_URL"),
+      token: env("UPSTASH_REDIS_REST_TOKEN"),
+      keyPrefix: env("REDIS_KEY_PREFIX") || undefined,
+      ttlSeconds: ttlDisabled ? 0 : read("REDIS_TTL_SECONDS", (n, raw) => parseInteger(n, raw, 1, 31_536_000)),
+      ...options.upstash,
+    });
+  }
   const directory = options.multiprocDir ?? env("PROMETHEUS_MULTIPROC_DIR");
   return directory === undefined || directory === "" ? undefined : new FilesystemStorage({ directory });
 }

@@ -118,6 +118,8 @@ export class UpstashStorage implements Storage {
   readonly kind = "upstash";
   /** The key prefix. */
   readonly keyPrefix: string;
+  /** The key lifetime in ms, or undefined when keys do not expire. */
+  readonly expiresAfterMs: number | undefined;
   readonly #ttl: number;
   readonly #tombTtl: number;
   readonly #publish: ScriptRunner;
@@ -139,6 +141,13 @@ export class UpstashStorage implements Storage {
       );
     }
     this.#ttl = options.ttlSeconds ?? 300;
+    if (!Number.isInteger(this.#ttl) || this.#ttl < 0) {
+      throw new ConfigError(
+        "REDIS_TTL_SECONDS",
+        `expected whole seconds (0 for no expiry), got ${JSON.stringify(options.ttlSeconds)}`,
+      );
+    }
+    this.expiresAfterMs = this.#ttl === 0 ? undefined : this.#ttl * 1000;
     this.#tombTtl = options.tombstoneTtlSeconds ?? 86_400;
     const redis = options.redis ?? buildClient(options);
     const script = (source: string): ScriptRunner => {

@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { type RedisServer, startRedis } from "../support/redis.ts";
+import { commandFor, freePorts, RUNTIME } from "../support/runtime.ts";
+import { sumOf } from "../support/sim.ts";
+import { type Running, start } from "../support/spawn.ts";
+import { type Gateway, startGateway } from "../support/upstash_gateway.ts";
+
+async function load(url: string, n: number, concurrency = 8): Promise<{ ok: number; failed: number }> {
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n) {
+      const i = next++;
+      try {
+        const res = await fetch(`${url}/users/${i}`);
+        await res.arrayBuffer();
+        if (res.status === 200) ok++;
+        else failed++;
+      } catch {
+        failed++;
+      }
+    }
+  }));
+  return { ok, failed };
+}
+
+/** Scrapes until the request total is `expected`, or gives the last total after `timeoutMs`. */
+async function settle(metricsUrl: string, expected: number, timeoutMs: number): Promise<number> {
+  const until = Date.now() + timeoutMs;
+  let total = -1;
+  while (Date.now() < until) {
+    const res = await fetch(metricsUrl).catch(() => undefined);
+    if (res?.status === 200) total = sumOf(await res.text(), "hono_worker_requests_total");
+    if (total === expected) return total;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return total;
+}
+
+describe(`the Upstash example on ${RUNTIME}, against a real Redis behind the REST gateway`, () => {
+  let redis: RedisServer;
+  let gateway: Gateway;
+  const apps: Running[] = [];
+  before(async () => {
+    redis = await startRedis();
+    gateway = await startGateway(redis.port);
+  });
+  after(async () => {
+    for (const app of apps) await app.stop("SIGKILL");
+    await gateway.stop();
+    await redis.stop();
+  });
+
+  async function instance(prefix: string, token = gateway.token) {
+    const [appPort, metricsPort] = await freePorts(2);
+    const [command, args] = commandFor("examples/upstash/app.ts");
+    const app = await start(command, args, {
+      PORT: String(appPort),
+      HOST: "127.0.0.1",
+      PROMETHEUS_METRICS_PORT: String(metricsPort),
+      PROMETHEUS_BIND_ADDRESS: "127.0.0.1",
+      UPSTASH_REDIS_REST_URL: gateway.url,
+      UPSTASH_REDIS_REST_TOKEN: token,
+      REDIS_KEY_PREFIX: prefix,
+    }, /app listening/);
+    apps.push(app);
+    return { app, url: `http://127.0.0.1:${appPort}`, metrics: `http://127.0.0.1:${metricsPort}/metrics` };
+  }
+
+  test("two instances: either one's metrics show the exact sum; a 10 s outage fails no request and loses nothing", async () => {
+    const a = await instance(`two-${RUNTIME}`);
+    const b = await instance(`two-${RUNTIME}`);
+    const first = await Promise.all([load(a.url, 120), load(b.url, 80)]);
+    assert.deepEqual(first.map((r) => r.failed), [0, 0]);
+    assert.equal(await settle(a.metrics, 200, 15_000), 200);
+    assert.equal(await settle(b.metrics, 200, 15_000), 200);
+
+    await gateway.setMode("down");
+    const outageStarted = Date.now();
+    let during = { ok: 0, failed: 0 };
+    while (Date.now() - outageStarted < 10_000) {
+      const [x, y] = await Promise.all([load(a.url, 30, 3), load(b.url, 20, 2)]);
+      during = { ok: during.ok + x.ok + y.ok, failed: during.failed + x.failed + y.failed };
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await gateway.setMode("up");
+    assert.equal(during.failed, 0, "no app request failed during the outage");
+    assert.ok(during.ok > 0);
+    assert.equal(
+      await settle(a.metrics, 200 + during.ok, 40_000),
+      200 + during.ok,
+      "everything arrived once storage was back",
+    );
+    const reports = a.app.output().split("\n").filter((l) => l.includes("publishing to upstash storage failed"));
+    assert.equal(reports.length, 1, `one report per outage:\n${a.app.output()}`);
+    assert.match(reports[0], /ECONNREFUSED|fetch failed|connect/i);
+  });
+
+  test("a wrong token: one clear error naming the setting, and the app keeps serving", async () => {
+    const c = await instance(`token-${RUNTIME}`, "not-the-token");
+    const result = await load(c.url, 50);
+    assert.deepEqual(result, { ok: 50, failed: 0 });
+    await new Promise((r) => setTimeout(r, 1500));
+    const lines = c.app.output().split("\n").filter((l) => l.includes("publishing to upstash storage failed"));
+    assert.equal(lines.length, 1, c.app.output());
+    assert.match(lines[0], /Unauthorized \(check UPSTASH_REDIS_REST_TOKEN\)/);
+    assert.doesNotMatch(c.app.output(), /not-the-token/);
+  });
+});
