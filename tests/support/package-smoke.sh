@@ -30,3 +30,5 @@ if (typeof createWeb !== "function") throw new Error("main entry");
 console.log("npm package: every entry point loads on plain Node and counts a request");
 JS
 node smoke.mjs
+./node_modules/.bin/hono-prometheus-exporter help 2>&1 | grep -q "usage: hono-prometheus-exporter serve"
+echo "npm package: the hono-prometheus-exporter command is installed and runs"

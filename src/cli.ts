@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/**
+ * The sidecar: serves the aggregate of every process from storage alone, with no app, configured
+ * by the same environment variables (`REDIS_ENABLED` and `UPSTASH_*`, or `PROMETHEUS_MULTIPROC_DIR`;
+ * `PROMETHEUS_METRICS_PORT`, `PROMETHEUS_BIND_ADDRESS`).
+ *
+ *   npx hono-prometheus-exporter serve
+ *   deno run -A jsr:@hono-prometheus/exporter/cli serve
+ *   bun src/cli.ts serve
+ * @module
+ */
+import { createExporter, detectRuntime } from "./adapter/auto.ts";
+import { ConfigError, describeError } from "./core/errors.ts";
+import { hostStorage } from "./storage/host.ts";
+
+const USAGE = `usage: hono-prometheus-exporter serve
+
+Serves /metrics with the aggregate of every process that publishes to the configured storage:
+  REDIS_ENABLED=true with UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (Upstash), or
+  PROMETHEUS_MULTIPROC_DIR=<dir> (filesystem).
+On PROMETHEUS_METRICS_PORT (default 9091) and PROMETHEUS_BIND_ADDRESS (default 0.0.0.0).`;
+
+/** Runs the command line; returns the exit code (0 while the server runs). */
+export async function main(args: readonly string[]): Promise<number> {
+  if (args[0] !== "serve") {
+    console.error(USAGE);
+    return args[0] === undefined || args[0] === "help" || args[0] === "--help" ? 0 : 2;
+  }
+  try {
+    const runtime = await detectRuntime();
+    const storage = hostStorage(runtime.env, {});
+    if (storage === undefined) {
+      throw new ConfigError(
+        "REDIS_ENABLED",
+        "nothing to serve: set REDIS_ENABLED=true (with the UPSTASH_REDIS_REST_* variables) or PROMETHEUS_MULTIPROC_DIR",
+      );
+    }
+    const exporter = await createExporter({ storage, workerId: "sidecar" });
+    await exporter.whenReady();
+    if (exporter.metricsServer === undefined) return 1;
+    console.log(`sidecar serving the ${storage.kind} aggregate on :${exporter.metricsServer.port}/metrics`);
+    return 0;
+  } catch (error) {
+    console.error(`hono-prometheus-exporter: ${describeError(error)}`);
+    return 2;
+  }
+}
+
+const argv = (globalThis as { Deno?: { args: string[] } }).Deno?.args ??
+  (globalThis as { process?: { argv: string[] } }).process?.argv.slice(2) ?? [];
+const code = await main(argv);
+if (code !== 0) (globalThis as { process?: { exit(code: number): void } }).process?.exit(code);
