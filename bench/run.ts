@@ -10,6 +10,7 @@ import { benchCollect } from "./collect.ts";
 import { benchFilesystem } from "./filesystem.ts";
 import { benchHttp } from "./http.ts";
 import { benchIncrement } from "./increment.ts";
+import { benchUpstash } from "./upstash.ts";
 import { benchMiddleware } from "./middleware.ts";
 import { table, verdict } from "./stats.ts";
 
@@ -91,6 +92,26 @@ if (want("filesystem")) {
   const fmt = (p: { bytes: number; ms: number }) => `${p.bytes} bytes, ${p.ms.toFixed(2)} ms`;
   rows.push(["(fs) one publish after 1 request", "", fmt(r.publishAfterOne), ""]);
   rows.push(["(fs) one publish after 10 000 requests", "", fmt(r.publishAfterTenThousand), ""]);
+}
+
+if (want("upstash")) {
+  const r = await benchUpstash();
+  for (const c of r.costs) {
+    rows.push([
+      `(upstash) ${c.appRequests} app requests over ${c.processes} process(es), then one publish each`,
+      "",
+      `${c.restRequests} REST requests, ${(c.bytes / 1024).toFixed(1)} KiB`,
+      `${(c.restRequests / c.appRequests).toFixed(5)} requests per app request`,
+    ]);
+  }
+  for (const s of r.scrapes) {
+    rows.push([
+      `(upstash) one scrape, ${s.processes} processes`,
+      "",
+      `${s.ms.toFixed(1)} ms`,
+      `${s.restRequests} REST requests`,
+    ]);
+  }
 }
 
 console.log(
