@@ -6,6 +6,9 @@ import { UpstashStorage } from "../../src/storage/upstash.ts";
 import { type RedisServer, startRedis } from "../support/redis.ts";
 import { type Gateway, startGateway } from "../support/upstash_gateway.ts";
 import { testStorage } from "./conformance.ts";
+import { Collector } from "../../src/core/collector.ts";
+import { TestClock } from "../support/clock.ts";
+import { sample, SimProcess } from "../support/sim.ts";
 
 let redisServer: RedisServer;
 let gateway: Gateway;
@@ -97,5 +100,36 @@ describe("upstash storage", () => {
     assert.ok(error, "a wrong token fails");
     assert.match(error.message, /upstash storage: request failed: Unauthorized \(check UPSTASH_REDIS_REST_TOKEN\)/);
     assert.doesNotMatch(`${error.message} ${String(error.cause)}`, new RegExp(secret));
+  });
+
+  test("two collectors scraping at the same moment retire a dead process once; a mistaken retirement counts nothing twice", async () => {
+    const clock = new TestClock(Date.now());
+    const storage = new UpstashStorage({ url: gateway.url, token: gateway.token, keyPrefix: "retire-e2e" });
+    const a = new SimProcess(storage, clock);
+    const b = new SimProcess(storage, clock);
+    a.requests.inc({ route: "/" }, 5);
+    b.requests.inc({ route: "/" }, 2);
+    await a.publish();
+    await b.publish();
+    clock.advance(61_000);
+    await b.publish(); // b stays alive, a looks dead
+    let retired = 0;
+    const collector = () =>
+      new Collector({
+        storage,
+        clock: clock.now,
+        staleAfterMs: 10_000,
+        deadAfterMs: 60_000,
+        processLabel: "process_id",
+        events: { retired: (n) => (retired += n) },
+      });
+    const texts = await Promise.all([collector().render("prometheus"), collector().render("prometheus")]);
+    assert.equal(retired, 1);
+    for (const text of texts) assert.equal(sample(text, 'app_requests_total{route="/"}'), 7);
+    // a was only paused: it publishes again, under a new incarnation, and nothing is counted twice.
+    a.requests.inc({ route: "/" }, 3);
+    await a.publish();
+    assert.equal(sample(await collector().render("prometheus"), 'app_requests_total{route="/"}'), 10);
+    assert.equal(retired, 1);
   });
 });
