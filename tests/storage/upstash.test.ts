@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "@upstash/redis";
+import { Hono } from "hono";
+import { createExporter, prometheus, Registry } from "../../mod.ts";
 import { ConfigError } from "../../src/core/errors.ts";
 import { UpstashStorage } from "../../src/storage/upstash.ts";
 import { type RedisServer, startRedis } from "../support/redis.ts";
@@ -131,5 +133,44 @@ describe("upstash storage", () => {
     await a.publish();
     assert.equal(sample(await collector().render("prometheus"), 'app_requests_total{route="/"}'), 10);
     assert.equal(retired, 1);
+  });
+
+  test("app requests cause no REST request; only publishes and scrapes do", async () => {
+    const storage = new UpstashStorage({ url: gateway.url, token: gateway.token, keyPrefix: "no-request-path" });
+    const exporter = createExporter({ registry: new Registry(), storage, metricsServer: false });
+    const app = new Hono();
+    app.use(prometheus({ exporter }));
+    app.get("/users/:id", (c) => c.json({ id: c.req.param("id") }));
+    const count = () => [...gateway.requests.values()].reduce((a, b) => a + b, 0);
+    await exporter.flush();
+    const before = count();
+    for (let i = 0; i < 1000; i++) assert.equal((await app.request(`/users/${i}`)).status, 200);
+    assert.equal(count() - before, 0, "the request path never touches storage");
+    await exporter.flush();
+    assert.equal(count() - before, 1);
+    assert.equal(
+      sample(await exporter.collect(), 'hono_worker_requests_total{method="GET",route="/users/:id",status="200"}'),
+      1000,
+    );
+  });
+
+  test("a hanging gateway times out and a 5xx fails, each with a message that names the cause", async () => {
+    const storage = new UpstashStorage({
+      url: gateway.url,
+      token: gateway.token,
+      keyPrefix: "outages",
+      timeoutMs: 300,
+    });
+    try {
+      await gateway.setMode("hang");
+      const started = Date.now();
+      await assert.rejects(storage.read(), /upstash storage: request failed: timed out/);
+      assert.ok(Date.now() - started < 3000, "bounded by timeoutMs");
+      await gateway.setMode("5xx");
+      await assert.rejects(storage.read(), /upstash storage: request failed: Service Unavailable/);
+    } finally {
+      await gateway.setMode("up");
+    }
+    assert.equal((await storage.read()).processes.length, 0);
   });
 });
