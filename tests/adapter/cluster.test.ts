@@ -7,24 +7,11 @@ import { test } from "node:test";
 import { commandFor, freePorts, RUNTIME } from "../support/runtime.ts";
 import { renderDirectory, sample, sumOf } from "../support/sim.ts";
 import { start } from "../support/spawn.ts";
+import { load } from "../support/load.ts";
 
-/** Sends `n` requests, `concurrency` at a time; returns how many were answered 200. */
-async function load(url: string, n: number, concurrency = 8): Promise<number> {
-  let next = 0;
-  let ok = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) {
-      const i = next++;
-      try {
-        const res = await fetch(`${url}/users/${i}`);
-        await res.arrayBuffer();
-        if (res.status === 200) ok++;
-      } catch {
-        // a connection to a killed worker: not answered, so not expected in the count
-      }
-    }
-  }));
-  return ok;
+/** The number of requests answered 200 out of `n`. */
+async function answeredOf(url: string, n: number, concurrency = 8): Promise<number> {
+  return (await load(url, n, concurrency)).ok;
 }
 
 test(
@@ -53,7 +40,7 @@ test(
     }, /(worker_\d ready[\s\S]*){3}/);
     const url = `http://127.0.0.1:${appPort}`;
     try {
-      let answered = await load(url, 300);
+      let answered = await answeredOf(url, 300);
       assert.equal(answered, 300);
       const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       assert.equal(sumOf(text, "hono_worker_requests_total"), 300);
@@ -62,7 +49,7 @@ test(
           .length,
         3,
       );
-      const late = load(url, 200, 4);
+      const late = answeredOf(url, 200, 4);
       await new Promise((r) => setTimeout(r, 20));
       const code = await app.stop("SIGTERM");
       answered += await late;
@@ -96,7 +83,7 @@ test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
   const running = (text: string) =>
     text.split("\n").filter((l) => /^hono_worker_state\{state="running",worker_id="worker_\d+"\} 1$/.test(l)).length;
   try {
-    let answered = await load(url, 300);
+    let answered = await answeredOf(url, 300);
     assert.equal(answered, 300);
     assert.equal(sumOf(await scrape(), "hono_worker_requests_total"), 300);
 
@@ -106,7 +93,7 @@ test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
     for (let i = 0; i < 100 && (app.output().match(/worker_2 \(pid/g) ?? []).length < 2; i++) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    answered += await load(url, 100);
+    answered += await answeredOf(url, 100);
     assert.equal(answered, 400);
     let text = await scrape();
     assert.equal(sumOf(text, "hono_worker_requests_total"), 400);
@@ -122,7 +109,7 @@ test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
-    const during = load(url, 100, 4);
+    const during = answeredOf(url, 100, 4);
     await new Promise((r) => setTimeout(r, 30));
     const publishedBeforeKill = sumOf(await scrape(), "hono_worker_requests_total");
     process.kill(pid, "SIGKILL");
@@ -161,12 +148,12 @@ test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal((app.output().match(/serving on/g) ?? []).length, before + 3, "three fresh workers");
-    answered += await load(url, 50);
+    answered += await answeredOf(url, 50);
     assert.equal(sumOf(await scrape(), "hono_worker_requests_total"), answered - lostToKill);
 
     // SIGTERM under load: the supervisor stops every worker gracefully; nothing answered is lost.
-    answered += await load(url, 100);
-    const late = load(url, 100, 4);
+    answered += await answeredOf(url, 100);
+    const late = answeredOf(url, 100, 4);
     await new Promise((r) => setTimeout(r, 20));
     const code = await app.stop("SIGTERM");
     answered += await late;

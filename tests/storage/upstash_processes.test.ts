@@ -5,26 +5,7 @@ import { commandFor, freePorts, RUNTIME } from "../support/runtime.ts";
 import { sumOf } from "../support/sim.ts";
 import { type Running, start } from "../support/spawn.ts";
 import { type Gateway, startGateway } from "../support/upstash_gateway.ts";
-
-async function load(url: string, n: number, concurrency = 8): Promise<{ ok: number; failed: number }> {
-  let next = 0;
-  let ok = 0;
-  let failed = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) {
-      const i = next++;
-      try {
-        const res = await fetch(`${url}/users/${i}`);
-        await res.arrayBuffer();
-        if (res.status === 200) ok++;
-        else failed++;
-      } catch {
-        failed++;
-      }
-    }
-  }));
-  return { ok, failed };
-}
+import { load } from "../support/load.ts";
 
 /** Scrapes until the request total is `expected`, or gives the last total after `timeoutMs`. */
 async function settle(metricsUrl: string, expected: number, timeoutMs: number): Promise<number> {

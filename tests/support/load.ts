@@ -1,0 +1,20 @@
+/** Sends `n` GET /users/<i> requests, `concurrency` at a time; counts the answered (200) and the failed. */
+export async function load(url: string, n: number, concurrency = 8): Promise<{ ok: number; failed: number }> {
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n) {
+      const i = next++;
+      try {
+        const res = await fetch(`${url}/users/${i}`);
+        await res.arrayBuffer();
+        if (res.status === 200) ok++;
+        else failed++;
+      } catch {
+        failed++; // for example a connection to a worker that was killed
+      }
+    }
+  }));
+  return { ok, failed };
+}
