@@ -5,7 +5,7 @@
  * @module
  */
 import type { Registry } from "./metrics.ts";
-import { DEFAULT_GAUGE_MODE, type MultiprocessMode, needsTimestamp, parseMode } from "./modes.ts";
+import { DEFAULT_GAUGE_MODE, type MultiprocessMode, needsTimestamp } from "./modes.ts";
 import { seriesKey } from "./series.ts";
 import type { MetricDescriptor, MetricType } from "./storage.ts";
 import { encodeGauge, encodeHistogram, encodeSummary } from "./values.ts";
@@ -61,7 +61,7 @@ export interface Snapshot {
 
 /** Options of {@link takeSnapshot}. */
 export interface SnapshotOptions {
-  /** Mode per gauge name, for gauges that do not carry one (plain prom-client gauges). */
+  /** Mode per gauge name (validated), for gauges that do not carry one (plain prom-client gauges). */
   readonly gaugeModes?: Readonly<Record<string, MultiprocessMode>>;
   /** Most series kept per metric; later new series are dropped and reported. */
   readonly seriesLimit: number;
@@ -102,10 +102,8 @@ export async function takeSnapshot(registry: Registry, options: SnapshotOptions)
       descriptors.set(data.name, { type, help: data.help });
       for (const s of data.values) limited.put(series, seriesKey(data.name, s.labels), String(s.value));
     } else if (type === "gauge") {
-      const mode = metric.multiprocessMode ??
-        (options.gaugeModes?.[data.name] !== undefined
-          ? parseMode(options.gaugeModes[data.name], `gaugeModes.${data.name}`)
-          : DEFAULT_GAUGE_MODE);
+      // gaugeModes were validated once, by resolveConfig.
+      const mode = metric.multiprocessMode ?? options.gaugeModes?.[data.name] ?? DEFAULT_GAUGE_MODE;
       descriptors.set(data.name, { type, help: data.help, mode });
       const stamped = needsTimestamp(mode);
       for (const s of data.values) {
