@@ -4,7 +4,7 @@
  * gauges follow their multiprocess mode. Pure and synchronous, so it is easy to test.
  * @module
  */
-import { modeRule } from "./modes.ts";
+import { type ModeRule, modeRule } from "./modes.ts";
 import { appendLabel, splitSeriesKey } from "./series.ts";
 import type { MetricDescriptor, ProcessRecord, SeriesMap, StoredState } from "./storage.ts";
 import { addHistogram, decodeCounter, decodeGauge, decodeSummary } from "./values.ts";
@@ -68,6 +68,8 @@ interface Slot {
   readonly family: MergedFamily;
   readonly labels: string;
   readonly kind: "counter" | "distribution" | "gauge" | "each";
+  /** A gauge's merge rule. */
+  readonly rule: ModeRule | undefined;
   /** counter and gauge: the running value; `seen` tells whether a gauge has one yet. */
   value: number;
   setAt: number;
@@ -127,15 +129,18 @@ class Merger {
       this.#families.set(name, family);
     }
     const { type, mode, buckets } = family.descriptor;
+    const rule = type === "gauge" ? modeRule(mode ?? "all") : undefined;
+    if (type === "gauge" && rule === undefined) return null; // an unknown mode: skipped and counted
     const kind = type === "counter"
       ? "counter"
-      : type === "gauge"
-      ? (modeRule(mode ?? "all").reduce === "each" ? "each" : "gauge")
+      : rule !== undefined
+      ? (rule.reduce === "each" ? "each" : "gauge")
       : "distribution";
     const slot: Slot = {
       family,
       labels,
       kind,
+      rule,
       value: 0,
       setAt: 0,
       seen: kind === "counter",
@@ -162,7 +167,7 @@ class Merger {
   }
 
   #addGauge(slot: Slot, encoded: string, processId: string, live: boolean, processLabel: string): void {
-    const rule = modeRule(slot.family.descriptor.mode ?? "all");
+    const rule = slot.rule!;
     if (rule.liveOnly && !live) return;
     const gauge = decodeGauge(encoded);
     if (gauge === undefined) {

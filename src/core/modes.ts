@@ -77,9 +77,9 @@ const RULES: Record<MultiprocessMode, ModeRule> = {
   livemostrecent: { reduce: "mostrecent", liveOnly: true },
 };
 
-/** The merge rule of `mode`. */
-export function modeRule(mode: MultiprocessMode): ModeRule {
-  return RULES[mode];
+/** The merge rule of `mode`, or undefined for a mode this version does not know (stored data is untrusted). */
+export function modeRule(mode: string): ModeRule | undefined {
+  return Object.hasOwn(RULES, mode) ? RULES[mode as MultiprocessMode] : undefined;
 }
 
 /** Whether a gauge in `mode` needs the time of each set (stored with its value). */

@@ -135,6 +135,23 @@ describe("merge", () => {
     assert.equal(sample(text, "s_count"), 5);
   });
 
+  test("a stored gauge with a mode this version does not know is skipped and counted, never fatal", () => {
+    const merged = mergeState(
+      state({
+        g: { type: "gauge", help: "g", mode: "bogus" as MultiprocessMode },
+        c_total: { type: "counter", help: "c" },
+      }, [
+        proc("a", { g: "1", c_total: "3" }),
+        proc("b", { g: "2" }),
+      ]),
+      { isLive: () => true, processLabel: "process_id" },
+    );
+    assert.equal(merged.corrupt, 2);
+    assert.equal(merged.families.get("c_total")?.values.get(""), 3);
+    assert.equal(merged.families.get("g")?.values.size ?? 0, 0);
+    assert.doesNotMatch(render(merged.families.values(), "prometheus"), /^g /m);
+  });
+
   test("corrupt values and series of unknown metrics are skipped and counted, never fatal", () => {
     const merged = mergeState(
       state({ c_total: { type: "counter", help: "c" }, h: { type: "histogram", help: "h", buckets: [1] } }, [
