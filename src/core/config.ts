@@ -3,7 +3,7 @@
  * named, then defaults. Everything is validated here, once, at start-up.
  * @module
  */
-import { type EnvSource, parseBoolean, parseInteger, parsePort } from "./env.ts";
+import { type EnvSource, parseBoolean, parseInteger, parsePort, readEnv } from "./env.ts";
 import { ConfigError } from "./errors.ts";
 import { type MultiprocessMode, parseMode } from "./modes.ts";
 import { isValidMetricName } from "./series.ts";
@@ -48,10 +48,6 @@ const DAY_MS = 86_400_000;
 
 /** Resolves options against the environment and validates the result. */
 export function resolveConfig(options: ConfigOptions, env: EnvSource): ResolvedConfig {
-  const fromEnv = <T>(name: string, parse: (name: string, raw: string) => T): T | undefined => {
-    const raw = env(name);
-    return raw === undefined || raw === "" ? undefined : parse(name, raw);
-  };
   const namespace = options.namespace ?? "hono";
   if (!isValidMetricName(namespace) || namespace.includes(":")) {
     throw new ConfigError(
@@ -90,9 +86,9 @@ export function resolveConfig(options: ConfigOptions, env: EnvSource): ResolvedC
     namespace,
     metricsPort: options.metricsPort !== undefined
       ? parsePort("metricsPort", String(options.metricsPort))
-      : fromEnv("PROMETHEUS_METRICS_PORT", parsePort) ?? 9091,
+      : readEnv(env, "PROMETHEUS_METRICS_PORT", parsePort) ?? 9091,
     bindAddress,
-    metricsServer: options.metricsServer ?? fromEnv("PROMETHEUS_METRICS_SERVER", parseBoolean) ?? true,
+    metricsServer: options.metricsServer ?? readEnv(env, "PROMETHEUS_METRICS_SERVER", parseBoolean) ?? true,
     publishIntervalMs,
     workerMetricsIntervalMs: ms("workerMetricsIntervalMs", options.workerMetricsIntervalMs, 10_000, 10, DAY_MS),
     staleAfterMs,

@@ -20,6 +20,12 @@ export function envFromObject(object: Readonly<Record<string, unknown>>): EnvSou
   };
 }
 
+/** Reads `name` and parses it; undefined when unset or empty. A bad value throws a ConfigError naming `name`. */
+export function readEnv<T>(env: EnvSource, name: string, parse: (name: string, raw: string) => T): T | undefined {
+  const raw = env(name);
+  return raw === undefined || raw === "" ? undefined : parse(name, raw);
+}
+
 const TRUE = ["true", "1", "yes", "on"];
 const FALSE = ["false", "0", "no", "off"];
 

@@ -4,7 +4,7 @@
  * `PROMETHEUS_MULTIPROC_DIR` (or `multiprocDir`) is set, else the memory backend of the process.
  * @module
  */
-import { type EnvSource, parseBoolean, parseInteger } from "../core/env.ts";
+import { type EnvSource, parseBoolean, parseInteger, readEnv } from "../core/env.ts";
 import type { Storage } from "../core/storage.ts";
 import { FilesystemStorage } from "./filesystem.ts";
 import { UpstashStorage, type UpstashStorageOptions } from "./upstash.ts";
@@ -19,17 +19,13 @@ export interface HostStorageOptions {
 
 /** The storage the options and environment select, or undefined for the memory backend. */
 export function hostStorage(env: EnvSource, options: HostStorageOptions): Storage | undefined {
-  const read = <T>(name: string, parse: (name: string, raw: string) => T): T | undefined => {
-    const raw = env(name);
-    return raw === undefined || raw === "" ? undefined : parse(name, raw);
-  };
-  if (options.upstash !== undefined || read("REDIS_ENABLED", parseBoolean) === true) {
-    const ttlDisabled = read("REDIS_TTL_DISABLED", parseBoolean) ?? false;
+  if (options.upstash !== undefined || readEnv(env, "REDIS_ENABLED", parseBoolean) === true) {
+    const ttlDisabled = readEnv(env, "REDIS_TTL_DISABLED", parseBoolean) ?? false;
     return new UpstashStorage({
       url: env("UPSTASH_REDIS_REST_URL"),
       token: env("UPSTASH_REDIS_REST_TOKEN"),
       keyPrefix: env("REDIS_KEY_PREFIX") || undefined,
-      ttlSeconds: ttlDisabled ? 0 : read("REDIS_TTL_SECONDS", (n, raw) => parseInteger(n, raw, 1, 31_536_000)),
+      ttlSeconds: ttlDisabled ? 0 : readEnv(env, "REDIS_TTL_SECONDS", (n, raw) => parseInteger(n, raw, 1, 31_536_000)),
       ...options.upstash,
     });
   }

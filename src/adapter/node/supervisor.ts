@@ -12,7 +12,7 @@ import { mkdtempSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { parseInteger } from "../../core/env.ts";
+import { parseInteger, readEnv } from "../../core/env.ts";
 import type { Exporter } from "../../core/exporter.ts";
 import { Counter } from "../../core/metrics.ts";
 import type { ServerHandle } from "../../core/runtime.ts";
@@ -141,7 +141,8 @@ async function runPrimary(
   });
   const graceMs = options.gracefulTimeoutMs ?? 30_000;
   let target = options.workers ??
-    (process.env.WORKERS ? parseInteger("WORKERS", process.env.WORKERS, 1, 1024) : availableParallelism());
+    readEnv((name) => process.env[name], "WORKERS", (name, raw) => parseInteger(name, raw, 1, 1024)) ??
+    availableParallelism();
   const retiring = new Set<Worker>();
   let shuttingDown = false;
 
