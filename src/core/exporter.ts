@@ -263,7 +263,8 @@ export class Exporter {
       hostname: this.config.bindAddress,
       attempts: retry?.attempts ?? 5,
       initialDelayMs: retry?.initialDelayMs ?? 500,
-      logger: standbyMs === undefined ? this.logger : { ...this.logger, error: () => {} },
+      logger: this.logger,
+      quiet: standbyMs !== undefined,
     });
     if (this.#server === undefined && standbyMs !== undefined) this.#standBy(serve, standbyMs);
     return this.#server;
@@ -274,16 +275,17 @@ export class Exporter {
       `metrics server port ${this.config.bindAddress}:${this.config.metricsPort} is held by another process or ` +
         `isolate; standing by to take it over`,
     );
+    const schedule = () => (this.runtime.unrefTimer ?? unrefIfPossible)(setTimeout(attempt, everyMs));
     const attempt = async () => {
       if (this.#exited || this.#server !== undefined) return;
       try {
         this.#server = await serve(this.fetch, { port: this.config.metricsPort, hostname: this.config.bindAddress });
         this.logger.warn(`metrics server taken over on ${this.config.bindAddress}:${this.config.metricsPort}`);
       } catch {
-        (this.runtime.unrefTimer ?? unrefIfPossible)(setTimeout(attempt, everyMs));
+        schedule();
       }
     };
-    (this.runtime.unrefTimer ?? unrefIfPossible)(setTimeout(attempt, everyMs));
+    schedule();
   }
 
   #startSampling(): void {

@@ -19,6 +19,8 @@ export interface ServerRetryOptions {
   readonly initialDelayMs: number;
   /** Where the final failure is reported, in one line. */
   readonly logger: Logger;
+  /** Do not report the final failure (the caller stands by and says so itself). */
+  readonly quiet?: boolean;
 }
 
 /** Starts a server, or returns undefined after the last attempt failed (logged once). */
@@ -37,6 +39,7 @@ export async function startServerWithRetry(
       if (attempt < options.attempts) await new Promise((r) => setTimeout(r, options.initialDelayMs * attempt));
     }
   }
+  if (options.quiet) return undefined;
   options.logger.error(
     `metrics server could not listen on ${options.hostname}:${options.port} after ${options.attempts} attempts ` +
       `(${describeError(lastError)}); the app keeps running without it. Free the port or set PROMETHEUS_METRICS_PORT.`,
