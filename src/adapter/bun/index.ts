@@ -13,8 +13,8 @@
  */
 import type { Exporter } from "../../core/exporter.ts";
 import type { Runtime } from "../../core/runtime.ts";
-import { createExporterFor, type CreateExporterOptions } from "../../create.ts";
-import { hostStorage } from "../../storage/host.ts";
+import type { CreateExporterOptions } from "../../create.ts";
+import { createHostExporter } from "../host.ts";
 import { nodeRuntime } from "../node/runtime.ts";
 import { type SuperviseOptions, superviseWith, type WorkerMain } from "../node/supervisor.ts";
 import { serve } from "./server.ts";
@@ -35,7 +35,7 @@ export function bunRuntime(): Runtime {
 
 /** Creates an exporter for Bun. */
 export function createExporter(options: CreateExporterOptions = {}): Exporter {
-  return createExporterFor(bunRuntime(), options, (runtime) => hostStorage(runtime.env, options));
+  return createHostExporter(bunRuntime(), options);
 }
 
 export { serve };

@@ -12,13 +12,13 @@
  * @module
  */
 import type { Exporter } from "../../core/exporter.ts";
-import { createExporterFor, type CreateExporterOptions } from "../../create.ts";
-import { hostStorage } from "../../storage/host.ts";
+import type { CreateExporterOptions } from "../../create.ts";
+import { createHostExporter } from "../host.ts";
 import { denoRuntime } from "./runtime.ts";
 
 /** Creates an exporter for Deno. */
 export function createExporter(options: CreateExporterOptions = {}): Exporter {
-  return createExporterFor(denoRuntime(), options, (runtime) => hostStorage(runtime.env, options));
+  return createHostExporter(denoRuntime(), options);
 }
 
 export { denoEnv, denoRuntime, serve } from "./runtime.ts";

@@ -12,13 +12,13 @@
  * @module
  */
 import type { Exporter } from "../../core/exporter.ts";
-import { createExporterFor, type CreateExporterOptions } from "../../create.ts";
-import { hostStorage } from "../../storage/host.ts";
+import type { CreateExporterOptions } from "../../create.ts";
+import { createHostExporter } from "../host.ts";
 import { nodeRuntime } from "./runtime.ts";
 
 /** Creates an exporter for Node.js. */
 export function createExporter(options: CreateExporterOptions = {}): Exporter {
-  return createExporterFor(nodeRuntime(), options, (runtime) => hostStorage(runtime.env, options));
+  return createHostExporter(nodeRuntime(), options);
 }
 
 export { nodeRuntime, processProbe } from "./runtime.ts";
