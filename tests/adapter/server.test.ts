@@ -6,7 +6,14 @@ import { MemoryStorage } from "../../src/storage/memory.ts";
 import { freePort, RUNTIME } from "../support/runtime.ts";
 import { MemoryLogger } from "../support/sim.ts";
 
-async function exporterOn(port: number, logger: MemoryLogger, attempts = 5) {
+async function exporterOn(
+  port: number,
+  logger: MemoryLogger,
+  serverRetry: { attempts?: number; initialDelayMs?: number; standbyMs?: number } = {
+    attempts: 5,
+    initialDelayMs: 100,
+  },
+) {
   return await createExporter({
     registry: new Registry(),
     storage: new MemoryStorage(),
@@ -14,7 +21,7 @@ async function exporterOn(port: number, logger: MemoryLogger, attempts = 5) {
     bindAddress: "127.0.0.1",
     logger,
     handleSignals: false,
-    serverRetry: { attempts, initialDelayMs: 100 },
+    serverRetry,
   });
 }
 
@@ -51,7 +58,7 @@ describe(`metrics server on ${RUNTIME}`, () => {
     const port = await freePort();
     const blocker = await serve(() => new Response("other app"), { port, hostname: "127.0.0.1" });
     const logger = new MemoryLogger();
-    const exporter = await exporterOn(port, logger, 3);
+    const exporter = await exporterOn(port, logger, { attempts: 3, initialDelayMs: 100 });
     const started = Date.now();
     await exporter.whenReady();
     assert.ok(Date.now() - started >= 300, "waited 100 + 200 ms between the 3 attempts");
@@ -69,19 +76,10 @@ describe(`metrics server on ${RUNTIME}`, () => {
 
   test("with standby, a process that could not bind takes the metrics server over when the holder exits", async () => {
     const port = await freePort();
-    const options = (logger: MemoryLogger) => ({
-      registry: new Registry(),
-      storage: new MemoryStorage(),
-      metricsPort: port,
-      bindAddress: "127.0.0.1",
-      logger,
-      handleSignals: false,
-      serverRetry: { attempts: 1, standbyMs: 100 },
-    });
     const holderLogs = new MemoryLogger();
     const standbyLogs = new MemoryLogger();
-    const holder = await createExporter(options(holderLogs));
-    const standby = await createExporter(options(standbyLogs));
+    const holder = await exporterOn(port, holderLogs, { attempts: 1, standbyMs: 100 });
+    const standby = await exporterOn(port, standbyLogs, { attempts: 1, standbyMs: 100 });
     await holder.whenReady();
     await standby.whenReady();
     assert.equal(holder.metricsServer?.port, port);

@@ -24,15 +24,7 @@ describe("retirement", () => {
     clock.advance(DEAD + 1);
     await b.publish(); // b stays alive; a is dead
     let retiredCount = 0;
-    const make = () =>
-      new Collector({
-        storage,
-        clock: clock.now,
-        staleAfterMs: 10_000,
-        deadAfterMs: DEAD,
-        processLabel: "process_id",
-        events: { retired: (n) => (retiredCount += n) },
-      });
+    const make = () => testCollector(storage, clock, 10_000, DEAD, { retired: (n) => (retiredCount += n) });
     const [x, y] = await Promise.all([make().render("prometheus"), make().render("prometheus")]);
     assert.equal(retiredCount, 1, "one collector retired a, once");
     assert.equal(sample(x, 'app_requests_total{route="/"}'), 7);

@@ -8,9 +8,8 @@ import { UpstashStorage } from "../../src/storage/upstash.ts";
 import { type RedisServer, startRedis } from "../support/redis.ts";
 import { type Gateway, startGateway } from "../support/upstash_gateway.ts";
 import { testStorage } from "./conformance.ts";
-import { Collector } from "../../src/core/collector.ts";
 import { TestClock } from "../support/clock.ts";
-import { sample, SimProcess } from "../support/sim.ts";
+import { sample, SimProcess, testCollector } from "../support/sim.ts";
 
 let redisServer: RedisServer;
 let gateway: Gateway;
@@ -116,15 +115,7 @@ describe("upstash storage", () => {
     clock.advance(61_000);
     await b.publish(); // b stays alive, a looks dead
     let retired = 0;
-    const collector = () =>
-      new Collector({
-        storage,
-        clock: clock.now,
-        staleAfterMs: 10_000,
-        deadAfterMs: 60_000,
-        processLabel: "process_id",
-        events: { retired: (n) => (retired += n) },
-      });
+    const collector = () => testCollector(storage, clock, 10_000, 60_000, { retired: (n) => (retired += n) });
     const texts = await Promise.all([collector().render("prometheus"), collector().render("prometheus")]);
     assert.equal(retired, 1);
     for (const text of texts) assert.equal(sample(text, 'app_requests_total{route="/"}'), 7);

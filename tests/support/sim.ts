@@ -2,7 +2,7 @@
  * Simulated processes: each has its own prom-client registry, identity and publisher, all
  * publishing to one storage under one test clock, the way separate processes would.
  */
-import { Collector } from "../../src/core/collector.ts";
+import { Collector, type CollectorEvents } from "../../src/core/collector.ts";
 import { ProcessIdentity } from "../../src/core/identity.ts";
 import type { Logger } from "../../src/core/log.ts";
 import { Counter, Gauge, Histogram, Registry } from "../../src/core/metrics.ts";
@@ -74,8 +74,9 @@ export function testCollector(
   clock: TestClock,
   staleAfterMs = 10_000,
   deadAfterMs = 60_000,
+  events?: CollectorEvents,
 ): Collector {
-  return new Collector({ storage, clock: clock.now, staleAfterMs, deadAfterMs, processLabel: "process_id" });
+  return new Collector({ storage, clock: clock.now, staleAfterMs, deadAfterMs, processLabel: "process_id", events });
 }
 
 /** Reads one sample's value from rendered text, or undefined. */
