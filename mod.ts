@@ -21,10 +21,15 @@
 import type { Exporter } from "./src/core/exporter.ts";
 import { createExporterFor, type CreateExporterOptions } from "./src/create.ts";
 import { webRuntime } from "./src/core/runtime.ts";
+import { emptyEnv } from "./src/core/env.ts";
+import { ConfigError } from "./src/core/errors.ts";
+import { upstashFromEnv } from "./src/storage/upstash.ts";
 
 /**
- * Creates an exporter with only Web APIs (no metrics server, no signals, no process probe).
- * On Node, Bun or Deno import `createExporter` from the runtime's entry instead.
+ * Creates an exporter with only Web APIs (no metrics server, no signals, no process probe, no
+ * environment): storage is the `storage` option, Upstash with the `upstash` option, else memory.
+ * On Node, Bun or Deno import `createExporter` from the runtime's entry instead, and on Workers
+ * from `/workers`.
  *
  * @example
  * ```ts
@@ -34,7 +39,15 @@ import { webRuntime } from "./src/core/runtime.ts";
  * ```
  */
 export function createExporter(options: CreateExporterOptions = {}): Exporter {
-  return createExporterFor(webRuntime, options);
+  if (options.multiprocDir !== undefined) {
+    throw new ConfigError("multiprocDir", "needs a file system; import createExporter from /node, /bun or /deno");
+  }
+  const { upstash } = options;
+  return createExporterFor(
+    webRuntime,
+    options,
+    upstash === undefined ? undefined : () => upstashFromEnv(emptyEnv, upstash),
+  );
 }
 
 export type { CreateExporterOptions };

@@ -1,9 +1,14 @@
 /**
- * The factory behind every entry point's `createExporter`: fills in the storage (the memory
- * backend shared by this process unless one is given) and the runtime.
+ * The factory behind every entry point's `createExporter`: fills in the storage (chosen from the
+ * environment by the entry, else the memory backend shared by this process) and the runtime, and
+ * keeps one live exporter per registry, so that a second `createExporter` in one process or
+ * isolate neither throws "already registered" nor publishes the same metrics twice.
  * @module
  */
+import type { EnvSource } from "./core/env.ts";
+import { ConfigError } from "./core/errors.ts";
 import { Exporter, type ExporterOptions } from "./core/exporter.ts";
+import { register, type Registry } from "./core/metrics.ts";
 import type { Runtime } from "./core/runtime.ts";
 import type { Storage } from "./core/storage.ts";
 import type { UpstashStorageOptions } from "./storage/upstash.ts";
@@ -13,33 +18,78 @@ import { sharedMemoryStorage } from "./storage/memory.ts";
 export interface CreateExporterOptions extends ExporterOptions {
   /**
    * On Node, Bun and Deno: directory shared by this host's processes, selecting the filesystem
-   * backend. Env `PROMETHEUS_MULTIPROC_DIR`. Ignored when `storage` is given.
+   * backend. Env `PROMETHEUS_MULTIPROC_DIR`. Ignored when `storage` is given; an error elsewhere.
    */
   readonly multiprocDir?: string;
   /**
-   * On Node, Bun and Deno: Upstash settings, selecting the Upstash backend (as does
-   * `REDIS_ENABLED=true`); unset fields come from `UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN`,
-   * `REDIS_KEY_PREFIX`, `REDIS_TTL_SECONDS`, `REDIS_TTL_DISABLED`. Ignored when `storage` is given.
+   * On Node, Bun, Deno and Workers: Upstash settings, selecting the Upstash backend (as do
+   * `REDIS_ENABLED=true`, and on Workers an `UPSTASH_REDIS_REST_URL` binding); unset fields come
+   * from `UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN`, `REDIS_KEY_PREFIX`,
+   * `REDIS_TTL_SECONDS`, `REDIS_TTL_DISABLED`. Ignored when `storage` is given.
    */
   readonly upstash?: UpstashStorageOptions;
-  /** Storage backend. Default: the memory storage shared by this process or isolate. */
+  /** Storage backend. Default: chosen from the environment, else the memory storage of this process or isolate. */
   readonly storage?: Storage;
   /** Runtime adapter. Default: the one of the entry point `createExporter` came from. */
   readonly runtime?: Runtime;
 }
 
+interface Live {
+  readonly exporter: Exporter;
+  readonly options: CreateExporterOptions;
+}
+
+const live = new WeakMap<Registry, Live>();
+
 /**
- * Builds an exporter for `runtime` unless the options name another. `defaultStorage` lets host
- * adapters choose the filesystem backend from the environment; the memory backend is the fallback.
+ * Builds an exporter for `runtime` unless the options name another. `fromEnv` lets an entry choose
+ * the storage from the environment (read at once on hosts, at the first request on the edge); the
+ * memory backend is the fallback. A registry that already has a live exporter in this process gets
+ * that exporter back when the options are the same, and a ConfigError when they differ.
  */
 export function createExporterFor(
   runtime: Runtime,
   options: CreateExporterOptions = {},
-  defaultStorage?: (runtime: Runtime) => Storage | undefined,
+  fromEnv?: (env: EnvSource) => Storage | undefined,
 ): Exporter {
   const chosen = options.runtime ?? runtime;
-  return new Exporter(options, {
-    storage: options.storage ?? defaultStorage?.(chosen) ?? sharedMemoryStorage(),
+  const registry = options.registry ?? register;
+  const existing = live.get(registry);
+  if (existing !== undefined && !existing.exporter.exited) {
+    const difference = differingOption(existing.options, options);
+    if (difference === undefined && existing.exporter.runtime.name === chosen.name) return existing.exporter;
+    throw new ConfigError(
+      difference ?? "runtime",
+      "this registry already has an exporter in this process, created with a different value; reuse that " +
+        "exporter, or give this one a registry of its own (registry: new Registry())",
+    );
+  }
+  const given = options.storage;
+  const exporter = new Exporter(options, {
+    storage: given ?? ((env) => fromEnv?.(env) ?? sharedMemoryStorage()),
     runtime: chosen,
   });
+  live.set(registry, { exporter, options });
+  return exporter;
+}
+
+/** The first option whose value differs between `a` and `b`, or undefined when they agree. */
+function differingOption(a: object, b: object): string | undefined {
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(left), ...Object.keys(right)])) {
+    if (!sameValue(left[key], right[key])) return key;
+  }
+  return undefined;
+}
+
+/** Equal primitives, the same object, or plain objects and arrays equal member by member. */
+function sameValue(a: unknown, b: unknown, depth = 0): boolean {
+  if (a === b) return true;
+  const plain = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === "object" && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype);
+  if (!plain(a) || !plain(b) || Array.isArray(a) !== Array.isArray(b) || depth > 8) return false;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) if (!sameValue(a[key], b[key], depth + 1)) return false;
+  return true;
 }

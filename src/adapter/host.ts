@@ -10,5 +10,5 @@ import { hostStorage } from "../storage/host.ts";
 
 /** Creates an exporter for a host runtime. */
 export function createHostExporter(runtime: Runtime, options: CreateExporterOptions): Exporter {
-  return createExporterFor(runtime, options, (chosen) => hostStorage(chosen.env, options));
+  return createExporterFor(runtime, options, (env) => hostStorage(env, options));
 }

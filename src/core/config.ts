@@ -3,6 +3,7 @@
  * named, then defaults. Everything is validated here, once, at start-up.
  * @module
  */
+import { isValidToken, type MetricsLock } from "./auth.ts";
 import { type EnvSource, parseBoolean, parseInteger, parsePort, readEnv } from "./env.ts";
 import { ConfigError } from "./errors.ts";
 import { type MultiprocessMode, parseMode } from "./modes.ts";
@@ -34,11 +35,33 @@ export interface ConfigOptions {
   readonly requestsByWorker?: boolean;
   /** Mode of plain prom-client gauges, by metric name. */
   readonly gaugeModes?: Readonly<Record<string, MultiprocessMode>>;
+  /**
+   * After each response, hand a coalesced publish to the request's `waitUntil` (or a timer where
+   * there is none). Default true on edge runtimes (Workers), false elsewhere, where the interval publishes.
+   */
+  readonly publishAfterResponse?: boolean;
+  /** With `publishAfterResponse`: requests within this many ms share one publish. Default 1000. */
+  readonly flushWindowMs?: number;
+  /** Scrapes within this many ms of each other share one storage read. Default 1000; 0 shares only concurrent ones. */
+  readonly minScrapeIntervalMs?: number;
+  /** Bearer token `/metrics` requires. Env `PROMETHEUS_METRICS_TOKEN`. Never logged. */
+  readonly metricsToken?: string;
+  /**
+   * Serve `/metrics` without a token. Env `PROMETHEUS_METRICS_PUBLIC`. Default true on hosts, false on
+   * edge runtimes, where metrics are refused (403) until a token is set or this is true.
+   */
+  readonly publicMetrics?: boolean;
+}
+
+/** What a runtime changes in the defaults. */
+export interface ConfigDefaults {
+  /** An edge isolate: publish after responses, lock `/metrics` unless a token or public is set. */
+  readonly edge?: boolean;
 }
 
 /** Configuration after defaults and validation: every setting present, `workerId` possibly unset. */
 export type ResolvedConfig =
-  & { readonly [K in Exclude<keyof ConfigOptions, "workerId">]-?: NonNullable<ConfigOptions[K]> }
+  & { readonly [K in Exclude<keyof ConfigOptions, "workerId" | "metricsToken">]-?: NonNullable<ConfigOptions[K]> }
   & {
     /** This process's `worker_id` label, when one was configured. */
     readonly workerId: string | undefined;
@@ -46,8 +69,12 @@ export type ResolvedConfig =
 
 const DAY_MS = 86_400_000;
 
-/** Resolves options against the environment and validates the result. */
-export function resolveConfig(options: ConfigOptions, env: EnvSource): ResolvedConfig {
+/**
+ * Resolves options against the environment and validates the result. The metrics token is not
+ * part of the result (see `metricsLock`), so that printing a configuration never shows it.
+ */
+export function resolveConfig(options: ConfigOptions, env: EnvSource, defaults: ConfigDefaults = {}): ResolvedConfig {
+  const edge = defaults.edge ?? false;
   const namespace = options.namespace ?? "hono";
   if (!isValidMetricName(namespace) || namespace.includes(":")) {
     throw new ConfigError(
@@ -99,7 +126,24 @@ export function resolveConfig(options: ConfigOptions, env: EnvSource): ResolvedC
     workerId,
     requestsByWorker: options.requestsByWorker ?? false,
     gaugeModes,
+    publishAfterResponse: options.publishAfterResponse ?? edge,
+    flushWindowMs: ms("flushWindowMs", options.flushWindowMs, 1000, 0, 60_000),
+    minScrapeIntervalMs: ms("minScrapeIntervalMs", options.minScrapeIntervalMs, 1000, 0, 3_600_000),
+    publicMetrics: options.publicMetrics ?? readEnv(env, "PROMETHEUS_METRICS_PUBLIC", parseBoolean) ?? !edge,
   };
+}
+
+/** The lock on `/metrics` the options and environment ask for. A bad token is an error that never shows it. */
+export function metricsLock(options: ConfigOptions, env: EnvSource, publicMetrics: boolean): MetricsLock {
+  const fromOption = options.metricsToken !== undefined;
+  const token = fromOption ? options.metricsToken : env("PROMETHEUS_METRICS_TOKEN") || undefined;
+  if (token !== undefined && (typeof token !== "string" || !isValidToken(token))) {
+    throw new ConfigError(
+      fromOption ? "metricsToken" : "PROMETHEUS_METRICS_TOKEN",
+      "must be 1 to 4096 visible ASCII characters with no spaces (it is sent as `Authorization: Bearer <token>`)",
+    );
+  }
+  return { token, open: publicMetrics };
 }
 
 function ms(setting: string, value: number | undefined, fallback: number, min: number, max: number): number {

@@ -6,18 +6,23 @@
  */
 import type { Registry } from "./metrics.ts";
 import type { BackoffPolicy } from "./backoff.ts";
+import { MetricsGuard } from "./auth.ts";
 import { Collector } from "./collector.ts";
-import { type ConfigOptions, resolveConfig, type ResolvedConfig } from "./config.ts";
+import { type ConfigOptions, metricsLock, resolveConfig, type ResolvedConfig } from "./config.ts";
+import type { EnvSource } from "./env.ts";
+import { FlushWindow } from "./flush_window.ts";
+import type { MergeResult } from "./merge.ts";
 import { ConfigError, describeError } from "./errors.ts";
 import { type Hook, type HookName, type Hooks, runHook } from "./hooks.ts";
 import { ProcessIdentity } from "./identity.ts";
 import { consoleLogger, type Logger } from "./log.ts";
 import { register as defaultRegistry } from "./metrics.ts";
 import { Publisher } from "./publisher.ts";
-import { contentTypeOf, type ExpositionFormat, negotiateFormat } from "./render.ts";
+import { contentTypeOf, type ExpositionFormat, negotiateFormat, render } from "./render.ts";
 import type { Runtime, ServerHandle } from "./runtime.ts";
 import { SelfMetrics } from "./self_metrics.ts";
 import { startServerWithRetry } from "./server.ts";
+import { SharedScrape } from "./shared_scrape.ts";
 import type { Storage } from "./storage.ts";
 import { unrefIfPossible } from "./timers.ts";
 import { WorkerMetrics, type WorkerState } from "./worker_metrics.ts";
@@ -50,35 +55,46 @@ export interface ExporterOptions extends ConfigOptions {
 
 /** The parts an adapter or factory supplies. */
 export interface ExporterParts {
-  /** Where values are published. */
-  readonly storage: Storage;
+  /**
+   * Where values are published, or how to choose it from the environment once that can be read
+   * (on the edge, at the first request, from its bindings).
+   */
+  readonly storage: Storage | ((env: EnvSource) => Storage);
   /** The runtime adapter. */
   readonly runtime: Runtime;
 }
 
-/** One process's exporter. Create it with `createExporter` from the main entry or an adapter. */
-export class Exporter {
-  /** Validated configuration. */
+/** What an exporter builds from its configuration: on hosts at once, on the edge at the first request. */
+interface Core {
   readonly config: ResolvedConfig;
+  readonly storage: Storage;
+  readonly identity: ProcessIdentity;
+  readonly publisher: Publisher;
+  readonly collector: Collector;
+  readonly workerMetrics: WorkerMetrics;
+  readonly selfMetrics: SelfMetrics;
+  readonly guard: MetricsGuard;
+  readonly flushWindow: FlushWindow;
+  readonly scrapes: SharedScrape;
+}
+
+/**
+ * One process's exporter. Create it with `createExporter` from the main entry or an adapter.
+ * On edge runtimes it is inert until the first request: no random values, timers or I/O at
+ * module scope, and the configuration comes from that request's bindings (see {@link bind}).
+ */
+export class Exporter {
   /** Registry holding the metrics. */
   readonly registry: Registry;
-  /** Storage backend. */
-  readonly storage: Storage;
   /** Runtime adapter. */
   readonly runtime: Runtime;
-  /** This process's identity. */
-  readonly identity: ProcessIdentity;
   /** Where messages go. */
   readonly logger: Logger;
-  /** Sends this process's values to storage. */
-  readonly publisher: Publisher;
-  /** Serves the aggregate. */
-  readonly collector: Collector;
-  /** Memory, CPU, uptime and state gauges. */
-  readonly workerMetrics: WorkerMetrics;
-  /** The exporter's own health metrics. */
-  readonly selfMetrics: SelfMetrics;
   readonly #options: ExporterOptions;
+  readonly #parts: ExporterParts;
+  #core: Core | undefined;
+  #coreError: unknown;
+  #bound = false;
   #server: ServerHandle | undefined;
   #workerTimer: ReturnType<typeof setInterval> | undefined;
   #removeSignalListener: (() => void) | undefined;
@@ -87,57 +103,143 @@ export class Exporter {
   #scrapeFailing = false;
 
   /**
-   * Builds an exporter; `createExporter` from an entry point fills in the parts.
+   * Builds an exporter; `createExporter` from an entry point fills in the parts. On a host runtime
+   * the configuration is validated here (a bad setting throws a ConfigError at once).
    * @param options Configuration and overrides.
    * @param parts Storage and runtime.
    */
   constructor(options: ExporterOptions, parts: ExporterParts) {
     this.#options = options;
+    this.#parts = parts;
     this.runtime = parts.runtime;
-    this.storage = parts.storage;
-    this.config = resolveConfig(options, parts.runtime.env);
-    const expires = parts.storage.expiresAfterMs;
-    if (expires !== undefined && expires <= this.config.deadAfterMs) {
+    this.registry = options.registry ?? defaultRegistry;
+    this.logger = options.logger ?? consoleLogger;
+    if (!parts.runtime.edge) this.#resolve();
+  }
+
+  /**
+   * Gives an edge exporter the request's bindings (Hono's `c.env`), before its first use. The
+   * middleware and `metricsHandler` call it; the first call wins. Elsewhere it does nothing.
+   */
+  bind(bindings: unknown): void {
+    if (this.#bound) return;
+    this.#bound = true;
+    if (this.runtime.bindEnv === undefined) return;
+    if (this.#core !== undefined) {
+      this.logger.warn(
+        "the exporter was configured before the first request's bindings arrived, so bindings are not read; " +
+          "do not use the exporter at module scope on Workers",
+      );
+      return;
+    }
+    this.runtime.bindEnv(bindings);
+  }
+
+  /** Validated configuration. */
+  get config(): ResolvedConfig {
+    return this.#resolve().config;
+  }
+  /** Storage backend. */
+  get storage(): Storage {
+    return this.#resolve().storage;
+  }
+  /** This process's identity. */
+  get identity(): ProcessIdentity {
+    return this.#resolve().identity;
+  }
+  /** Sends this process's values to storage. */
+  get publisher(): Publisher {
+    return this.#resolve().publisher;
+  }
+  /** Serves the aggregate. */
+  get collector(): Collector {
+    return this.#resolve().collector;
+  }
+  /** Memory, CPU, uptime and state gauges. */
+  get workerMetrics(): WorkerMetrics {
+    return this.#resolve().workerMetrics;
+  }
+  /** The exporter's own health metrics. */
+  get selfMetrics(): SelfMetrics {
+    return this.#resolve().selfMetrics;
+  }
+
+  #resolve(): Core {
+    if (this.#core !== undefined) return this.#core;
+    if (this.#coreError !== undefined) throw this.#coreError;
+    try {
+      return this.#core = this.#build();
+    } catch (error) {
+      this.#coreError = error;
+      throw error;
+    }
+  }
+
+  #build(): Core {
+    const options = this.#options;
+    const { runtime } = this.#parts;
+    const config = resolveConfig(options, runtime.env, { edge: runtime.edge });
+    const guard = new MetricsGuard(metricsLock(options, runtime.env, config.publicMetrics));
+    const storage = typeof this.#parts.storage === "function" ? this.#parts.storage(runtime.env) : this.#parts.storage;
+    const expires = storage.expiresAfterMs;
+    if (expires !== undefined && expires <= config.deadAfterMs) {
       // A dead process's keys would expire before it is retired: its counters would vanish.
       throw new ConfigError(
         "REDIS_TTL_SECONDS",
         `${expires / 1000} s is not longer than deadAfterMs (${
-          this.config.deadAfterMs / 1000
+          config.deadAfterMs / 1000
         } s); raise the TTL or lower deadAfterMs`,
       );
     }
-    this.registry = options.registry ?? defaultRegistry;
-    this.logger = options.logger ?? consoleLogger;
-    this.identity = new ProcessIdentity(parts.runtime.facts);
+    const identity = new ProcessIdentity(runtime.facts);
     const clock = options.clock ?? Date.now;
-    const ns = this.config.namespace;
-    this.selfMetrics = new SelfMetrics(this.registry, ns, this.storage.kind);
-    this.workerMetrics = new WorkerMetrics(
+    const ns = config.namespace;
+    const selfMetrics = new SelfMetrics(this.registry, ns, storage.kind);
+    const workerMetrics = new WorkerMetrics(
       this.registry,
       ns,
-      this.config.workerId ?? defaultWorkerId(parts.runtime, this.identity),
-      parts.runtime.probe,
+      config.workerId ?? defaultWorkerId(runtime, identity),
+      runtime.probe,
     );
-    this.publisher = new Publisher({
+    const publisher = new Publisher({
       registry: this.registry,
-      storage: this.storage,
-      identity: this.identity,
+      storage,
+      identity,
       clock,
-      seriesLimit: this.config.seriesLimit,
-      gaugeModes: this.config.gaugeModes,
+      seriesLimit: config.seriesLimit,
+      gaugeModes: config.gaugeModes,
       backoff: { initialMs: 250, maxMs: 30_000, jitter: true, ...options.backoff },
       logger: this.logger,
-      unrefTimer: parts.runtime.unrefTimer,
-      events: this.selfMetrics.publisherEvents(),
+      unrefTimer: runtime.unrefTimer,
+      events: selfMetrics.publisherEvents(),
     });
-    this.collector = new Collector({
-      storage: this.storage,
+    const collector = new Collector({
+      storage,
       clock,
-      staleAfterMs: this.config.staleAfterMs,
-      deadAfterMs: this.config.deadAfterMs,
+      staleAfterMs: config.staleAfterMs,
+      deadAfterMs: config.deadAfterMs,
       processLabel: "process_id",
-      events: this.selfMetrics.collectorEvents(),
+      events: selfMetrics.collectorEvents(),
     });
+    const flushWindow = new FlushWindow(() => publisher.publish(), config.flushWindowMs);
+    const scrapes = new SharedScrape(() => this.#gather(), config.minScrapeIntervalMs);
+    return {
+      config,
+      storage,
+      identity,
+      publisher,
+      collector,
+      workerMetrics,
+      selfMetrics,
+      guard,
+      flushWindow,
+      scrapes,
+    };
+  }
+
+  /** Whether `onExit` has run: the exporter no longer publishes. */
+  get exited(): boolean {
+    return this.#exited;
   }
 
   /** The metrics server, once `whenReady` has started it. */
@@ -205,31 +307,54 @@ export class Exporter {
     return this.publisher.publish();
   }
 
-  /** Renders the aggregate of every process in `format`. */
+  /**
+   * The publish of the current flush window (`flushWindowMs`): every call within one window shares
+   * one publish, started when the window closes. Never rejects. On Workers the middleware hands it
+   * to `waitUntil` after each response; elsewhere call it where a timer may not run (Deno Deploy).
+   */
+  flushSoon(): Promise<void> {
+    return this.#resolve().flushWindow.request();
+  }
+
+  /** Renders the aggregate of every process in `format`, from a fresh read of storage. */
   async collect(format: ExpositionFormat = "prometheus"): Promise<string> {
+    return render((await this.#gather()).families.values(), format);
+  }
+
+  async #gather(): Promise<MergeResult> {
     await Promise.all([
       this.#options.publishOnScrape !== false ? this.publisher.publish().catch(() => {}) : undefined,
       this.#options.beforeCollect?.().catch(() => {}),
     ]);
-    return await this.collector.render(format);
+    return await this.collector.collect();
   }
 
   /**
-   * Answers a scrape: the aggregate, in the format the `Accept` header asks for. When storage
-   * cannot be read it answers 503 with the reason, and the failure is counted.
+   * Answers a scrape: checks the token (before any storage read), then serves the aggregate in the
+   * format the `Accept` header asks for, shared with scrapes within `minScrapeIntervalMs`. When
+   * storage cannot be read it answers 503 with the reason, and the failure is counted; a
+   * configuration error (on the edge, found at the first request) answers 500 with its message.
    */
   async scrape(request: Request): Promise<Response> {
+    let core: Core;
+    try {
+      core = this.#resolve();
+    } catch (error) {
+      return plain(500, `metrics are not available: ${describeError(error)}`);
+    }
+    const refusal = await core.guard.check(request);
+    if (refusal !== undefined) return refusal;
     const format = negotiateFormat(request.headers.get("accept"));
     try {
-      const body = await this.collect(format);
+      const body = await core.scrapes.text(format);
       this.#scrapeFailing = false;
       return new Response(body, { headers: { "content-type": contentTypeOf(format) } });
     } catch (error) {
-      this.selfMetrics.scrapeErrors.inc({ backend: this.storage.kind });
-      const message = `reading ${this.storage.kind} storage for a scrape failed: ${describeError(error)}`;
+      core.selfMetrics.scrapeErrors.inc({ backend: core.storage.kind });
+      const message = `reading ${core.storage.kind} storage for a scrape failed: ${describeError(error)}`;
       if (!this.#scrapeFailing) this.logger.error(message);
       this.#scrapeFailing = true;
-      return new Response(`${message}\n`, { status: 503, headers: { "content-type": "text/plain; charset=utf-8" } });
+      return plain(503, message);
     }
   }
 
@@ -330,6 +455,10 @@ export class Exporter {
       (n) => this.selfMetrics.hookErrors.inc({ hook: n }),
     ).then(() => {});
   }
+}
+
+function plain(status: number, message: string): Response {
+  return new Response(`${message}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
 }
 
 /** `worker_id` when no supervisor assigns one: host and pid where known, else the identity. */

@@ -6,6 +6,7 @@
  * @module
  */
 import client from "prom-client";
+import { ConfigError } from "./errors.ts";
 import { DEFAULT_GAUGE_MODE, type MultiprocessMode, needsTimestamp, parseMode } from "./modes.ts";
 import { labelsPart, type LabelValues } from "./series.ts";
 
@@ -96,6 +97,28 @@ export class Gauge<T extends string = string> extends client.Gauge<T> {
     else super.dec(labels);
     stamp(this, labels);
   }
+}
+
+/**
+ * The metric `config.name` already declared in `registry` by an earlier exporter of this process,
+ * else a new one: a second exporter or middleware in one process or isolate must not throw
+ * "already registered". A metric of that name of another kind is a ConfigError.
+ */
+export function declareOnce<M>(
+  registry: Registry,
+  kind: abstract new (...args: never[]) => M,
+  config: { readonly name: string },
+  create: () => M,
+): M {
+  const existing: unknown = registry.getSingleMetric(config.name);
+  if (existing === undefined) return create();
+  if (!(existing instanceof kind)) {
+    throw new ConfigError(
+      "namespace",
+      `metric ${config.name} is already registered as another kind of metric; choose another namespace or registry`,
+    );
+  }
+  return existing;
 }
 
 // A plain function, not a private method: prom-client's constructor may set values before the

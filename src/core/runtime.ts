@@ -62,6 +62,14 @@ export interface Runtime {
   readonly onShutdownSignal?: (listener: (signal: string) => void) => () => void;
   /** Ends the process. */
   readonly exit?: (code: number) => void;
+  /**
+   * An edge isolate (Workers): no timers between requests and no random values or I/O at module
+   * scope. The exporter is built at the first request, publishes after responses through
+   * `waitUntil`, and locks `/metrics` until a token is set.
+   */
+  readonly edge?: boolean;
+  /** Hands the runtime the first request's bindings, which `env` then reads. Edge runtimes only. */
+  readonly bindEnv?: (bindings: unknown) => void;
 }
 
 /** A runtime with nothing but the standard Web APIs (edge isolates, tests). */

@@ -5,7 +5,7 @@
  */
 import type { Registry } from "./metrics.ts";
 import type { CollectorEvents } from "./collector.ts";
-import { Counter, Histogram } from "./metrics.ts";
+import { Counter, declareOnce, Histogram } from "./metrics.ts";
 import type { PublisherEvents } from "./publisher.ts";
 
 /** Counters and a latency histogram about the exporter itself. */
@@ -34,44 +34,46 @@ export class SelfMetrics {
   constructor(registry: Registry, namespace: string, readonly backend: string) {
     const p = `${namespace}_exporter_`;
     const registers = [registry];
-    this.publishErrors = new Counter({
+    const declare = <M, C extends { name: string }>(kind: new (config: C) => M, config: C): M =>
+      declareOnce(registry, kind, config, () => new kind(config));
+    this.publishErrors = declare(Counter, {
       name: `${p}publish_errors_total`,
       help: "Publishes to storage that failed (retried with backoff).",
       labelNames: ["backend"],
       registers,
     });
-    this.storageErrors = new Counter({
+    this.storageErrors = declare(Counter, {
       name: `${p}storage_errors_total`,
       help: "Stored records or series that could not be read and were skipped.",
       labelNames: ["backend", "reason"],
       registers,
     });
-    this.storageLatency = new Histogram({
+    this.storageLatency = declare(Histogram, {
       name: `${p}storage_latency_seconds`,
       help: "Latency of storage calls.",
       labelNames: ["backend", "operation"],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
-    this.retired = new Counter({
+    this.retired = declare(Counter, {
       name: `${p}retired_processes_total`,
       help: "Dead processes folded into the retired total.",
       labelNames: ["backend"],
       registers,
     });
-    this.dropped = new Counter({
+    this.dropped = declare(Counter, {
       name: `${p}series_dropped_total`,
       help: "Series left out of a publish because their metric was at its series limit, summed over publishes.",
       labelNames: ["metric"],
       registers,
     });
-    this.hookErrors = new Counter({
+    this.hookErrors = declare(Counter, {
       name: `${p}hook_errors_total`,
       help: "Lifecycle hooks that threw.",
       labelNames: ["hook"],
       registers,
     });
-    this.scrapeErrors = new Counter({
+    this.scrapeErrors = declare(Counter, {
       name: `${p}scrape_errors_total`,
       help: "Scrapes that could not read storage.",
       labelNames: ["backend"],

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Registry } from "./metrics.ts";
-import { Gauge } from "./metrics.ts";
+import { declareOnce, Gauge } from "./metrics.ts";
 import type { ProcessProbe } from "./runtime.ts";
 
 /** The states of a worker. */
@@ -30,14 +30,16 @@ export class WorkerMetrics {
    * @param probe Reads memory, CPU and uptime; absent on runtimes that cannot.
    */
   constructor(registry: Registry, namespace: string, public workerId: string, readonly probe?: ProcessProbe) {
-    const make = <T extends string>(name: string, help: string, labelNames: T[]) =>
-      new Gauge<T>({
+    const make = <T extends string>(name: string, help: string, labelNames: T[]) => {
+      const config = {
         name: `${namespace}_${name}`,
         help,
         labelNames,
         registers: [registry],
-        multiprocessMode: "livemostrecent",
-      });
+        multiprocessMode: "livemostrecent" as const,
+      };
+      return declareOnce(registry, Gauge<T>, config, () => new Gauge<T>(config));
+    };
     this.#memory = make("worker_memory_bytes", "Resident memory of the worker process, in bytes.", ["worker_id"]);
     this.#cpu = make(
       "worker_cpu_percent",
@@ -50,7 +52,12 @@ export class WorkerMetrics {
 
   /** Reads the probe and sets the gauges it can fill. */
   sample(now: number = performance.now()): void {
-    const reading = this.probe?.sample();
+    let reading;
+    try {
+      reading = this.probe?.sample();
+    } catch {
+      return; // a reading the runtime refuses (a missing permission) leaves the gauges absent
+    }
     if (reading === undefined) return;
     const labels = { worker_id: this.workerId };
     if (reading.rssBytes !== undefined) this.#memory.set(labels, reading.rssBytes);

@@ -1,12 +1,14 @@
 /**
- * The in-app `/metrics` handler: the same aggregate the metrics server serves, on the app's port.
+ * The in-app `/metrics` handler: the same aggregate the metrics server serves, on the app's port,
+ * behind the same token check.
  * @module
  */
 import type { Handler } from "hono";
 import type { Exporter } from "../core/exporter.ts";
 
 /**
- * Creates a Hono handler that answers with the aggregate of every process.
+ * Creates a Hono handler that answers with the aggregate of every process. On Workers it also
+ * hands the exporter the request's bindings, like the middleware.
  *
  * @example
  * ```ts
@@ -18,5 +20,8 @@ import type { Exporter } from "../core/exporter.ts";
  * ```
  */
 export function metricsHandler(exporter: Exporter): Handler {
-  return (c) => exporter.scrape(c.req.raw);
+  return (c) => {
+    exporter.bind(c.env);
+    return exporter.scrape(c.req.raw);
+  };
 }

@@ -6,6 +6,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
+import { describeError } from "../core/errors.ts";
 import type { Exporter } from "../core/exporter.ts";
 import { responseContentLength } from "./content_length.ts";
 import { type HttpMetrics, httpMetrics } from "./http_metrics.ts";
@@ -38,12 +39,45 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPT
  */
 export function prometheus(options: PrometheusOptions): MiddlewareHandler {
   const { exporter, durationBuckets, sizeBuckets } = options;
-  const { namespace, requestsByWorker } = exporter.config;
-  const workers = exporter.workerMetrics;
-  const workerId = requestsByWorker ? () => workers.workerId : () => undefined;
-  const metrics = httpMetrics(exporter.registry, { namespace, workerId, durationBuckets, sizeBuckets });
+  // On the edge, built at the first request: the exporter's configuration comes from its bindings.
+  let metrics: HttpMetrics | undefined;
+  let afterResponse = false;
+  let disabled = false;
+  let noExecutionContext = false;
   let recordFailures = 0;
+
+  const setUp = (bindings: unknown): void => {
+    exporter.bind(bindings);
+    try {
+      const { namespace, requestsByWorker, publishAfterResponse } = exporter.config;
+      const workerId = requestsByWorker ? () => exporter.workerMetrics.workerId : () => undefined;
+      metrics = httpMetrics(exporter.registry, { namespace, workerId, durationBuckets, sizeBuckets });
+      afterResponse = publishAfterResponse;
+    } catch (error) {
+      // The app keeps serving; the cause is said once and /metrics answers it (500).
+      disabled = true;
+      exporter.logger.error(`HTTP metrics are off: ${describeError(error)}`);
+    }
+  };
+
+  // The publish of this flush window is handed to the request's waitUntil, so an isolate stays
+  // alive until what it recorded is stored; where there is none, the window's timer runs it.
+  const handOff = (c: Context): void => {
+    const publish = exporter.flushSoon();
+    if (noExecutionContext) return;
+    try {
+      c.executionCtx.waitUntil(publish);
+    } catch {
+      noExecutionContext = true;
+    }
+  };
+
+  // On a host the configuration is known now, and so are its errors.
+  if (!exporter.runtime.edge) setUp(undefined);
   return createMiddleware(async function prometheusMiddleware(c, next) {
+    if (metrics === undefined && !disabled) setUp(c.env);
+    if (metrics === undefined) return await next();
+    const table = metrics;
     const started = performance.now();
     let thrown: unknown;
     try {
@@ -53,7 +87,8 @@ export function prometheus(options: PrometheusOptions): MiddlewareHandler {
       throw error;
     } finally {
       try {
-        record(metrics, c, started, thrown);
+        record(table, c, started, thrown);
+        if (afterResponse) handOff(c);
       } catch (error) {
         // Metrics must never fail a request; say so once.
         if (recordFailures++ === 0) exporter.logger.error(`recording HTTP metrics failed: ${String(error)}`);

@@ -4,10 +4,10 @@
  * `PROMETHEUS_MULTIPROC_DIR` (or `multiprocDir`) is set, else the memory backend of the process.
  * @module
  */
-import { type EnvSource, parseBoolean, parseInteger, readEnv } from "../core/env.ts";
+import { type EnvSource, parseBoolean, readEnv } from "../core/env.ts";
 import type { Storage } from "../core/storage.ts";
 import { FilesystemStorage } from "./filesystem.ts";
-import { UpstashStorage, type UpstashStorageOptions } from "./upstash.ts";
+import { upstashFromEnv, type UpstashStorageOptions } from "./upstash.ts";
 
 /** Options that choose a host's storage. */
 export interface HostStorageOptions {
@@ -20,14 +20,7 @@ export interface HostStorageOptions {
 /** The storage the options and environment select, or undefined for the memory backend. */
 export function hostStorage(env: EnvSource, options: HostStorageOptions): Storage | undefined {
   if (options.upstash !== undefined || readEnv(env, "REDIS_ENABLED", parseBoolean) === true) {
-    const ttlDisabled = readEnv(env, "REDIS_TTL_DISABLED", parseBoolean) ?? false;
-    return new UpstashStorage({
-      url: env("UPSTASH_REDIS_REST_URL"),
-      token: env("UPSTASH_REDIS_REST_TOKEN"),
-      keyPrefix: env("REDIS_KEY_PREFIX") || undefined,
-      ttlSeconds: ttlDisabled ? 0 : readEnv(env, "REDIS_TTL_SECONDS", (n, raw) => parseInteger(n, raw, 1, 31_536_000)),
-      ...options.upstash,
-    });
+    return upstashFromEnv(env, options.upstash);
   }
   const directory = options.multiprocDir ?? env("PROMETHEUS_MULTIPROC_DIR");
   return directory === undefined || directory === "" ? undefined : new FilesystemStorage({ directory });

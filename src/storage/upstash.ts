@@ -15,6 +15,7 @@
  * @module
  */
 import { Redis } from "@upstash/redis";
+import { type EnvSource, parseBoolean, parseInteger, readEnv } from "../core/env.ts";
 import { ConfigError, StorageError } from "../core/errors.ts";
 import type {
   MetricDescriptor,
@@ -240,6 +241,22 @@ export class UpstashStorage implements Storage {
       version: `${p}:version`,
     };
   }
+}
+
+/**
+ * An Upstash backend configured from `options`, with unset fields from the environment:
+ * `UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN`, `REDIS_KEY_PREFIX`, `REDIS_TTL_SECONDS`,
+ * `REDIS_TTL_DISABLED`.
+ */
+export function upstashFromEnv(env: EnvSource, options: UpstashStorageOptions = {}): UpstashStorage {
+  const ttlDisabled = readEnv(env, "REDIS_TTL_DISABLED", parseBoolean) ?? false;
+  return new UpstashStorage({
+    url: env("UPSTASH_REDIS_REST_URL"),
+    token: env("UPSTASH_REDIS_REST_TOKEN"),
+    keyPrefix: env("REDIS_KEY_PREFIX") || undefined,
+    ttlSeconds: ttlDisabled ? 0 : readEnv(env, "REDIS_TTL_SECONDS", (n, raw) => parseInteger(n, raw, 1, 31_536_000)),
+    ...options,
+  });
 }
 
 function buildClient(options: UpstashStorageOptions): Redis {

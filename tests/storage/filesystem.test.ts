@@ -104,6 +104,7 @@ describe("filesystem storage", () => {
       registry: new Registry(),
       storage: new FilesystemStorage({ directory: dir }),
       metricsServer: false,
+      minScrapeIntervalMs: 0, // two scrapes in a row, each a fresh read
     });
     await exporter.flush();
     writeFileSync(join(dir, "p-intruder.log"), "\u0000\u0001garbage\n");

@@ -1,29 +1,24 @@
 /**
- * Cloudflare Workers entry point: configuration from the `env` bindings, no process probe (the
- * worker gauges are absent, not zero), no metrics server (serve `/metrics` from the app).
+ * Cloudflare Workers entry point. `createExporter()` is called at module scope, as Workers code is
+ * written, and does nothing there: the exporter is built at the first request, configured from
+ * that request's bindings (Hono's `c.env`), which the middleware hands it. An
+ * `UPSTASH_REDIS_REST_URL` binding selects the Upstash backend. After each response the middleware
+ * hands one coalesced publish per flush window to `executionCtx.waitUntil`. `/metrics` is refused
+ * until a `PROMETHEUS_METRICS_TOKEN` is bound or the metrics are declared public. Needs the
+ * `nodejs_compat` compatibility flag (prom-client imports Node modules).
  *
  * @example
  * ```ts
+ * import { Hono } from "hono";
+ * import { metricsHandler, prometheus } from "hono-prometheus-exporter";
  * import { createExporter } from "hono-prometheus-exporter/workers";
- * const exporter = createExporter({}, { PROMETHEUS_METRICS_SERVER: "false" });
- * await exporter.flush();
+ *
+ * const exporter = createExporter();
+ * const app = new Hono();
+ * app.use(prometheus({ exporter }));
+ * app.get("/metrics", metricsHandler(exporter));
+ * export default app;
  * ```
  * @module
  */
-import type { Exporter } from "../../core/exporter.ts";
-import { envFromObject } from "../../core/env.ts";
-import type { Runtime } from "../../core/runtime.ts";
-import { createExporterFor, type CreateExporterOptions } from "../../create.ts";
-
-/** The Workers runtime adapter over the `env` bindings object. */
-export function workersRuntime(env: Readonly<Record<string, unknown>> = {}): Runtime {
-  return { name: "workers", env: envFromObject(env), facts: {} };
-}
-
-/** Creates an exporter for Cloudflare Workers, configured from the `env` bindings. */
-export function createExporter(
-  options: CreateExporterOptions = {},
-  env: Readonly<Record<string, unknown>> = {},
-): Exporter {
-  return createExporterFor(workersRuntime(env), { metricsServer: false, handleSignals: false, ...options });
-}
+export { createExporter, type WorkersExporterOptions, workersRuntime } from "./workers.ts";

@@ -1,0 +1,97 @@
+/**
+ * The Workers runtime: configuration from the bindings of the first request, no process probe
+ * (the worker gauges are absent, not zero), no metrics server, no signals, no timers between
+ * requests. Options it cannot honour are ConfigErrors that name them.
+ * @module
+ */
+import { type EnvSource, parseBoolean, readEnv } from "../../core/env.ts";
+import { ConfigError } from "../../core/errors.ts";
+import type { Exporter } from "../../core/exporter.ts";
+import { consoleLogger } from "../../core/log.ts";
+import type { Runtime } from "../../core/runtime.ts";
+import type { Storage } from "../../core/storage.ts";
+import { createExporterFor, type CreateExporterOptions } from "../../create.ts";
+import { upstashFromEnv } from "../../storage/upstash.ts";
+
+/** What a host has and an isolate does not: options and bindings that are errors on Workers. */
+const HOST_ONLY = {
+  multiprocDir: "Workers have no file system; share counts through Upstash (an UPSTASH_REDIS_REST_URL binding)",
+  metricsPort: "Workers cannot run a metrics server; serve /metrics from the app with metricsHandler",
+  bindAddress: "Workers cannot run a metrics server; serve /metrics from the app with metricsHandler",
+  serverRetry: "Workers cannot run a metrics server; serve /metrics from the app with metricsHandler",
+  handleSignals: "Workers have no signals; an isolate's counts are published after each response",
+} as const;
+const HOST_ONLY_BINDINGS = {
+  PROMETHEUS_MULTIPROC_DIR: HOST_ONLY.multiprocDir,
+  PROMETHEUS_METRICS_PORT: HOST_ONLY.metricsPort,
+  PROMETHEUS_BIND_ADDRESS: HOST_ONLY.bindAddress,
+} as const;
+
+/** Options of the Workers `createExporter`: those of the other entries that an isolate can honour. */
+export type WorkersExporterOptions = Omit<CreateExporterOptions, keyof typeof HOST_ONLY | "metricsServer">;
+
+/**
+ * The Workers runtime adapter: `env` reads the bindings the first request brings.
+ *
+ * @example
+ * ```ts
+ * import { workersRuntime } from "hono-prometheus-exporter/workers";
+ * const runtime = workersRuntime();
+ * runtime.bindEnv?.({ PROMETHEUS_METRICS_TOKEN: "secret" });
+ * console.log(runtime.env("PROMETHEUS_METRICS_TOKEN") === "secret"); // true
+ * ```
+ */
+export function workersRuntime(): Runtime {
+  let bindings: Record<string, unknown> = {};
+  return {
+    name: "workers",
+    edge: true,
+    env: (name) => {
+      const value = bindings[name];
+      return typeof value === "string" ? value : undefined;
+    },
+    facts: {},
+    bindEnv: (given) => {
+      if (given !== null && typeof given === "object") bindings = given as Record<string, unknown>;
+    },
+  };
+}
+
+/**
+ * Creates an exporter for Cloudflare Workers. Safe at module scope: nothing random, no timer and
+ * no I/O happens until the first request.
+ *
+ * @example
+ * ```ts
+ * import { createExporter } from "hono-prometheus-exporter/workers";
+ * const exporter = createExporter({ flushWindowMs: 1000 });
+ * ```
+ */
+export function createExporter(options: WorkersExporterOptions = {}): Exporter {
+  const given = options as CreateExporterOptions;
+  for (const [name, why] of Object.entries(HOST_ONLY)) {
+    if (given[name as keyof typeof HOST_ONLY] !== undefined) throw new ConfigError(name, why);
+  }
+  if (given.metricsServer === true) throw new ConfigError("metricsServer", HOST_ONLY.metricsPort);
+  return createExporterFor(
+    workersRuntime(),
+    { ...options, metricsServer: false, handleSignals: false },
+    (env) => workersStorage(env, options),
+  );
+}
+
+/** Upstash when the option is given, `REDIS_ENABLED` is true, or an Upstash URL is bound (unless `REDIS_ENABLED` is false). */
+function workersStorage(env: EnvSource, options: WorkersExporterOptions): Storage | undefined {
+  for (const [name, why] of Object.entries(HOST_ONLY_BINDINGS)) {
+    if (env(name) !== undefined) throw new ConfigError(name, `is bound, but ${why}`);
+  }
+  const enabled = readEnv(env, "REDIS_ENABLED", parseBoolean);
+  if (options.upstash !== undefined || enabled === true || (enabled === undefined && env("UPSTASH_REDIS_REST_URL"))) {
+    return upstashFromEnv(env, options.upstash);
+  }
+  (options.logger ?? consoleLogger).warn(
+    "no UPSTASH_REDIS_REST_URL binding: counts stay in each isolate's memory, and /metrics shows only the " +
+      "isolate that answers it; bind UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN to aggregate",
+  );
+  return undefined;
+}
