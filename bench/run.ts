@@ -12,6 +12,7 @@ import { benchHttp } from "./http.ts";
 import { benchIncrement } from "./increment.ts";
 import { benchUpstash } from "./upstash.ts";
 import { benchMiddleware } from "./middleware.ts";
+import { benchWorkers } from "./workers.ts";
 import { table, verdict } from "./stats.ts";
 
 const selected = process.argv.slice(2);
@@ -112,6 +113,25 @@ if (want("upstash")) {
       `${s.restRequests} REST requests`,
     ]);
   }
+}
+
+if (want("workers")) {
+  const r = await benchWorkers();
+  const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+  rows.push([
+    "(workers) bundle of the Workers example (wrangler deploy --dry-run), gzip",
+    `${kib(r.bare.gzipBytes)} (bare Hono, same routes; ${kib(r.bare.rawBytes)} raw)`,
+    `${kib(r.example.gzipBytes)} (${kib(r.example.rawBytes)} raw)`,
+    `+${kib(r.example.gzipBytes - r.bare.gzipBytes)} gzip`,
+  ]);
+  rows.push([
+    `(workers) Upstash REST requests for ${r.requests} requests at a steady rate over ${
+      r.seconds.toFixed(1)
+    } s, one isolate`,
+    `${r.requests} (one publish per request)`,
+    `${r.restRequests}`,
+    `${((r.restRequests / r.requests) * 1000).toFixed(1)} per 1,000 requests (flush window ${r.flushWindowMs} ms)`,
+  ]);
 }
 
 console.log(

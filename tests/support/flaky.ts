@@ -10,17 +10,23 @@ export class FlakyStorage implements Storage {
   /** Apply the publish but then fail, as when the response is lost on the way back. */
   loseAcks = false;
   readonly publishes: ProcessUpdate[] = [];
+  /** Storage reads asked for so far. */
+  reads = 0;
+  /** Each publish waits this long first, as over a slow network. */
+  delayMs = 0;
 
   constructor(readonly inner: Storage) {}
 
   async publish(update: ProcessUpdate): Promise<PublishOutcome> {
     this.publishes.push(update);
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.down) throw new Error("connection refused (simulated)");
     const outcome = await this.inner.publish(update);
     if (this.loseAcks) throw new Error("response lost (simulated)");
     return outcome;
   }
   read(): Promise<StoredState> {
+    this.reads++;
     if (this.down) return Promise.reject(new Error("connection refused (simulated)"));
     return this.inner.read();
   }
