@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Hono } from "hono";
+import { type ExecutionContext, Hono } from "hono";
 import { ConfigError, metricsHandler, prometheus, Registry } from "../../mod.ts";
 import { createExporter } from "../../src/adapter/workers/index.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
@@ -15,7 +15,8 @@ import { MemoryLogger, sample } from "../support/sim.ts";
 
 const TOKEN = "t0ken-for-the-edge-tests";
 
-class RecordingContext {
+class RecordingContext implements ExecutionContext {
+  readonly props = {};
   readonly handed: Promise<unknown>[] = [];
   waitUntil(promise: Promise<unknown>): void {
     this.handed.push(promise);
@@ -45,9 +46,9 @@ describe("Workers entry", () => {
     const realInterval = globalThis.setInterval;
     const realMath = Math.random;
     crypto.randomUUID = () => (calls.push("randomUUID"), realUuid());
-    crypto.getRandomValues = (<T extends ArrayBufferView | null>(
-      a: T,
-    ) => (calls.push("getRandomValues"), realRandom(a))) as typeof crypto.getRandomValues;
+    (crypto as { getRandomValues: unknown }).getRandomValues = (a: Uint8Array) => (
+      calls.push("getRandomValues"), realRandom(a)
+    );
     Math.random = () => (calls.push("Math.random"), realMath());
     globalThis.setTimeout =
       ((...a: Parameters<typeof realTimeout>) => (calls.push("setTimeout"), realTimeout(...a))) as typeof setTimeout;
