@@ -46,7 +46,7 @@ describe("Workers entry", () => {
     const realInterval = globalThis.setInterval;
     const realMath = Math.random;
     crypto.randomUUID = () => (calls.push("randomUUID"), realUuid());
-    (crypto as { getRandomValues: unknown }).getRandomValues = (a: Uint8Array) => (
+    (crypto as { getRandomValues: unknown }).getRandomValues = (a: Uint8Array<ArrayBuffer>) => (
       calls.push("getRandomValues"), realRandom(a)
     );
     Math.random = () => (calls.push("Math.random"), realMath());
