@@ -6,26 +6,24 @@
  */
 import type { Registry } from "./metrics.ts";
 import type { BackoffPolicy } from "./backoff.ts";
-import { MetricsGuard } from "./auth.ts";
-import { Collector } from "./collector.ts";
-import { type ConfigOptions, metricsLock, resolveConfig, type ResolvedConfig } from "./config.ts";
+import type { Collector } from "./collector.ts";
+import type { ConfigOptions, ResolvedConfig } from "./config.ts";
 import type { EnvSource } from "./env.ts";
-import { FlushWindow } from "./flush_window.ts";
 import type { MergeResult } from "./merge.ts";
-import { ConfigError, describeError } from "./errors.ts";
+import { type Core, wire } from "./wiring.ts";
+import { describeError } from "./errors.ts";
 import { type Hook, type HookName, type Hooks, runHook } from "./hooks.ts";
-import { ProcessIdentity } from "./identity.ts";
+import type { ProcessIdentity } from "./identity.ts";
 import { consoleLogger, type Logger } from "./log.ts";
 import { register as defaultRegistry } from "./metrics.ts";
-import { Publisher } from "./publisher.ts";
+import type { Publisher } from "./publisher.ts";
 import { contentTypeOf, type ExpositionFormat, negotiateFormat, render } from "./render.ts";
 import type { Runtime, ServerHandle } from "./runtime.ts";
-import { SelfMetrics } from "./self_metrics.ts";
-import { startServerWithRetry } from "./server.ts";
-import { SharedScrape } from "./shared_scrape.ts";
+import type { SelfMetrics } from "./self_metrics.ts";
+import { standBy, startServerWithRetry } from "./server.ts";
 import type { Storage } from "./storage.ts";
 import { unrefIfPossible } from "./timers.ts";
-import { WorkerMetrics, type WorkerState } from "./worker_metrics.ts";
+import type { WorkerMetrics, WorkerState } from "./worker_metrics.ts";
 
 /** Options of an {@link Exporter}: configuration plus the parts it is built from. */
 export interface ExporterOptions extends ConfigOptions {
@@ -62,20 +60,6 @@ export interface ExporterParts {
   readonly storage: Storage | ((env: EnvSource) => Storage);
   /** The runtime adapter. */
   readonly runtime: Runtime;
-}
-
-/** What an exporter builds from its configuration: on hosts at once, on the edge at the first request. */
-interface Core {
-  readonly config: ResolvedConfig;
-  readonly storage: Storage;
-  readonly identity: ProcessIdentity;
-  readonly publisher: Publisher;
-  readonly collector: Collector;
-  readonly workerMetrics: WorkerMetrics;
-  readonly selfMetrics: SelfMetrics;
-  readonly guard: MetricsGuard;
-  readonly flushWindow: FlushWindow;
-  readonly scrapes: SharedScrape;
 }
 
 /**
@@ -168,73 +152,11 @@ export class Exporter {
     if (this.#core !== undefined) return this.#core;
     if (this.#coreError !== undefined) throw this.#coreError;
     try {
-      return this.#core = this.#build();
+      return this.#core = wire(this.#options, this.#parts, this.registry, this.logger, () => this.#gather());
     } catch (error) {
       this.#coreError = error;
       throw error;
     }
-  }
-
-  #build(): Core {
-    const options = this.#options;
-    const { runtime } = this.#parts;
-    const config = resolveConfig(options, runtime.env, { edge: runtime.edge });
-    const guard = new MetricsGuard(metricsLock(options, runtime.env, config.publicMetrics));
-    const storage = typeof this.#parts.storage === "function" ? this.#parts.storage(runtime.env) : this.#parts.storage;
-    const expires = storage.expiresAfterMs;
-    if (expires !== undefined && expires <= config.deadAfterMs) {
-      // A dead process's keys would expire before it is retired: its counters would vanish.
-      throw new ConfigError(
-        "REDIS_TTL_SECONDS",
-        `${expires / 1000} s is not longer than deadAfterMs (${
-          config.deadAfterMs / 1000
-        } s); raise the TTL or lower deadAfterMs`,
-      );
-    }
-    const identity = new ProcessIdentity(runtime.facts);
-    const clock = options.clock ?? Date.now;
-    const ns = config.namespace;
-    const selfMetrics = new SelfMetrics(this.registry, ns, storage.kind);
-    const workerMetrics = new WorkerMetrics(
-      this.registry,
-      ns,
-      config.workerId ?? defaultWorkerId(runtime, identity),
-      runtime.probe,
-    );
-    const publisher = new Publisher({
-      registry: this.registry,
-      storage,
-      identity,
-      clock,
-      seriesLimit: config.seriesLimit,
-      gaugeModes: config.gaugeModes,
-      backoff: { initialMs: 250, maxMs: 30_000, jitter: true, ...options.backoff },
-      logger: this.logger,
-      unrefTimer: runtime.unrefTimer,
-      events: selfMetrics.publisherEvents(),
-    });
-    const collector = new Collector({
-      storage,
-      clock,
-      staleAfterMs: config.staleAfterMs,
-      deadAfterMs: config.deadAfterMs,
-      processLabel: "process_id",
-      events: selfMetrics.collectorEvents(),
-    });
-    const flushWindow = new FlushWindow(() => publisher.publish(), config.flushWindowMs);
-    const scrapes = new SharedScrape(() => this.#gather(), config.minScrapeIntervalMs);
-    return {
-      config,
-      storage,
-      identity,
-      publisher,
-      collector,
-      workerMetrics,
-      selfMetrics,
-      guard,
-      flushWindow,
-      scrapes,
-    };
   }
 
   /** Whether `onExit` has run: the exporter no longer publishes. */
@@ -391,26 +313,18 @@ export class Exporter {
       logger: this.logger,
       quiet: standbyMs !== undefined,
     });
-    if (this.#server === undefined && standbyMs !== undefined) this.#standBy(serve, standbyMs);
+    if (this.#server === undefined && standbyMs !== undefined) {
+      standBy(serve, this.fetch, {
+        port: this.config.metricsPort,
+        hostname: this.config.bindAddress,
+        everyMs: standbyMs,
+        logger: this.logger,
+        unrefTimer: this.runtime.unrefTimer,
+        wanted: () => !this.#exited && this.#server === undefined,
+        taken: (server) => (this.#server = server),
+      });
+    }
     return this.#server;
-  }
-
-  #standBy(serve: NonNullable<Runtime["serve"]>, everyMs: number): void {
-    this.logger.warn(
-      `metrics server port ${this.config.bindAddress}:${this.config.metricsPort} is held by another process or ` +
-        `isolate; standing by to take it over`,
-    );
-    const schedule = () => (this.runtime.unrefTimer ?? unrefIfPossible)(setTimeout(attempt, everyMs));
-    const attempt = async () => {
-      if (this.#exited || this.#server !== undefined) return;
-      try {
-        this.#server = await serve(this.fetch, { port: this.config.metricsPort, hostname: this.config.bindAddress });
-        this.logger.warn(`metrics server taken over on ${this.config.bindAddress}:${this.config.metricsPort}`);
-      } catch {
-        schedule();
-      }
-    };
-    schedule();
   }
 
   #startSampling(): void {
@@ -459,13 +373,6 @@ export class Exporter {
 
 function plain(status: number, message: string): Response {
   return new Response(`${message}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
-}
-
-/** `worker_id` when no supervisor assigns one: host and pid where known, else the identity. */
-function defaultWorkerId(runtime: Runtime, identity: ProcessIdentity): string {
-  const { hostname, pid } = runtime.facts;
-  if (pid !== undefined) return hostname ? `${hostname}:${pid}` : `pid_${pid}`;
-  return identity.base;
 }
 
 export type { WorkerState };

@@ -6,6 +6,7 @@
 import { describeError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { FetchHandler, Runtime, ServerHandle } from "./runtime.ts";
+import { unrefIfPossible, type UnrefTimer } from "./timers.ts";
 
 /** Options of {@link startServerWithRetry}. */
 export interface ServerRetryOptions {
@@ -45,4 +46,44 @@ export async function startServerWithRetry(
       `(${describeError(lastError)}); the app keeps running without it. Free the port or set PROMETHEUS_METRICS_PORT.`,
   );
   return undefined;
+}
+
+/** Options of {@link standBy}. */
+export interface StandByOptions {
+  /** Port to take over. */
+  readonly port: number;
+  /** Address to bind. */
+  readonly hostname: string;
+  /** Delay between attempts. */
+  readonly everyMs: number;
+  /** Where the stand-by and the takeover are reported. */
+  readonly logger: Logger;
+  /** Keeps the retry timer from holding the process open. */
+  readonly unrefTimer?: UnrefTimer;
+  /** Whether a server is still wanted (false once the exporter exited or holds one). */
+  readonly wanted: () => boolean;
+  /** Receives the server once the port is taken over. */
+  readonly taken: (server: ServerHandle) => void;
+}
+
+/**
+ * Keeps trying the port in the background while another process or isolate holds it, so that this
+ * one takes over when the holder goes away.
+ */
+export function standBy(serve: NonNullable<Runtime["serve"]>, handler: FetchHandler, options: StandByOptions): void {
+  const where = `${options.hostname}:${options.port}`;
+  options.logger.warn(
+    `metrics server port ${where} is held by another process or isolate; standing by to take it over`,
+  );
+  const schedule = () => (options.unrefTimer ?? unrefIfPossible)(setTimeout(attempt, options.everyMs));
+  const attempt = async () => {
+    if (!options.wanted()) return;
+    try {
+      options.taken(await serve(handler, { port: options.port, hostname: options.hostname }));
+      options.logger.warn(`metrics server taken over on ${where}`);
+    } catch {
+      schedule();
+    }
+  };
+  schedule();
 }

@@ -1,0 +1,112 @@
+/**
+ * Wiring: what an exporter builds from its configuration (on hosts when it is created, on the
+ * edge at the first request): the validated configuration, the storage, the process identity,
+ * the publisher and collector, the exporter's own and the worker metrics, the lock on /metrics,
+ * the flush window and the shared scrapes.
+ * @module
+ */
+import { MetricsGuard } from "./auth.ts";
+import { Collector } from "./collector.ts";
+import { metricsLock, resolveConfig, type ResolvedConfig } from "./config.ts";
+import { ConfigError } from "./errors.ts";
+import type { ExporterOptions, ExporterParts } from "./exporter.ts";
+import { FlushWindow } from "./flush_window.ts";
+import { ProcessIdentity } from "./identity.ts";
+import type { Logger } from "./log.ts";
+import type { MergeResult } from "./merge.ts";
+import type { Registry } from "./metrics.ts";
+import { Publisher } from "./publisher.ts";
+import type { Runtime } from "./runtime.ts";
+import { SelfMetrics } from "./self_metrics.ts";
+import { SharedScrape } from "./shared_scrape.ts";
+import type { Storage } from "./storage.ts";
+import { WorkerMetrics } from "./worker_metrics.ts";
+
+/** What an exporter builds from its configuration: on hosts at once, on the edge at the first request. */
+export interface Core {
+  readonly config: ResolvedConfig;
+  readonly storage: Storage;
+  readonly identity: ProcessIdentity;
+  readonly publisher: Publisher;
+  readonly collector: Collector;
+  readonly workerMetrics: WorkerMetrics;
+  readonly selfMetrics: SelfMetrics;
+  readonly guard: MetricsGuard;
+  readonly flushWindow: FlushWindow;
+  readonly scrapes: SharedScrape;
+}
+
+/** Builds an exporter's parts from its options; a bad setting throws a ConfigError. */
+export function wire(
+  options: ExporterOptions,
+  parts: ExporterParts,
+  registry: Registry,
+  logger: Logger,
+  gather: () => Promise<MergeResult>,
+): Core {
+  const { runtime } = parts;
+  const config = resolveConfig(options, runtime.env, { edge: runtime.edge });
+  const guard = new MetricsGuard(metricsLock(options, runtime.env, config.publicMetrics));
+  const storage = typeof parts.storage === "function" ? parts.storage(runtime.env) : parts.storage;
+  const expires = storage.expiresAfterMs;
+  if (expires !== undefined && expires <= config.deadAfterMs) {
+    // A dead process's keys would expire before it is retired: its counters would vanish.
+    throw new ConfigError(
+      "REDIS_TTL_SECONDS",
+      `${expires / 1000} s is not longer than deadAfterMs (${
+        config.deadAfterMs / 1000
+      } s); raise the TTL or lower deadAfterMs`,
+    );
+  }
+  const identity = new ProcessIdentity(runtime.facts);
+  const clock = options.clock ?? Date.now;
+  const ns = config.namespace;
+  const selfMetrics = new SelfMetrics(registry, ns, storage.kind);
+  const workerMetrics = new WorkerMetrics(
+    registry,
+    ns,
+    config.workerId ?? defaultWorkerId(runtime, identity),
+    runtime.probe,
+  );
+  const publisher = new Publisher({
+    registry: registry,
+    storage,
+    identity,
+    clock,
+    seriesLimit: config.seriesLimit,
+    gaugeModes: config.gaugeModes,
+    backoff: { initialMs: 250, maxMs: 30_000, jitter: true, ...options.backoff },
+    logger: logger,
+    unrefTimer: runtime.unrefTimer,
+    events: selfMetrics.publisherEvents(),
+  });
+  const collector = new Collector({
+    storage,
+    clock,
+    staleAfterMs: config.staleAfterMs,
+    deadAfterMs: config.deadAfterMs,
+    processLabel: "process_id",
+    events: selfMetrics.collectorEvents(),
+  });
+  const flushWindow = new FlushWindow(() => publisher.publish(), config.flushWindowMs);
+  const scrapes = new SharedScrape(gather, config.minScrapeIntervalMs);
+  return {
+    config,
+    storage,
+    identity,
+    publisher,
+    collector,
+    workerMetrics,
+    selfMetrics,
+    guard,
+    flushWindow,
+    scrapes,
+  };
+}
+
+/** `worker_id` when no supervisor assigns one: host and pid where known, else the identity. */
+function defaultWorkerId(runtime: Runtime, identity: ProcessIdentity): string {
+  const { hostname, pid } = runtime.facts;
+  if (pid !== undefined) return hostname ? `${hostname}:${pid}` : `pid_${pid}`;
+  return identity.base;
+}
