@@ -60,10 +60,16 @@ export function prometheus(options: PrometheusOptions): MiddlewareHandler {
     }
   };
 
-  // The publish of this flush window is handed to the request's waitUntil, so an isolate stays
-  // alive until what it recorded is stored; where there is none, the window's timer runs it.
+  // The publish of a flush window is handed to the waitUntil of the request that opened it: that
+  // request's context owns the window's timer and its fetch, and keeps the isolate alive until
+  // the publish has landed, with what every later request of the window recorded. Later requests
+  // hand nothing, so no request waits on a promise of another request's context (workerd warns
+  // about those). Where there is no waitUntil, the window's timer runs the publish.
+  let handed: Promise<void> | undefined;
   const handOff = (c: Context): void => {
     const publish = exporter.flushSoon();
+    if (publish === handed) return;
+    handed = publish;
     if (noExecutionContext) return;
     try {
       c.executionCtx.waitUntil(publish);

@@ -95,7 +95,9 @@ function workerdSuite(): void {
     assert.equal(await settle(a, USERS, 50), 50);
     assert.equal(await settle(b, USERS, 50), 50);
     assert.equal(sample(await (await scrape(a)).text(), ERRORS), 4);
-    for (const w of [a, b]) assert.doesNotMatch(w.output(), /Disallowed operation|Uncaught|ConfigError/);
+    for (const w of [a, b]) {
+      assert.doesNotMatch(w.output(), /Disallowed operation|Uncaught|ConfigError|cross-context/);
+    }
   });
 
   test("one isolate is exact, and its REST requests are bounded by flush windows, not by requests", async () => {
@@ -127,6 +129,7 @@ function workerdSuite(): void {
     assert.ok(rest <= windows + 1, `${rest} REST requests for ${n} requests over ${elapsed} ms (${windows} windows)`);
     assert.ok(rest >= 1, "the isolate published");
     assert.equal(await settle(w, USERS, n + 1), n + 1);
+    assert.doesNotMatch(w.output(), /cross-context|Uncaught/);
   });
 
   test("/metrics without the token is refused (401) before any storage read; without a token bound, 403", async () => {
