@@ -8,6 +8,7 @@ import { type MergeResult, mergeState } from "./merge.ts";
 import { type ExpositionFormat, render } from "./render.ts";
 import type { MetricDescriptor, ProcessRecord, Retirement, Storage, StoredState } from "./storage.ts";
 import { combine } from "./values.ts";
+import type { SeriesMap } from "./storage.ts";
 
 /** What the collector reports, for the exporter's own metrics. */
 export interface CollectorEvents {
@@ -15,8 +16,24 @@ export interface CollectorEvents {
   storageCall?(operation: "read" | "retire", seconds: number): void;
   /** `count` processes were retired by this collector. */
   retired?(count: number): void;
-  /** `count` stored records or series were corrupt and skipped. */
-  corrupt?(count: number): void;
+}
+
+/** What a scrape found damaged in storage: counts as of this read, not accumulated. */
+export interface StorageDamage {
+  /** Records or series that could not be read (kept, skipped). */
+  readonly corrupt: number;
+  /** Entries that are not the backend's own (a directory or FIFO where a log belongs). */
+  readonly strays: number;
+  /** Damaged data set aside by the backend, kept until someone removes it. */
+  readonly setAside: number;
+  /** What is damaged, in words that say what to fix. */
+  readonly problems: readonly string[];
+}
+
+/** A collection: the merged families and the damage found on the way. */
+export interface Collection extends MergeResult {
+  /** What was damaged in storage during this read. */
+  readonly damage: StorageDamage;
 }
 
 /** Options of {@link Collector}. */
@@ -53,16 +70,20 @@ export class Collector {
   }
 
   /** Collects the aggregate of every process, retiring the dead on the way. */
-  async collect(): Promise<MergeResult> {
+  async collect(): Promise<Collection> {
     const o = this.#o;
     let started = performance.now();
-    const state = await o.storage.read();
+    const stored = await o.storage.read();
     o.events?.storageCall?.("read", (performance.now() - started) / 1000);
+    const { retired, unreadable } = readableRetired(stored);
+    const state: StoredState = { ...stored, retired };
     const now = o.clock();
     const dead = state.processes.filter((p) => now - p.heartbeat > o.deadAfterMs);
     let merged: MergeResult;
     const isLive = (p: ProcessRecord) => !p.exited && now - p.heartbeat <= o.staleAfterMs;
-    const retirement = dead.length > 0 ? planRetirement(state, dead) : undefined;
+    // A retired value that reads in neither copy is never folded over: the dead stay unretired
+    // (still counted from their own data) until it is repaired.
+    const retirement = dead.length > 0 && unreadable.length === 0 ? planRetirement(state, dead) : undefined;
     let committed = false;
     if (retirement !== undefined) {
       started = performance.now();
@@ -80,10 +101,62 @@ export class Collector {
       // holds the same counter totals either way.
       merged = mergeState(state, { isLive, processLabel: o.processLabel });
     }
-    const corrupt = state.corrupt + merged.corrupt;
-    if (corrupt > 0) o.events?.corrupt?.(corrupt);
-    return merged;
+    const problems = [...(stored.problems ?? [])];
+    if (unreadable.length > 0) {
+      problems.push(
+        `${unreadable.length} retired total(s) cannot be read in any copy (${unreadable.slice(0, 3).join(", ")}); ` +
+          `dead processes are not retired until they are repaired`,
+      );
+    }
+    return {
+      ...merged,
+      damage: {
+        corrupt: stored.corrupt + merged.corrupt,
+        strays: stored.strays ?? 0,
+        setAside: stored.setAside ?? 0,
+        problems,
+      },
+    };
   }
+}
+
+/**
+ * The retired total with each value that does not read taken from the backend's second copy,
+ * where it reads there; the keys that read in no copy are listed.
+ */
+export function readableRetired(state: StoredState): { retired: SeriesMap; unreadable: string[] } {
+  const unreadable: string[] = [];
+  let retired = state.retired;
+  const copy = state.retiredCopy;
+  const reads = (key: string, value: string | undefined): boolean => {
+    if (value === undefined) return false;
+    const d = descriptorOf(state, key);
+    if (d === undefined || d.type === "gauge") return true; // not the retired total's to judge
+    return combine(d.type, value, value, 1, d.buckets?.length ?? 0) !== undefined;
+  };
+  for (const [key, value] of state.retired) {
+    if (reads(key, value)) continue;
+    const other = copy?.get(key);
+    if (other !== undefined && reads(key, other)) {
+      if (retired === state.retired) retired = new Map(state.retired);
+      retired.set(key, other);
+    } else {
+      unreadable.push(key);
+    }
+  }
+  if (copy !== undefined) {
+    for (const [key, value] of copy) {
+      if (state.retired.has(key) || !reads(key, value)) continue;
+      if (retired === state.retired) retired = new Map(state.retired);
+      retired.set(key, value); // missing from the first copy
+    }
+  }
+  return { retired, unreadable };
+}
+
+function descriptorOf(state: StoredState, key: string): MetricDescriptor | undefined {
+  const brace = key.indexOf("{");
+  return state.descriptors.get(brace === -1 ? key : key.slice(0, brace));
 }
 
 interface PlannedRetirement {
@@ -95,17 +168,18 @@ interface PlannedRetirement {
 export function planRetirement(state: StoredState, dead: readonly ProcessRecord[]): PlannedRetirement {
   const retired = new Map(state.retired);
   const updates = new Map<string, string>();
-  const descriptorOf = (key: string): MetricDescriptor | undefined => {
-    const brace = key.indexOf("{");
-    return state.descriptors.get(brace === -1 ? key : key.slice(0, brace));
-  };
   for (const process of dead) {
     for (const [key, value] of process.series) {
-      const d = descriptorOf(key);
+      const d = descriptorOf(state, key);
       if (d === undefined || d.type === "gauge") continue;
       const before = retired.get(key);
-      // An unreadable total is replaced rather than allowed to swallow this process's values.
-      const after = before === undefined ? value : combine(d.type, before, value, 1, d.buckets?.length ?? 0) ?? value;
+      // The total reads (checked before planning); a dead process's own unreadable value is
+      // left out of the fold rather than allowed to overwrite the total.
+      const buckets = d.buckets?.length ?? 0;
+      const after = before === undefined
+        ? (combine(d.type, value, value, 1, buckets) === undefined ? undefined : value)
+        : combine(d.type, before, value, 1, buckets);
+      if (after === undefined) continue;
       retired.set(key, after);
       updates.set(key, after);
     }

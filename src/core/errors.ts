@@ -25,17 +25,20 @@ export class ConfigError extends Error {
 export class StorageError extends Error {
   /** The backend that failed, for example `memory`, `filesystem` or `upstash`. */
   readonly backend: string;
+  /** The failure passes by itself (for example a retirement under way): retrying is enough. */
+  readonly transient: boolean;
 
   /**
    * Creates an error about one backend.
    * @param backend The backend's kind.
    * @param message What failed and what to check.
-   * @param options The underlying cause, if any.
+   * @param options The underlying cause, if any, and whether the failure passes by itself.
    */
-  constructor(backend: string, message: string, options?: { cause?: unknown }) {
+  constructor(backend: string, message: string, options?: { cause?: unknown; transient?: boolean }) {
     super(`${backend} storage: ${message}`, options);
     this.name = "StorageError";
     this.backend = backend;
+    this.transient = options?.transient ?? false;
   }
 }
 

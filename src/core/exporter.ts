@@ -6,12 +6,11 @@
  */
 import type { Registry } from "./metrics.ts";
 import type { BackoffPolicy } from "./backoff.ts";
-import type { Collector } from "./collector.ts";
+import type { Collection, Collector, StorageDamage } from "./collector.ts";
 import type { ConfigOptions, ResolvedConfig } from "./config.ts";
 import type { EnvSource } from "./env.ts";
-import type { MergeResult } from "./merge.ts";
 import { type Core, wire } from "./wiring.ts";
-import { describeError } from "./errors.ts";
+import { describeError, StorageError } from "./errors.ts";
 import { type Hook, type HookName, type Hooks, runHook } from "./hooks.ts";
 import type { ProcessIdentity } from "./identity.ts";
 import { consoleLogger, type Logger } from "./log.ts";
@@ -19,7 +18,7 @@ import { register as defaultRegistry } from "./metrics.ts";
 import type { Publisher } from "./publisher.ts";
 import { contentTypeOf, type ExpositionFormat, negotiateFormat, render } from "./render.ts";
 import type { Runtime, ServerHandle } from "./runtime.ts";
-import type { SelfMetrics } from "./self_metrics.ts";
+import { damageFamily, type SelfMetrics } from "./self_metrics.ts";
 import { standBy, startServerWithRetry } from "./server.ts";
 import type { Storage } from "./storage.ts";
 import { unrefIfPossible } from "./timers.ts";
@@ -85,6 +84,7 @@ export class Exporter {
   #started = false;
   #exited = false;
   #scrapeFailing = false;
+  #damageReported: { summary: string; at: number } | undefined;
 
   /**
    * Builds an exporter; `createExporter` from an entry point fills in the parts. On a host runtime
@@ -243,12 +243,45 @@ export class Exporter {
     return render((await this.#gather()).families.values(), format);
   }
 
-  async #gather(): Promise<MergeResult> {
-    await Promise.all([
-      this.#options.publishOnScrape !== false ? this.publisher.publish().catch(() => {}) : undefined,
-      this.#options.beforeCollect?.().catch(() => {}),
-    ]);
-    return await this.collector.collect();
+  async #gather(): Promise<Collection> {
+    const publishing = this.#options.publishOnScrape !== false
+      ? this.publisher.publish().then(() => undefined, (error: unknown) => error)
+      : Promise.resolve(this.publisher.lastError);
+    const [publishError] = await Promise.all([publishing, this.#options.beforeCollect?.().catch(() => {})]);
+    // Serving what storage holds while this process cannot write to it would hide the failure
+    // behind a 200 (an unwritable directory reads as empty): the scrape fails with the reason.
+    if (publishError !== undefined && !(publishError instanceof StorageError && publishError.transient)) {
+      throw new StorageError(
+        this.storage.kind,
+        `this process cannot publish, so the aggregate would be incomplete: ${describeError(publishError)}`,
+        { cause: publishError },
+      );
+    }
+    const collection = await this.collector.collect();
+    this.#reportDamage(collection.damage);
+    const family = damageFamily(this.config.namespace, this.storage.kind, collection.damage);
+    collection.families.set(family.name, family);
+    return collection;
+  }
+
+  /** Says what is damaged in storage: when it changes, and every 10 minutes while it lasts. */
+  #reportDamage(damage: StorageDamage): void {
+    const summary = `${damage.corrupt}/${damage.strays}/${damage.setAside}`;
+    const now = Date.now();
+    const damaged = damage.corrupt + damage.strays + damage.setAside > 0;
+    if (!damaged) {
+      if (this.#damageReported !== undefined) this.logger.warn(`${this.storage.kind} storage: no damage left`);
+      this.#damageReported = undefined;
+      return;
+    }
+    const last = this.#damageReported;
+    if (last !== undefined && last.summary === summary && now - last.at < 600_000) return;
+    this.#damageReported = { summary, at: now };
+    this.logger.warn(
+      `${this.storage.kind} storage: ${damage.corrupt} record(s) that do not read, ${damage.strays} stray ` +
+        `entr(ies), ${damage.setAside} set aside (nothing is deleted; counted in ` +
+        `${this.config.namespace}_exporter_storage_damaged_entries): ${damage.problems.join("; ")}`,
+    );
   }
 
   /**

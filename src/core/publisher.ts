@@ -63,6 +63,7 @@ export class Publisher {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #intervalMs = 0;
   #failures = 0;
+  #lastError: unknown;
   #droppedWarned = new Set<string>();
   #lastHeartbeat = 0;
 
@@ -72,6 +73,11 @@ export class Publisher {
    */
   constructor(options: PublisherOptions) {
     this.#o = options;
+  }
+
+  /** The error of the latest publish when it failed; undefined once a publish succeeds. */
+  get lastError(): unknown {
+    return this.#lastError;
   }
 
   /** Series acknowledged by storage so far (their number bounds this publisher's memory). */
@@ -168,6 +174,7 @@ export class Publisher {
     }
     for (const [key, value] of series) this.#acked.set(key, value);
     for (const [name, json] of descriptorJson) this.#ackedDescriptors.set(name, json);
+    this.#lastError = undefined;
     if (this.#failures > 0) {
       o.logger.warn(
         `publishing to ${o.storage.kind} storage recovered after ${this.#failures} failed attempt(s); nothing was lost`,
@@ -196,6 +203,7 @@ export class Publisher {
 
   #failed(error: unknown, seconds: number): void {
     this.#failures++;
+    this.#lastError = error;
     if (this.#failures === 1) {
       this.#o.logger.error(
         `publishing to ${this.#o.storage.kind} storage failed (${describeError(error)}); ` +

@@ -1,10 +1,12 @@
 /**
  * The exporter's own health, published and aggregated like any other metric: publish errors,
- * storage latency, retired processes, corrupt records skipped, series dropped, hook failures.
+ * storage latency, retired processes, series dropped, hook failures; and, computed at each scrape
+ * rather than published, the damage found in storage.
  * @module
  */
 import type { Registry } from "./metrics.ts";
-import type { CollectorEvents } from "./collector.ts";
+import type { CollectorEvents, StorageDamage } from "./collector.ts";
+import type { MergedFamily } from "./merge.ts";
 import { Counter, declareOnce, Histogram } from "./metrics.ts";
 import type { PublisherEvents } from "./publisher.ts";
 
@@ -12,8 +14,6 @@ import type { PublisherEvents } from "./publisher.ts";
 export class SelfMetrics {
   /** Publishes that failed. */
   readonly publishErrors: Counter<"backend">;
-  /** Stored data skipped as unreadable. */
-  readonly storageErrors: Counter<"backend" | "reason">;
   /** Latency of storage calls. */
   readonly storageLatency: Histogram<"backend" | "operation">;
   /** Processes retired by this process's collector. */
@@ -40,12 +40,6 @@ export class SelfMetrics {
       name: `${p}publish_errors_total`,
       help: "Publishes to storage that failed (retried with backoff).",
       labelNames: ["backend"],
-      registers,
-    });
-    this.storageErrors = declare(Counter, {
-      name: `${p}storage_errors_total`,
-      help: "Stored records or series that could not be read and were skipped.",
-      labelNames: ["backend", "reason"],
       registers,
     });
     this.storageLatency = declare(Histogram, {
@@ -100,7 +94,28 @@ export class SelfMetrics {
     return {
       storageCall: (operation, seconds) => this.storageLatency.observe({ backend, operation }, seconds),
       retired: (count) => this.retired.inc({ backend }, count),
-      corrupt: (count) => this.storageErrors.inc({ backend, reason: "corrupt" }, count),
     };
   }
+}
+
+/**
+ * `<ns>_exporter_storage_damaged_entries{backend,kind}`: what the scrape found damaged in storage,
+ * as of this scrape (a gauge, so the same damage is not counted again on every scrape).
+ * `kind` is `corrupt` (records that do not read), `stray` (entries that are not the backend's)
+ * or `set_aside` (damaged data moved aside, kept until removed).
+ */
+export function damageFamily(namespace: string, backend: string, damage: StorageDamage): MergedFamily {
+  const values = new Map<string, number>();
+  for (const [kind, count] of [["corrupt", damage.corrupt], ["stray", damage.strays], ["set_aside", damage.setAside]]) {
+    values.set(`{backend="${backend}",kind="${kind}"}`, count as number);
+  }
+  return {
+    name: `${namespace}_exporter_storage_damaged_entries`,
+    descriptor: {
+      type: "gauge",
+      help: "Damaged entries found in storage by this scrape: records that do not read, stray entries, data set aside.",
+    },
+    values,
+    distributions: new Map(),
+  };
 }

@@ -68,8 +68,19 @@ export interface StoredState {
   readonly retired: SeriesMap;
   /** Changes each time a retirement is committed; the compare-and-set token of `retire`. */
   readonly retiredVersion: number;
-  /** Stored records the backend could not read (skipped, not fatal). */
+  /**
+   * A second copy of the retired total, where the backend keeps one: a series whose value in
+   * `retired` cannot be read is taken from here, so that losing one copy loses no count.
+   */
+  readonly retiredCopy?: SeriesMap;
+  /** Stored records the backend could not read now (skipped and kept for repair, not fatal). */
   readonly corrupt: number;
+  /** Entries that are not the backend's own records (a directory or FIFO named like a log): skipped. */
+  readonly strays?: number;
+  /** Damaged data the backend moved aside, kept for inspection until someone removes it. */
+  readonly setAside?: number;
+  /** What is damaged, in words that say what to fix (the first few; for the log). */
+  readonly problems?: readonly string[];
 }
 
 /** A retirement a collector asks for. */

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { createExporter, Registry } from "../../mod.ts";
 import { FilesystemStorage } from "../../src/storage/filesystem.ts";
+import { sealLine } from "../../src/storage/filesystem_log.ts";
 import { sample } from "../support/sim.ts";
 import { testStorage } from "./conformance.ts";
 
@@ -31,21 +32,26 @@ describe("filesystem storage", () => {
     for (const name of readdirSync(dir)) assert.equal(statSync(join(dir, name)).mode & 0o777, 0o600, name);
   });
 
-  test("a corrupt line, a torn last line and a foreign file are skipped and counted, never fatal", async () => {
+  test("a damaged line, a torn last line and a foreign file are skipped and reported, never fatal", async () => {
     const dir = tempDir();
     const s = new FilesystemStorage({ directory: dir });
     await s.publish({ processId: "a", heartbeat: 1, exited: false, descriptors, series: new Map([["c_total", "2"]]) });
+    const flipped = sealLine({ h: 9, s: { c_total: "1" } }).replace('"1"', '"9"'); // checksum no longer matches
     writeFileSync(
       join(dir, "p-b.log"),
-      '{"h":1,"s":{"c_total":"3"}}\nnot json\n{"h":2,"s":{"c_total":"4"}}\n{"h":3,"s":{"c_',
+      sealLine({ h: 1, s: { c_total: "3" } }) + "not json\n" + flipped + sealLine({ h: 2, s: { c_total: "4" } }) +
+        sealLine({ h: 3, s: { c_total: "5" } }).slice(0, 12),
     );
     writeFileSync(join(dir, "notes.txt"), "hello");
     const state = await s.read();
     const b = state.processes.find((p) => p.id === "b");
-    assert.equal(b?.series.get("c_total"), "4", "the torn last line is not applied");
+    assert.equal(b?.series.get("c_total"), "4", "the torn last line is not applied, nor the one with a bad checksum");
     assert.equal(b?.heartbeat, 2);
-    assert.equal(state.corrupt, 2, "one corrupt line and one foreign file");
+    assert.equal(state.corrupt, 2, "the garbage line and the line whose checksum fails");
+    assert.equal(state.strays, 1, "the foreign file");
     assert.equal(state.processes.find((p) => p.id === "a")?.series.get("c_total"), "2");
+    assert.ok(readdirSync(dir).includes("r-b.repair"), "the owner of the damaged log is asked to rewrite it");
+    assert.equal((await s.read()).corrupt, 2, "the same damage is reported again, not accumulated");
   });
 
   test("a publish writes O(changed series) bytes, and the log is compacted as it grows", async () => {
@@ -78,27 +84,45 @@ describe("filesystem storage", () => {
     assert.equal(p.series.size, 3000);
   });
 
-  test("a corrupt retired.json is counted and set aside by the next retirement", async () => {
+  test("a damaged copy of the retired total loses no count; the next retirement sets it aside", async () => {
     const dir = tempDir();
     const s = new FilesystemStorage({ directory: dir });
-    await s.publish({ processId: "a", heartbeat: 1, exited: false, descriptors, series: new Map([["c_total", "5"]]) });
-    writeFileSync(join(dir, "retired.json"), "{oops");
-    const state = await s.read();
+    const publish = (id: string, value: string) =>
+      s.publish({ processId: id, heartbeat: 1, exited: false, descriptors, series: new Map([["c_total", value]]) });
+    const retire = async (id: string, value: string) => {
+      const state = await s.read();
+      assert.ok(
+        await s.retire({
+          expectedVersion: state.retiredVersion,
+          processes: [{ id, heartbeat: 1 }],
+          retiredUpdates: new Map([["c_total", value]]),
+        }),
+      );
+    };
+    await publish("a", "5");
+    await retire("a", "5");
+    await publish("b", "3");
+    writeFileSync(join(dir, "retired-a.json"), "garbage\n");
+    let state = await s.read();
+    assert.equal(state.retired.get("c_total"), "5", "the other copy is read");
     assert.equal(state.corrupt, 1);
-    assert.ok(
-      await s.retire({
-        expectedVersion: state.retiredVersion,
-        processes: [{ id: "a", heartbeat: 1 }],
-        retiredUpdates: new Map([["c_total", "5"]]),
-      }),
+    await retire("b", "8");
+    state = await s.read();
+    assert.equal(state.retired.get("c_total"), "8");
+    assert.equal(state.corrupt, 0);
+    assert.equal(state.setAside, 1, "the damaged copy is kept as a .bad file");
+    const bad = readdirSync(dir).find((n) => n.startsWith("retired-a.json.") && n.endsWith(".bad"));
+    assert.equal(bad && readFileSync(join(dir, bad), "utf8"), "garbage\n");
+    truncateSync(join(dir, "retired-b.json"), 20);
+    assert.equal((await s.read()).retired.get("c_total"), "8", "either copy suffices");
+    writeFileSync(
+      join(dir, "retired-a.json"),
+      sealLine({ version: 9, ids: [], descriptors: {}, series: {} }).replace("9", "8"),
     );
-    const after = await s.read();
-    assert.equal(after.corrupt, 0);
-    assert.equal(after.retired.get("c_total"), "5");
-    assert.ok(readdirSync(dir).some((n) => n.startsWith("retired.corrupt-")));
+    await assert.rejects(s.read(), /retired-a\.json, .*retired-b\.json.*restore one copy/);
   });
 
-  test("through the exporter: a corrupt file still gives a 200 scrape, with the error counted", async () => {
+  test("through the exporter: a damaged file still gives a 200 scrape that reports it, on the same scrape", async () => {
     const dir = tempDir();
     const exporter = createExporter({
       registry: new Registry(),
@@ -108,11 +132,15 @@ describe("filesystem storage", () => {
     });
     await exporter.flush();
     writeFileSync(join(dir, "p-intruder.log"), "\u0000\u0001garbage\n");
-    const res = await exporter.scrape(new Request("http://x/metrics"));
-    assert.equal(res.status, 200);
-    await exporter.flush();
-    const text = await (await exporter.scrape(new Request("http://x/metrics"))).text();
-    assert.ok((sample(text, 'hono_exporter_storage_errors_total{backend="filesystem",reason="corrupt"}') ?? 0) >= 1);
+    const damaged = 'hono_exporter_storage_damaged_entries{backend="filesystem",kind="corrupt"}';
+    for (let i = 0; i < 2; i++) {
+      const res = await exporter.scrape(new Request("http://x/metrics"));
+      assert.equal(res.status, 200);
+      assert.equal(sample(await res.text(), damaged), 1, `scrape ${i + 1}: the same line, counted once`);
+    }
+    rmSync(join(dir, "p-intruder.log"));
+    rmSync(join(dir, "r-intruder.repair"));
+    assert.equal(sample(await (await exporter.scrape(new Request("http://x/metrics"))).text(), damaged), 0);
   });
 
   test("scrapes read only what was appended, and snapshots already returned do not change", async () => {
