@@ -8,6 +8,7 @@ import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
 import { describeError } from "../core/errors.ts";
 import type { Exporter } from "../core/exporter.ts";
+import { onMalformedRequest } from "../core/malformed.ts";
 import { responseContentLength } from "./content_length.ts";
 import { type HttpMetrics, httpMetrics } from "./http_metrics.ts";
 
@@ -21,6 +22,7 @@ export interface PrometheusOptions {
   readonly sizeBuckets?: readonly number[];
 }
 
+const countingMalformed = new WeakSet<HttpMetrics>();
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
 
 /**
@@ -51,8 +53,16 @@ export function prometheus(options: PrometheusOptions): MiddlewareHandler {
     try {
       const { namespace, requestsByWorker, publishAfterResponse } = exporter.config;
       const workerId = requestsByWorker ? () => exporter.workerMetrics.workerId : () => undefined;
-      metrics = httpMetrics(exporter.registry, { namespace, workerId, durationBuckets, sizeBuckets });
+      const table = metrics = httpMetrics(exporter.registry, { namespace, workerId, durationBuckets, sizeBuckets });
       afterResponse = publishAfterResponse;
+      // Requests the server answered 400 before any app could see them are counted here too (once
+      // per registry, however many middlewares record into it).
+      if (!countingMalformed.has(table)) {
+        countingMalformed.add(table);
+        onMalformedRequest((method) =>
+          table.requests.record(METHODS.has(method) ? method : "OTHER", "malformed", 400, 0)
+        );
+      }
     } catch (error) {
       // The app keeps serving; the cause is said once and /metrics answers it (500).
       disabled = true;

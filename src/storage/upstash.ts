@@ -9,7 +9,7 @@
  * | `<prefix>:procs` | hash | process id -> `heartbeat|exited` |
  * | `<prefix>:series:<id>` | hash | series key -> encoded value, one hash per process |
  * | `<prefix>:desc` | hash | metric name -> descriptor (JSON) |
- * | `<prefix>:retired` | hash | series key -> retired total |
+ * | `<prefix>:retired`, `<prefix>:retired:copy` | hash | series key -> retired total, in two copies (a value that does not read in one is taken from the other) |
  * | `<prefix>:version` | string | retired-total version (compare-and-set token) |
  * | `<prefix>:tomb:<id>` | hash | what was folded for a retired id (expires) |
  * @module
@@ -65,14 +65,13 @@ hset(KEYS[2], 5 + nd * 2, #ARGV)
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then
   for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ttl) end
-  redis.call('EXPIRE', KEYS[5], ttl)
-  redis.call('EXPIRE', KEYS[6], ttl)
+  for k = 5, 7 do redis.call('EXPIRE', KEYS[k], ttl) end
 end
 return {'ok'}`;
 
 const READ = `
 local procs = redis.call('HGETALL', KEYS[1])
-local out = {redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('GET', KEYS[4]) or '0', procs}
+local out = {redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('GET', KEYS[4]) or '0', procs, redis.call('HGETALL', KEYS[5])}
 for i = 1, #procs, 2 do out[#out + 1] = redis.call('HGETALL', ARGV[1] .. ':series:' .. procs[i]) end
 return out`;
 
@@ -95,6 +94,7 @@ local i = 5 + n * 2
 while i <= #ARGV do
   local last = math.min(i + ${CHUNK * 2} - 1, #ARGV)
   redis.call('HSET', KEYS[2], unpack(ARGV, i, last))
+  redis.call('HSET', KEYS[4], unpack(ARGV, i, last))
   i = last + 1
 end
 redis.call('INCR', KEYS[3])
@@ -171,7 +171,7 @@ export class UpstashStorage implements Storage {
     ];
     for (const [name, d] of update.descriptors) args.push(name, JSON.stringify(d));
     for (const [key, value] of update.series) args.push(key, value);
-    const reply = await this.#publish.exec([k.procs, k.series, k.desc, k.tomb, k.retired, k.version], args);
+    const reply = await this.#publish.exec([k.procs, k.series, k.desc, k.tomb, k.retired, k.version, k.copy], args);
     if (Array.isArray(reply) && text(reply[0]) === "retired") {
       const folded = pairs(reply[1]);
       folded.delete("__empty");
@@ -183,8 +183,8 @@ export class UpstashStorage implements Storage {
   /** One script: every process, the descriptors and the retired total. */
   async read(): Promise<StoredState> {
     const k = this.#keys("");
-    const reply = await this.#read.exec([k.procs, k.desc, k.retired, k.version], [this.keyPrefix]);
-    if (!Array.isArray(reply) || reply.length < 4) {
+    const reply = await this.#read.exec([k.procs, k.desc, k.retired, k.version, k.copy], [this.keyPrefix]);
+    if (!Array.isArray(reply) || reply.length < 5) {
       throw new StorageError("upstash", "the read script returned an unexpected reply");
     }
     let corrupt = 0;
@@ -198,7 +198,7 @@ export class UpstashStorage implements Storage {
     }
     const procs = pairs(reply[3]);
     const processes: ProcessRecord[] = [];
-    let index = 4;
+    let index = 5;
     for (const [id, meta] of procs) {
       const series = pairs(reply[index++]);
       const [heartbeat, exited] = meta.split("|");
@@ -208,7 +208,14 @@ export class UpstashStorage implements Storage {
       }
       processes.push({ id, heartbeat: Number(heartbeat), exited: exited === "1", series });
     }
-    return { descriptors, processes, retired: pairs(reply[1]), retiredVersion: Number(text(reply[2])) || 0, corrupt };
+    return {
+      descriptors,
+      processes,
+      retired: pairs(reply[1]),
+      retiredCopy: pairs(reply[4]),
+      retiredVersion: Number(text(reply[2])) || 0,
+      corrupt,
+    };
   }
 
   /** One script: compare-and-set on the version and each heartbeat, then fold, tombstone, remove. */
@@ -222,7 +229,7 @@ export class UpstashStorage implements Storage {
     ];
     for (const p of retirement.processes) args.push(p.id, String(p.heartbeat));
     for (const [key, value] of retirement.retiredUpdates) args.push(key, value);
-    return Number(await this.#retire.exec([k.procs, k.retired, k.version], args)) === 1;
+    return Number(await this.#retire.exec([k.procs, k.retired, k.version, k.copy], args)) === 1;
   }
 
   /** The REST client holds no connection. */
@@ -238,6 +245,7 @@ export class UpstashStorage implements Storage {
       desc: `${p}:desc`,
       tomb: `${p}:tomb:${id}`,
       retired: `${p}:retired`,
+      copy: `${p}:retired:copy`,
       version: `${p}:version`,
     };
   }

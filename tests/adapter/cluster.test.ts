@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -55,6 +55,7 @@ test(
       answered += await late;
       assert.equal(code, 0, app.output());
       assert.equal(sumOf(await renderDirectory(dir), "hono_worker_requests_total"), answered);
+      assert.equal(existsSync(join(dir, "slots")), false, "every isolate gave its slot file back");
     } finally {
       await app.stop("SIGKILL");
       rmSync(root, { recursive: true, force: true });

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { describe, test } from "node:test";
+import { Hono } from "hono";
+import { prometheus } from "../../src/hono/middleware.ts";
 import { createExporter, serve } from "../../src/adapter/auto.ts";
 import { Registry } from "../../src/core/metrics.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
 import { freePort, RUNTIME } from "../support/runtime.ts";
-import { MemoryLogger } from "../support/sim.ts";
+import { MemoryLogger, sample } from "../support/sim.ts";
 
 async function exporterOn(
   port: number,
@@ -92,5 +95,42 @@ describe(`metrics server on ${RUNTIME}`, () => {
     assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 200);
     assert.ok(standbyLogs.lines.some((l) => l.includes("metrics server taken over")));
     await standby.onExit();
+  });
+
+  test("a request whose Host makes no URL is answered (400 where the server refuses it), counted, no error text echoed", async () => {
+    const exporter = await createExporter({
+      registry: new Registry(),
+      storage: new MemoryStorage(),
+      metricsServer: false,
+      handleSignals: false,
+      minScrapeIntervalMs: 0,
+    });
+    const app = new Hono();
+    app.use(prometheus({ exporter }));
+    app.get("/", (c) => c.text("ok"));
+    const server = await serve(app.fetch, { port: 0, hostname: "127.0.0.1" });
+    try {
+      const reply = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        const socket = connect(
+          server.port,
+          "127.0.0.1",
+          () => socket.write("GET / HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n"),
+        );
+        socket.on("data", (d) => (out += d));
+        socket.on("close", () => resolve(out));
+        socket.on("error", reject);
+      });
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1]);
+      assert.ok(status === 400 || status === 200, reply); // Bun lets the Host through to the app
+      assert.doesNotMatch(reply, /Failed to parse|TypeError|internal error/i);
+      const text = await (await exporter.scrape(new Request("http://x/metrics"))).text();
+      const route = status === 400 ? "malformed" : "/";
+      assert.equal(sample(text, `hono_worker_requests_total{method="GET",route="${route}",status="${status}"}`), 1);
+      if (RUNTIME === "node") assert.equal(status, 400, "the Node adapter's serve refuses it");
+    } finally {
+      await server.close();
+      await exporter.onExit();
+    }
   });
 });

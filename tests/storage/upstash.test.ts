@@ -126,6 +126,30 @@ describe("upstash storage", () => {
     assert.equal(retired, 1);
   });
 
+  test("a garbled value in either copy of the retired total loses no count, and blocks no later retirement", async () => {
+    const clock = new TestClock(Date.now());
+    const storage = new UpstashStorage({ url: gateway.url, token: gateway.token, keyPrefix: "retired-copy" });
+    const redis = new Redis({ url: gateway.url, token: gateway.token, retry: false, enableTelemetry: false });
+    const [a, b, c] = [new SimProcess(storage, clock), new SimProcess(storage, clock), new SimProcess(storage, clock)];
+    a.requests.inc({ route: "/" }, 5);
+    b.requests.inc({ route: "/" }, 2);
+    c.requests.inc({ route: "/" }, 1);
+    for (const p of [a, b, c]) await p.publish();
+    clock.advance(61_000);
+    await b.publish();
+    await c.publish();
+    const series = 'app_requests_total{route="/"}';
+    const total = async () => sample(await testCollector(storage, clock).render("prometheus"), series);
+    assert.equal(await total(), 8); // a retired
+    await redis.hset("retired-copy:retired", { [series]: "garbage" });
+    assert.equal(await total(), 8, "the copy holds the value");
+    clock.advance(61_000);
+    await c.publish();
+    assert.equal(await total(), 8, "b retired, folded onto the copy's value");
+    await redis.hset("retired-copy:retired:copy", { [series]: "garbage" });
+    assert.equal(await total(), 8, "the first copy was rewritten by that retirement");
+  });
+
   test("app requests cause no REST request; only publishes and scrapes do", async () => {
     const storage = new UpstashStorage({ url: gateway.url, token: gateway.token, keyPrefix: "no-request-path" });
     const exporter = createExporter({ registry: new Registry(), storage, metricsServer: false });

@@ -10,7 +10,7 @@
  * counter; memory and CPU gauges are the whole process's, reported by each slot.
  * @module
  */
-import { mkdir, open } from "node:fs/promises";
+import { mkdir, open, rmdir, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Exporter } from "../../core/exporter.ts";
@@ -25,14 +25,22 @@ type Message =
   | { type: "flushed"; from: string; to: string; round: number }
   | { type: "exited"; from: string };
 
-/** Claims the first free slot of this process, as `worker_<n>`. */
-async function claimSlot(directory: string, pid: number): Promise<string> {
+/** How long a scrape waits, overall, for the peers to publish first, in ms. */
+const FLUSH_DEADLINE_MS = 250;
+
+/** Claims the first free slot of this process, as `worker_<n>`; `release` gives it back. */
+async function claimSlot(directory: string, pid: number): Promise<{ slot: string; release: () => Promise<void> }> {
   const slots = join(directory, "slots");
   await mkdir(slots, { recursive: true, mode: 0o700 });
   for (let n = 1; n <= 4096; n++) {
+    const path = join(slots, `${pid}-${n}`);
     try {
-      await (await open(join(slots, `${pid}-${n}`), "wx", 0o600)).close();
-      return `worker_${n}`;
+      await (await open(path, "wx", 0o600)).close();
+      const release = async () => {
+        await unlink(path).catch(() => {});
+        await rmdir(slots).catch(() => {}); // the last isolate out removes the folder
+      };
+      return { slot: `worker_${n}`, release };
     } catch (error) {
       if ((error as { code?: string }).code !== "EEXIST") throw error;
     }
@@ -61,7 +69,8 @@ export async function createParallelExporter(options: CreateExporterOptions = {}
   const directory = options.multiprocDir ?? runtime.env("PROMETHEUS_MULTIPROC_DIR") ??
     join(tmpdir(), `hono-prometheus-${deno.pid}`);
   await mkdir(directory, { recursive: true, mode: 0o700 });
-  const slot = options.workerId ?? await claimSlot(directory, deno.pid);
+  const claimed = options.workerId === undefined ? await claimSlot(directory, deno.pid) : undefined;
+  const slot = options.workerId ?? claimed!.slot;
   const channel = new BroadcastChannel(`hono-prometheus:${directory}`);
   const peers = new Set<string>();
   const exitedPeers = new Set<string>();
@@ -72,7 +81,7 @@ export async function createParallelExporter(options: CreateExporterOptions = {}
     if (peers.size === 0) return Promise.resolve();
     const mine = ++round;
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(finish, 1000);
+      const timer = setTimeout(finish, FLUSH_DEADLINE_MS);
       function finish() {
         clearTimeout(timer);
         waiting.delete(mine);
@@ -120,6 +129,7 @@ export async function createParallelExporter(options: CreateExporterOptions = {}
     stopping = true;
     await exporter.workerInt(signal);
     await exporter.onExit();
+    await claimed?.release();
     channel.postMessage({ type: "exited", from: me } satisfies Message);
     // Deno.exit from any isolate ends them all: wait until every peer has published its last values.
     for (let i = 0; i < 40 && peers.size > 0; i++) await new Promise((r) => setTimeout(r, 50));

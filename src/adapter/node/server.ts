@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
+import { reportMalformedRequest } from "../../core/malformed.ts";
 import type { FetchHandler, ServeOptions, ServerHandle } from "../../core/runtime.ts";
 
 /**
@@ -21,8 +22,10 @@ import type { FetchHandler, ServeOptions, ServerHandle } from "../../core/runtim
 export function serve(handler: FetchHandler, options: ServeOptions): Promise<ServerHandle> {
   const server = createServer((req, res) => {
     answer(handler, req, res, options.hostname).catch((error) => {
+      // The cause goes to the log, never to the client.
+      console.error(`[hono-prometheus-exporter] serve: the handler failed: ${String(error)}`);
       if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
-      res.end(`internal error: ${String(error)}\n`);
+      res.end("Internal Server Error\n");
     });
   });
   return new Promise((resolve, reject) => {
@@ -57,8 +60,18 @@ async function answer(
     if (Array.isArray(value)) { for (const v of value) headers.append(name, v); }
     else if (value !== undefined) headers.set(name, value);
   }
+  let url: URL;
+  try {
+    url = new URL(`http://${req.headers.host ?? hostname}${req.url ?? "/"}`);
+  } catch {
+    // A Host or a target that makes no URL: the client's fault (400), counted, never the app's.
+    reportMalformedRequest(req.method ?? "GET");
+    res.writeHead(400, { "content-type": "text/plain", connection: "close" });
+    res.end("Bad Request: the Host header or the request target is not a valid URL\n");
+    return;
+  }
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
-  const request = new Request(`http://${req.headers.host ?? hostname}${req.url ?? "/"}`, {
+  const request = new Request(url, {
     method: req.method,
     headers,
     body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,

@@ -24,6 +24,8 @@ export interface SuperviseOptions extends CreateExporterOptions {
   readonly workers?: number;
   /** How long a worker may take to stop gracefully before it is killed, in ms. Default 30000. */
   readonly gracefulTimeoutMs?: number;
+  /** How long a scrape waits, overall, for the ready workers to publish first, in ms. Default 250. */
+  readonly flushDeadlineMs?: number;
 }
 
 /** Starts the app in a worker, with the worker's exporter; returns the app's server. */
@@ -100,25 +102,36 @@ async function runPrimary(
     mkdtempSync(join(tmpdir(), "hono-prometheus-"));
   process.env.PROMETHEUS_MULTIPROC_DIR = multiprocDir; // inherited by the workers
   const bySlot = new Map<string, Worker>();
-  // Before each scrape every worker publishes, so the aggregate is exact, not up to one interval old.
-  const flushWorkers = () =>
-    Promise.all(
-      [...bySlot.values()].filter((w) => !w.isDead()).map((worker) =>
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(done, 1000);
-          function done() {
-            clearTimeout(timer);
-            worker.off("message", onMessage);
-            resolve();
-          }
-          function onMessage(message: unknown) {
-            if (message === "hono-prometheus:flushed") done();
-          }
-          worker.on("message", onMessage);
-          worker.send("hono-prometheus:flush", (error: Error | null) => error && done());
-        })
-      ),
-    ).then(() => {});
+  const ready = new Set<Worker>();
+  const flushDeadlineMs = options.flushDeadlineMs ?? 250;
+  // Before each scrape every ready worker publishes, so the aggregate is exact rather than up to
+  // one interval old. One overall deadline, never one per worker: a worker that is starting,
+  // dying or stuck cannot slow a scrape down past it (its last publish is served instead).
+  const flushWorkers = () => {
+    const waiting = [...ready].filter((w) => !w.isDead());
+    if (waiting.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let pending = waiting.length;
+      const listeners = new Map<Worker, (message: unknown) => void>();
+      const finish = () => {
+        clearTimeout(timer);
+        for (const [worker, listener] of listeners) worker.off("message", listener);
+        resolve();
+      };
+      const timer = setTimeout(finish, flushDeadlineMs);
+      const answered = () => --pending === 0 && finish();
+      for (const worker of waiting) {
+        const listener = (message: unknown) => message === "hono-prometheus:flushed" && answered();
+        listeners.set(worker, listener);
+        worker.on("message", listener);
+        try {
+          worker.send("hono-prometheus:flush", (error: Error | null) => error && answered());
+        } catch {
+          answered();
+        }
+      }
+    });
+  };
   const exporter = createExporter({
     ...options,
     multiprocDir,
@@ -149,6 +162,8 @@ async function runPrimary(
   const fork = (slot: string): Worker => {
     const worker = cluster.fork({ [SLOT_ENV]: slot, PROMETHEUS_MULTIPROC_DIR: multiprocDir });
     bySlot.set(slot, worker);
+    worker.on("message", (message) => message === "hono-prometheus:ready" && ready.add(worker));
+    worker.once("exit", () => ready.delete(worker));
     return worker;
   };
   const stopWorker = (worker: Worker): Promise<void> =>
