@@ -57,6 +57,8 @@ export interface ConfigOptions {
 export interface ConfigDefaults {
   /** An edge isolate: publish after responses, lock `/metrics` unless a token or public is set. */
   readonly edge?: boolean;
+  /** Publishing is a local write (filesystem, memory): publish every second, not every five. */
+  readonly localStorage?: boolean;
 }
 
 /** Configuration after defaults and validation: every setting present, `workerId` possibly unset. */
@@ -84,7 +86,10 @@ export function resolveConfig(options: ConfigOptions, env: EnvSource, defaults: 
       } is not a valid metric name prefix; use letters, digits and _ (not starting with a digit)`,
     );
   }
-  const publishIntervalMs = ms("publishIntervalMs", options.publishIntervalMs, 5000, 10, DAY_MS);
+  // A SIGKILL loses what a process recorded since its last publish: on one host that costs a
+  // local write, so the window is one second; over the network, five.
+  const defaultInterval = defaults.localStorage ? 1000 : 5000;
+  const publishIntervalMs = ms("publishIntervalMs", options.publishIntervalMs, defaultInterval, 10, DAY_MS);
   const staleAfterMs = ms("staleAfterMs", options.staleAfterMs, Math.max(3 * publishIntervalMs, 15_000), 1, DAY_MS);
   const deadAfterMs = ms("deadAfterMs", options.deadAfterMs, Math.max(120_000, 2 * staleAfterMs), 1, 30 * DAY_MS);
   if (deadAfterMs < staleAfterMs) {

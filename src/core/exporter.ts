@@ -367,18 +367,26 @@ export class Exporter {
     (this.runtime.unrefTimer ?? unrefIfPossible)(this.#workerTimer);
   }
 
+  /**
+   * SIGINT/SIGTERM: the worker state becomes `quitting` and everything is published. When the app
+   * has a handler of its own for the signal, that handler decides when the process ends: the
+   * exporter keeps publishing on its interval meanwhile (the app may call `onExit()` last).
+   * Otherwise the exporter ends the process itself (code 0; a second signal, code 1).
+   */
   #installSignalHandler(): void {
     const listen = this.runtime.onShutdownSignal;
     if (this.#options.handleSignals === false || listen === undefined || this.#removeSignalListener) return;
     let stopping = false;
-    this.#removeSignalListener = listen(async (signal) => {
+    this.#removeSignalListener = listen(async (signal, appListens) => {
       if (stopping) {
+        if (appListens) return;
         this.workerMetrics.setState("aborting");
         this.runtime.exit?.(1);
         return;
       }
       stopping = true;
       await this.workerInt(signal);
+      if (appListens) return;
       await this.onExit();
       this.runtime.exit?.(0);
     });

@@ -58,8 +58,11 @@ export interface Runtime {
   readonly serve?: (handler: FetchHandler, options: ServeOptions) => Promise<ServerHandle>;
   /** Keeps a timer from holding the process open. */
   readonly unrefTimer?: UnrefTimer;
-  /** Calls `listener` on SIGINT and SIGTERM; returns a function that removes it. */
-  readonly onShutdownSignal?: (listener: (signal: string) => void) => () => void;
+  /**
+   * Calls `listener` on SIGINT and SIGTERM, telling it whether the app listens to that signal
+   * too (undefined where the runtime cannot tell); returns a function that removes it.
+   */
+  readonly onShutdownSignal?: (listener: (signal: string, appListens: boolean | undefined) => void) => () => void;
   /** Ends the process. */
   readonly exit?: (code: number) => void;
   /**

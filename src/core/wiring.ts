@@ -45,9 +45,10 @@ export function wire(
   gather: () => Promise<MergeResult>,
 ): Core {
   const { runtime } = parts;
-  const config = resolveConfig(options, runtime.env, { edge: runtime.edge });
-  const guard = new MetricsGuard(metricsLock(options, runtime.env, config.publicMetrics));
   const storage = typeof parts.storage === "function" ? parts.storage(runtime.env) : parts.storage;
+  const localStorage = storage.kind === "filesystem" || storage.kind === "memory";
+  const config = resolveConfig(options, runtime.env, { edge: runtime.edge, localStorage });
+  const guard = new MetricsGuard(metricsLock(options, runtime.env, config.publicMetrics));
   const expires = storage.expiresAfterMs;
   if (expires !== undefined && expires <= config.deadAfterMs) {
     // A dead process's keys would expire before it is retired: its counters would vanish.

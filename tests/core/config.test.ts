@@ -1,9 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createExporter } from "../../mod.ts";
 import { resolveConfig } from "../../src/core/config.ts";
+import { FilesystemStorage } from "../../src/storage/filesystem.ts";
+import { UpstashStorage } from "../../src/storage/upstash.ts";
 import { envFromObject, parseBoolean } from "../../src/core/env.ts";
 import { ConfigError } from "../../src/core/errors.ts";
-import { Gauge } from "../../src/core/metrics.ts";
+import { Gauge, Registry } from "../../src/core/metrics.ts";
 import type { MultiprocessMode } from "../../src/core/modes.ts";
 
 const env = (vars: Record<string, string>) => envFromObject(vars);
@@ -16,6 +22,24 @@ describe("configuration", () => {
     assert.equal(c.bindAddress, "0.0.0.0");
     assert.equal(c.metricsServer, true);
     assert.ok(c.deadAfterMs > c.staleAfterMs);
+  });
+
+  test("the default publish interval is 1 s where publishing is a local write, 5 s over the network", () => {
+    assert.equal(resolveConfig({}, env({}), { localStorage: true }).publishIntervalMs, 1000);
+    assert.equal(resolveConfig({}, env({})).publishIntervalMs, 5000);
+    assert.equal(resolveConfig({ publishIntervalMs: 3000 }, env({}), { localStorage: true }).publishIntervalMs, 3000);
+    const dir = mkdtempSync(join(tmpdir(), "hpe-config-"));
+    try {
+      const fs = createExporter({ registry: new Registry(), storage: new FilesystemStorage({ directory: dir }) });
+      assert.equal(fs.config.publishIntervalMs, 1000, "the filesystem backend");
+      const upstash = createExporter({
+        registry: new Registry(),
+        storage: new UpstashStorage({ url: "http://127.0.0.1:9", token: "t" }),
+      });
+      assert.equal(upstash.config.publishIntervalMs, 5000, "Upstash");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("reads the environment; options win over it", () => {

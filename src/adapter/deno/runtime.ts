@@ -78,7 +78,7 @@ export function denoRuntime(): Runtime {
     unrefTimer: (handle) => deno.unrefTimer(handle as unknown as number),
     onShutdownSignal: (listener) => {
       const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
-        const handler = () => listener(signal);
+        const handler = () => listener(signal, undefined); // Deno cannot tell who else listens
         deno.addSignalListener(signal, handler);
         return [signal, handler] as const;
       });

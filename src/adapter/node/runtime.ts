@@ -17,11 +17,16 @@ export const processProbe: ProcessProbe = {
 };
 
 /** Calls `listener` on SIGINT and SIGTERM through `process.on`; returns the remover. */
-export function onProcessSignal(listener: (signal: string) => void): () => void {
+export function onProcessSignal(listener: (signal: string, appListens: boolean | undefined) => void): () => void {
   const signals = ["SIGINT", "SIGTERM"] as const;
-  for (const s of signals) process.on(s, listener);
+  const handlers = signals.map((signal) => {
+    // Any other listener is the app's own shutdown, which decides when the process ends.
+    const handler = () => listener(signal, process.listenerCount(signal) > 1);
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
   return () => {
-    for (const s of signals) process.off(s, listener);
+    for (const [signal, handler] of handlers) process.off(signal, handler);
   };
 }
 
