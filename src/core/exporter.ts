@@ -6,7 +6,7 @@
  */
 import type { Registry } from "./metrics.ts";
 import type { BackoffPolicy } from "./backoff.ts";
-import type { Collection, Collector, StorageDamage } from "./collector.ts";
+import type { Collection, Collector } from "./collector.ts";
 import type { ConfigOptions, ResolvedConfig } from "./config.ts";
 import type { EnvSource } from "./env.ts";
 import { type Core, wire } from "./wiring.ts";
@@ -16,9 +16,10 @@ import type { ProcessIdentity } from "./identity.ts";
 import { consoleLogger, type Logger } from "./log.ts";
 import { register as defaultRegistry } from "./metrics.ts";
 import type { Publisher } from "./publisher.ts";
-import { contentTypeOf, type ExpositionFormat, negotiateFormat, render } from "./render.ts";
+import { contentTypeOf, dropCollisions, type ExpositionFormat, negotiateFormat, render } from "./render.ts";
 import type { Runtime, ServerHandle } from "./runtime.ts";
 import { damageFamily, type SelfMetrics } from "./self_metrics.ts";
+import { ScrapeReport } from "./scrape_report.ts";
 import { standBy, startServerWithRetry } from "./server.ts";
 import type { Storage } from "./storage.ts";
 import { unrefIfPossible } from "./timers.ts";
@@ -84,7 +85,7 @@ export class Exporter {
   #started = false;
   #exited = false;
   #scrapeFailing = false;
-  #damageReported: { summary: string; at: number } | undefined;
+  #report: ScrapeReport | undefined;
 
   /**
    * Builds an exporter; `createExporter` from an entry point fills in the parts. On a host runtime
@@ -258,30 +259,12 @@ export class Exporter {
       );
     }
     const collection = await this.collector.collect();
-    this.#reportDamage(collection.damage);
     const family = damageFamily(this.config.namespace, this.storage.kind, collection.damage);
+    this.#report ??= new ScrapeReport(this.logger, this.storage.kind, family.name);
+    this.#report.collisions(dropCollisions(collection.families));
+    this.#report.damage(collection.damage);
     collection.families.set(family.name, family);
     return collection;
-  }
-
-  /** Says what is damaged in storage: when it changes, and every 10 minutes while it lasts. */
-  #reportDamage(damage: StorageDamage): void {
-    const summary = `${damage.corrupt}/${damage.strays}/${damage.setAside}`;
-    const now = Date.now();
-    const damaged = damage.corrupt + damage.strays + damage.setAside > 0;
-    if (!damaged) {
-      if (this.#damageReported !== undefined) this.logger.warn(`${this.storage.kind} storage: no damage left`);
-      this.#damageReported = undefined;
-      return;
-    }
-    const last = this.#damageReported;
-    if (last !== undefined && last.summary === summary && now - last.at < 600_000) return;
-    this.#damageReported = { summary, at: now };
-    this.logger.warn(
-      `${this.storage.kind} storage: ${damage.corrupt} record(s) that do not read, ${damage.strays} stray ` +
-        `entr(ies), ${damage.setAside} set aside (nothing is deleted; counted in ` +
-        `${this.config.namespace}_exporter_storage_damaged_entries): ${damage.problems.join("; ")}`,
-    );
   }
 
   /**

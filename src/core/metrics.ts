@@ -1,6 +1,7 @@
 /**
- * The metric classes users declare, with prom-client's API. Counter, Histogram, Summary and
- * Registry are prom-client's own (no wrapper, so an increment costs what it costs in prom-client).
+ * The metric classes users declare, with prom-client's API. Counter, Histogram and Summary are
+ * prom-client's own classes with a constructor that names a bad metric or label name (nothing
+ * else is overridden, so an increment costs what it costs in prom-client); Registry is prom-client's.
  * Gauge adds one option, `multiprocessMode`, and records when each series was set where the mode
  * needs it.
  * @module
@@ -8,20 +9,57 @@
 import client from "prom-client";
 import { ConfigError } from "./errors.ts";
 import { DEFAULT_GAUGE_MODE, type MultiprocessMode, needsTimestamp, parseMode } from "./modes.ts";
-import { labelsPart, type LabelValues } from "./series.ts";
+import { isValidLabelName, isValidMetricName, labelsPart, type LabelValues } from "./series.ts";
 
-/** prom-client's Counter. */
-export const Counter: typeof client.Counter = client.Counter;
-/** prom-client's Counter. */
-export type Counter<T extends string = string> = client.Counter<T>;
-/** prom-client's Histogram. */
-export const Histogram: typeof client.Histogram = client.Histogram;
-/** prom-client's Histogram. */
-export type Histogram<T extends string = string> = client.Histogram<T>;
-/** prom-client's Summary. */
-export const Summary: typeof client.Summary = client.Summary;
-/** prom-client's Summary. */
-export type Summary<T extends string = string> = client.Summary<T>;
+/**
+ * Refuses a metric or label name that Prometheus would not accept, before prom-client does, with
+ * a message that names it (prom-client says only "Invalid label name").
+ */
+function checkNames(kind: string, config: { name: string; labelNames?: readonly string[] }): void {
+  if (typeof config.name !== "string" || !isValidMetricName(config.name)) {
+    throw new ConfigError(
+      `${kind} name`,
+      `${
+        JSON.stringify(config.name)
+      } is not a valid metric name; use letters, digits, _ and : (not starting with a digit)`,
+    );
+  }
+  for (const label of config.labelNames ?? []) {
+    if (typeof label !== "string" || !isValidLabelName(label)) {
+      throw new ConfigError(
+        `${config.name} labelNames`,
+        `${
+          JSON.stringify(label)
+        } is not a valid label name; use letters, digits and _ (not starting with a digit or __)`,
+      );
+    }
+  }
+}
+
+/** prom-client's Counter; a bad metric or label name is a ConfigError that names it. */
+export class Counter<T extends string = string> extends client.Counter<T> {
+  /** @param configuration prom-client's counter configuration. */
+  constructor(configuration: client.CounterConfiguration<T>) {
+    checkNames("Counter", configuration);
+    super(configuration);
+  }
+}
+/** prom-client's Histogram; a bad metric or label name is a ConfigError that names it. */
+export class Histogram<T extends string = string> extends client.Histogram<T> {
+  /** @param configuration prom-client's histogram configuration. */
+  constructor(configuration: client.HistogramConfiguration<T>) {
+    checkNames("Histogram", configuration);
+    super(configuration);
+  }
+}
+/** prom-client's Summary; a bad metric or label name is a ConfigError that names it. */
+export class Summary<T extends string = string> extends client.Summary<T> {
+  /** @param configuration prom-client's summary configuration. */
+  constructor(configuration: client.SummaryConfiguration<T>) {
+    checkNames("Summary", configuration);
+    super(configuration);
+  }
+}
 /** prom-client's Registry. */
 export const Registry: typeof client.Registry = client.Registry;
 /** prom-client's Registry. */
@@ -59,6 +97,7 @@ export class Gauge<T extends string = string> extends client.Gauge<T> {
    * @param configuration prom-client's gauge configuration and `multiprocessMode`.
    */
   constructor(configuration: GaugeConfiguration<T>) {
+    checkNames("Gauge", configuration);
     const { multiprocessMode, ...rest } = configuration;
     super(rest);
     this.metricName = configuration.name;

@@ -11,7 +11,7 @@ import type { ProcessIdentity } from "./identity.ts";
 import type { Logger } from "./log.ts";
 import type { MultiprocessMode } from "./modes.ts";
 import { splitSeriesKey } from "./series.ts";
-import { takeSnapshot } from "./snapshot.ts";
+import { type DropReason, MAX_SERIES_KEY_LENGTH, takeSnapshot } from "./snapshot.ts";
 import type { MetricDescriptor, Storage } from "./storage.ts";
 import { unrefIfPossible, type UnrefTimer } from "./timers.ts";
 import { combine } from "./values.ts";
@@ -23,7 +23,7 @@ export interface PublisherEvents {
   /** A publish failed after `seconds`. */
   failed?(error: unknown, seconds: number): void;
   /** `count` new series of `metric` were left out because the metric is at its series limit. */
-  dropped?(metric: string, count: number): void;
+  dropped?(metric: string, count: number, reason: DropReason): void;
   /** Storage had retired this process; it now publishes as `id`. */
   reincarnated?(id: string): void;
 }
@@ -133,7 +133,7 @@ export class Publisher {
       known: this.#acked,
       previous: this.#previous,
       now,
-      onDropped: (metric, count) => this.#dropped(metric, count),
+      onDropped: (metric, count, reason) => this.#dropped(metric, count, reason),
     });
     this.#previous = snapshot.series;
     const series = this.#changedSeries(snapshot.series, snapshot.descriptors);
@@ -213,14 +213,18 @@ export class Publisher {
     this.#o.events?.failed?.(error, seconds);
   }
 
-  #dropped(metric: string, count: number): void {
-    if (!this.#droppedWarned.has(metric) && this.#droppedWarned.size < 1000) {
-      this.#droppedWarned.add(metric);
+  #dropped(metric: string, count: number, reason: DropReason): void {
+    const warned = `${reason}:${metric}`;
+    if (!this.#droppedWarned.has(warned) && this.#droppedWarned.size < 1000) {
+      this.#droppedWarned.add(warned);
       this.#o.logger.warn(
-        `metric ${metric} reached its limit of ${this.#o.seriesLimit} series; new series are dropped ` +
-          `(raise seriesLimit, or remove unbounded labels)`,
+        reason === "limit"
+          ? `metric ${metric} reached its limit of ${this.#o.seriesLimit} series; new series are dropped ` +
+            `(raise seriesLimit, or remove unbounded labels)`
+          : `metric ${metric} has series whose labels are longer than ${MAX_SERIES_KEY_LENGTH} characters; ` +
+            `they are not published (shorten the label values)`,
       );
     }
-    this.#o.events?.dropped?.(metric, count);
+    this.#o.events?.dropped?.(metric, count, reason);
   }
 }

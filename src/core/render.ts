@@ -14,9 +14,26 @@ export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1
 /** An exposition format. */
 export type ExpositionFormat = "prometheus" | "openmetrics";
 
-/** Chooses OpenMetrics when the scraper's `Accept` header asks for it, else the text format. */
+/**
+ * Chooses OpenMetrics when the scraper's `Accept` header prefers it (by its `q` weight, as
+ * Prometheus sends it) to the text format, else the text format. `q=0` means "not this".
+ */
 export function negotiateFormat(accept: string | null | undefined): ExpositionFormat {
-  return accept && accept.includes("application/openmetrics-text") ? "openmetrics" : "prometheus";
+  if (!accept) return "prometheus";
+  let openMetrics = 0;
+  let text = 0;
+  for (const range of accept.split(",")) {
+    const [type, ...params] = range.split(";").map((part) => part.trim().toLowerCase());
+    let q = 1;
+    for (const param of params) {
+      if (!param.startsWith("q=")) continue;
+      const weight = Number(param.slice(2));
+      q = Number.isFinite(weight) && weight >= 0 && weight <= 1 ? weight : 0;
+    }
+    if (type === "application/openmetrics-text") openMetrics = Math.max(openMetrics, q);
+    else if (type === "text/plain" || type === "text/*" || type === "*/*") text = Math.max(text, q);
+  }
+  return openMetrics > 0 && openMetrics >= text ? "openmetrics" : "prometheus";
 }
 
 /** The content type of `format`. */
@@ -71,4 +88,45 @@ export function formatValue(value: number): string {
   if (value === Infinity) return "+Inf";
   if (value === -Infinity) return "-Inf";
   return String(value);
+}
+
+/**
+ * Leaves out of `families` each metric whose exposed names collide with an earlier one's (in name
+ * order), such as a counter `dup` (exposing `dup_total`) beside a gauge `dup_total`: OpenMetrics
+ * parsers reject the whole exposition for it. Returns one message per metric left out.
+ */
+export function dropCollisions(families: Map<string, MergedFamily>): string[] {
+  const claimed = new Map<string, string>();
+  const messages: string[] = [];
+  for (const name of [...families.keys()].sort()) {
+    const family = families.get(name)!;
+    const names = exposedNames(family);
+    const clash = names.find((n) => claimed.has(n));
+    if (clash !== undefined) {
+      families.delete(name);
+      messages.push(
+        `metric ${name} (${family.descriptor.type}) is left out: its name ${clash} collides with metric ` +
+          `${claimed.get(clash)}, and OpenMetrics parsers reject both; rename one of them`,
+      );
+      continue;
+    }
+    for (const n of names) claimed.set(n, name);
+  }
+  return messages;
+}
+
+/** Every name a family's exposition uses, in either format. */
+function exposedNames(family: MergedFamily): string[] {
+  const { type } = family.descriptor;
+  const base = type === "counter" && family.name.endsWith("_total") ? family.name.slice(0, -6) : family.name;
+  switch (type) {
+    case "counter":
+      return [base, `${base}_total`, `${base}_created`];
+    case "gauge":
+      return [base];
+    case "histogram":
+      return [base, `${base}_bucket`, `${base}_sum`, `${base}_count`, `${base}_created`];
+    default:
+      return [base, `${base}_sum`, `${base}_count`, `${base}_created`];
+  }
 }

@@ -19,7 +19,7 @@ export class SelfMetrics {
   /** Processes retired by this process's collector. */
   readonly retired: Counter<"backend">;
   /** Series left out over the series limit. */
-  readonly dropped: Counter<"metric">;
+  readonly dropped: Counter<"metric" | "reason">;
   /** Hooks that threw. */
   readonly hookErrors: Counter<"hook">;
   /** Scrapes that could not read storage. */
@@ -57,8 +57,9 @@ export class SelfMetrics {
     });
     this.dropped = declare(Counter, {
       name: `${p}series_dropped_total`,
-      help: "Series left out of a publish because their metric was at its series limit, summed over publishes.",
-      labelNames: ["metric"],
+      help:
+        "Series left out of a publish: their metric was at its series limit (reason limit), or their labels were too long to store (reason too_long); summed over publishes.",
+      labelNames: ["metric", "reason"],
       registers,
     });
     this.hookErrors = declare(Counter, {
@@ -84,7 +85,7 @@ export class SelfMetrics {
         this.publishErrors.inc({ backend });
         this.storageLatency.observe({ backend, operation: "publish" }, seconds);
       },
-      dropped: (metric, count) => this.dropped.inc({ metric }, count),
+      dropped: (metric, count, reason) => this.dropped.inc({ metric, reason }, count),
     };
   }
 

@@ -67,8 +67,11 @@ export interface SnapshotOptions {
   readonly seriesLimit: number;
   /** Series keys already published, which stay within the limit. */
   readonly known: ReadonlyMap<string, string>;
-  /** Called once per metric and publish with the number of series dropped over the limit. */
-  readonly onDropped: (metric: string, count: number) => void;
+  /**
+   * Called once per metric, publish and reason with the number of series dropped: over the
+   * metric's series limit, or with labels too long to store ({@link MAX_SERIES_KEY_LENGTH}).
+   */
+  readonly onDropped: (metric: string, count: number, reason: DropReason) => void;
   /** Previous snapshot: gauges in a time-stamped mode keep their set time when unchanged. */
   readonly previous?: ReadonlyMap<string, string>;
   /** Current time, in milliseconds since the epoch. */
@@ -124,12 +127,26 @@ export async function takeSnapshot(registry: Registry, options: SnapshotOptions)
   return { descriptors, series };
 }
 
+/** Why a series was left out of a publish. */
+export type DropReason = "limit" | "too_long";
+
+/**
+ * The longest series key (metric name and labels) that is stored, in characters: a label value
+ * of a megabyte would be written to storage, and read by every scrape, on each change.
+ */
+export const MAX_SERIES_KEY_LENGTH = 4096;
+
 /** Keeps at most `seriesLimit` series of one metric, preferring series already published. */
 class Limiter {
   #count = 0;
   #dropped = 0;
+  #tooLong = 0;
   constructor(readonly metric: string, readonly options: SnapshotOptions) {}
   put(into: Map<string, string>, key: string, value: string): void {
+    if (key.length > MAX_SERIES_KEY_LENGTH) {
+      this.#tooLong++;
+      return;
+    }
     if (this.#count >= this.options.seriesLimit && !this.options.known.has(key)) {
       this.#dropped++;
       return;
@@ -138,7 +155,8 @@ class Limiter {
     into.set(key, value);
   }
   report(): void {
-    if (this.#dropped > 0) this.options.onDropped(this.metric, this.#dropped);
+    if (this.#dropped > 0) this.options.onDropped(this.metric, this.#dropped, "limit");
+    if (this.#tooLong > 0) this.options.onDropped(this.metric, this.#tooLong, "too_long");
   }
 }
 
