@@ -1,0 +1,71 @@
+/** A real Prometheus server (Debian's `prometheus`) scraping one target, and its HTTP query API. */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./runtime.ts";
+import { type Running, start } from "./spawn.ts";
+
+export interface PrometheusServer {
+  /** Runs an instant PromQL query; returns the value of each result. */
+  query(expr: string): Promise<number[]>;
+  /** Every metric name Prometheus has stored. */
+  names(): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/** Starts Prometheus on 127.0.0.1, scraping `target` (host:port) every `intervalMs` with `timeoutMs`. */
+export async function startPrometheus(
+  target: string,
+  intervalMs: number,
+  timeoutMs: number,
+): Promise<PrometheusServer> {
+  const root = mkdtempSync(join(tmpdir(), "hpe-prometheus-"));
+  const config = join(root, "prometheus.yml");
+  writeFileSync(
+    config,
+    [
+      "global:",
+      `  scrape_interval: ${intervalMs}ms`,
+      `  scrape_timeout: ${timeoutMs}ms`,
+      "scrape_configs:",
+      "  - job_name: hono",
+      "    static_configs:",
+      `      - targets: ["${target}"]`,
+      "",
+    ].join("\n"),
+  );
+  const port = await freePort(); // Prometheus cannot report a port of its choosing
+  let server: Running;
+  try {
+    server = await start(
+      "prometheus",
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(root, "data")}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      {},
+      /Server is ready to receive web requests/,
+    );
+  } catch (error) {
+    rmSync(root, { recursive: true, force: true });
+    throw error;
+  }
+  const base = `http://127.0.0.1:${port}`;
+  return {
+    async query(expr) {
+      const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(expr)}`);
+      const body = await res.json() as { status: string; data: { result: Array<{ value: [number, string] }> } };
+      if (body.status !== "success") throw new Error(`query ${expr} failed: ${JSON.stringify(body)}`);
+      return body.data.result.map((r) => Number(r.value[1]));
+    },
+    async names() {
+      const res = await fetch(`${base}/api/v1/label/__name__/values`);
+      return ((await res.json()) as { data: string[] }).data;
+    },
+    async stop() {
+      await server.stop("SIGTERM");
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
