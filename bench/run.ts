@@ -12,6 +12,7 @@ import { benchHttp } from "./http.ts";
 import { benchIncrement } from "./increment.ts";
 import { benchUpstash } from "./upstash.ts";
 import { benchMiddleware } from "./middleware.ts";
+import { benchSigkill } from "./sigkill.ts";
 import { benchWorkers } from "./workers.ts";
 import { table, verdict } from "./stats.ts";
 
@@ -131,6 +132,25 @@ if (want("workers")) {
     `${r.requests} (one publish per request)`,
     `${r.restRequests}`,
     `${((r.restRequests / r.requests) * 1000).toFixed(1)} per 1,000 requests (flush window ${r.flushWindowMs} ms)`,
+  ]);
+}
+
+if (want("sigkill")) {
+  const r = await benchSigkill();
+  const mean = r.lostPerKill.reduce((a, b) => a + b, 0) / r.kills;
+  const windowMs = (mean / r.workerRps) * 1000;
+  rows.push([
+    `(kill) requests lost per SIGKILL of a worker, ${r.kills} kills under load, no scrapes between (filesystem)`,
+    `${r.publishIntervalMs} ms of the worker's traffic (publish interval; ${r.workerRps.toFixed(0)} req/s)`,
+    `${mean.toFixed(1)} requests (${r.lostPerKill.join(", ")})`,
+    `${windowMs.toFixed(0)} ms of traffic, ${(windowMs / r.publishIntervalMs).toFixed(2)}x the interval`,
+  ]);
+  const worst = Math.max(...r.scrapeMsAfterKill);
+  rows.push([
+    "(kill) scrape latency right after a SIGKILL (supervisor flushes the ready workers, 250 ms deadline)",
+    `${r.scrapeMsBefore.toFixed(1)} ms (median scrape, no kill)`,
+    `${r.scrapeMsAfterKill.map((ms) => ms.toFixed(1)).join(", ")} ms`,
+    `worst ${(worst / r.scrapeMsBefore).toFixed(1)}x (${worst.toFixed(0)} ms)`,
   ]);
 }
 

@@ -63,6 +63,61 @@ test(
   },
 );
 
+test(
+  RUNTIME === "deno"
+    ? "deno serve --parallel killed with SIGKILL and started again on the same directory: the totals carry on"
+    : `deno serve --parallel after SIGKILL (skipped on ${RUNTIME}: it runs Deno isolates, under the Deno runner)`,
+  { skip: RUNTIME !== "deno" },
+  async () => {
+    // Deno cannot kill or restart one isolate of a process (no supervisor, no restart counter):
+    // the unit of failure is the whole process, and what it published must survive it.
+    const root = mkdtempSync(join(tmpdir(), "hpe-parallel-kill-"));
+    const dir = join(root, "metrics");
+    const run = async () => {
+      const [appPort, metricsPort] = await freePorts(2);
+      const app = await start(process.execPath, [
+        "serve",
+        "--parallel",
+        "-A",
+        "--port",
+        String(appPort),
+        "--host",
+        "127.0.0.1",
+        "examples/cluster/deno.ts",
+      ], {
+        DENO_JOBS: "2",
+        PROMETHEUS_METRICS_PORT: String(metricsPort),
+        PROMETHEUS_BIND_ADDRESS: "127.0.0.1",
+        PROMETHEUS_MULTIPROC_DIR: dir,
+      }, /(worker_\d ready[\s\S]*){2}/);
+      return { app, url: `http://127.0.0.1:${appPort}` };
+    };
+    const first = await run();
+    try {
+      assert.equal(await answeredOf(first.url, 300), 300);
+      // Wait (with a deadline) until the periodic publishes carry all 300, then SIGKILL.
+      for (const until = Date.now() + 10_000; Date.now() < until;) {
+        if (sumOf(await renderDirectory(dir), "hono_worker_requests_total") === 300) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(sumOf(await renderDirectory(dir), "hono_worker_requests_total"), 300);
+      await first.app.stop("SIGKILL");
+      const second = await run();
+      try {
+        assert.equal(await answeredOf(second.url, 100), 100);
+        assert.equal(second.app.child.exitCode, null);
+        assert.equal(await second.app.stop("SIGTERM"), 0, second.app.output());
+        assert.equal(sumOf(await renderDirectory(dir), "hono_worker_requests_total"), 400);
+      } finally {
+        await second.app.stop("SIGKILL");
+      }
+    } finally {
+      await first.app.stop("SIGKILL");
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+);
+
 const name = `the cluster example on ${RUNTIME}: exact totals through SIGKILL, TTIN/TTOU, HUP and SIGTERM`;
 const skip = RUNTIME === "deno" ? "node:cluster workers; Deno runs the deno serve --parallel example above" : false;
 

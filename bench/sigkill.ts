@@ -1,0 +1,117 @@
+/**
+ * What a SIGKILL costs on one host: the Node cluster example (2 workers, filesystem backend, the
+ * default publish interval) under steady load from a JavaScript generator that counts every
+ * answer; each round kills one worker with no scrape in the meantime (so no scrape-time flush
+ * helps), then compares what was answered with what the aggregate counts. Also the scrape latency
+ * right after a kill, against the scrape latency of the same server before it.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { freePorts } from "../tests/support/runtime.ts";
+import { sumOf } from "../tests/support/sim.ts";
+import { start } from "../tests/support/spawn.ts";
+
+export interface SigkillResult {
+  readonly kills: number;
+  /** Requests answered but never counted, per kill. */
+  readonly lostPerKill: number[];
+  /** The killed worker's traffic, requests per second (half the total). */
+  readonly workerRps: number;
+  readonly publishIntervalMs: number;
+  /** Median scrape latency before the kills, in ms. */
+  readonly scrapeMsBefore: number;
+  /** Latency of the first scrape right after each kill, in ms. */
+  readonly scrapeMsAfterKill: number[];
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function benchSigkill(kills = 5, loadSeconds = 3): Promise<SigkillResult> {
+  const root = mkdtempSync(join(tmpdir(), "hpe-bench-sigkill-"));
+  const [appPort, metricsPort] = await freePorts(2);
+  const app = await start(process.execPath, ["--import", "tsx", "examples/cluster/node.ts"], {
+    PORT: String(appPort),
+    HOST: "127.0.0.1",
+    WORKERS: "2",
+    PROMETHEUS_METRICS_PORT: String(metricsPort),
+    PROMETHEUS_BIND_ADDRESS: "127.0.0.1",
+    PROMETHEUS_MULTIPROC_DIR: join(root, "metrics"),
+  }, /(worker_\d \(pid \d+\) serving[\s\S]*){2}/);
+  const metrics = `http://127.0.0.1:${metricsPort}/metrics`;
+  const timedScrape = async () => {
+    const t0 = performance.now();
+    const text = await (await fetch(metrics, { signal: AbortSignal.timeout(5000) })).text();
+    return { ms: performance.now() - t0, text };
+  };
+  let answered = 0;
+  const loadFor = async (ms: number) => {
+    const until = Date.now() + ms;
+    await Promise.all(Array.from({ length: 4 }, async (_, lane) => {
+      for (let i = 0; Date.now() < until; i++) {
+        try {
+          // A request to a worker killed mid-answer may never end: give up after a second.
+          const res = await fetch(`http://127.0.0.1:${appPort}/users/${lane}-${i}`, {
+            signal: AbortSignal.timeout(1000),
+          });
+          await res.arrayBuffer();
+          if (res.ok) answered++;
+        } catch {
+          // a connection to the worker just killed
+        }
+      }
+    }));
+  };
+  const pidOf = (slot: string) => {
+    const all = [...app.output().matchAll(new RegExp(`${slot} \\(pid (\\d+)\\)`, "g"))];
+    return Number(all[all.length - 1][1]);
+  };
+  const servedCount = (slot: string) => (app.output().match(new RegExp(`${slot} \\(pid`, "g")) ?? []).length;
+  try {
+    const before: number[] = [];
+    for (let i = 0; i < 9; i++) before.push((await timedScrape()).ms);
+    const lostPerKill: number[] = [];
+    const afterKill: number[] = [];
+    let lostSoFar = 0;
+    let loadMs = 0;
+    for (let kill = 0; kill < kills; kill++) {
+      const t0 = Date.now();
+      const load = loadFor(loadSeconds * 1000);
+      await new Promise((r) => setTimeout(r, loadSeconds * 1000 - 200)); // mid-load, not at a boundary
+      const slot = `worker_${1 + (kill % 2)}`;
+      const served = servedCount(slot);
+      process.kill(pidOf(slot), "SIGKILL");
+      afterKill.push((await timedScrape()).ms);
+      await load;
+      loadMs += Date.now() - t0;
+      for (const until = Date.now() + 15_000; servedCount(slot) === served && Date.now() < until;) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // Scrapes ask the living workers to publish; scrapes within a second share one collection,
+      // so the total is read until two collections a second apart agree: what is still missing
+      // then died with the killed worker.
+      let total = -1;
+      for (let tries = 0; tries < 20; tries++) {
+        await new Promise((r) => setTimeout(r, 1100));
+        const now = sumOf((await timedScrape()).text, "hono_worker_requests_total");
+        if (now === total) break;
+        total = now;
+      }
+      const lost = answered - total - lostSoFar;
+      lostPerKill.push(lost);
+      lostSoFar += lost;
+    }
+    return {
+      kills,
+      lostPerKill,
+      workerRps: answered / (loadMs / 1000) / 2,
+      publishIntervalMs: 1000,
+      scrapeMsBefore: median(before),
+      scrapeMsAfterKill: afterKill,
+    };
+  } finally {
+    await app.stop("SIGKILL");
+    rmSync(root, { recursive: true, force: true });
+  }
+}
