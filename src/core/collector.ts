@@ -69,12 +69,15 @@ export class Collector {
     return render((await this.collect()).families.values(), format);
   }
 
-  /** Collects the aggregate of every process, retiring the dead on the way. */
-  async collect(): Promise<Collection> {
+  /**
+   * Collects the aggregate of every process, retiring the dead on the way.
+   * @param read The state, when it was read already (with this process's publish); else it is read.
+   */
+  async collect(read?: StoredState): Promise<Collection> {
     const o = this.#o;
     let started = performance.now();
-    const stored = await o.storage.read();
-    o.events?.storageCall?.("read", (performance.now() - started) / 1000);
+    const stored = read ?? await o.storage.read();
+    if (read === undefined) o.events?.storageCall?.("read", (performance.now() - started) / 1000);
     const { retired, unreadable } = readableRetired(stored);
     const state: StoredState = { ...stored, retired };
     const now = o.clock();

@@ -12,7 +12,7 @@ import type { Logger } from "./log.ts";
 import type { MultiprocessMode } from "./modes.ts";
 import { splitSeriesKey } from "./series.ts";
 import { type DropReason, MAX_SERIES_KEY_LENGTH, takeSnapshot } from "./snapshot.ts";
-import type { MetricDescriptor, Storage } from "./storage.ts";
+import type { MetricDescriptor, PublishOutcome, Storage, StoredState } from "./storage.ts";
 import { unrefIfPossible, type UnrefTimer } from "./timers.ts";
 import { combine } from "./values.ts";
 
@@ -90,7 +90,17 @@ export class Publisher {
    * stay pending and are sent by the next publish.
    */
   publish(options: { exited?: boolean } = {}): Promise<void> {
-    const run = this.#chain.then(() => this.#publishOnce(options.exited ?? false, 0));
+    const run = this.#chain.then(() => this.#publishOnce(options.exited ?? false, 0, false));
+    this.#chain = run.catch(() => {});
+    return run.then(() => {});
+  }
+
+  /**
+   * Publishes, and reads the whole state in the same round trip where the backend can
+   * (`publishAndRead`): the state, or undefined when it was not read. Rejects when the publish fails.
+   */
+  publishAndRead(): Promise<StoredState | undefined> {
+    const run = this.#chain.then(() => this.#publishOnce(false, 0, true));
     this.#chain = run.catch(() => {});
     return run;
   }
@@ -123,7 +133,7 @@ export class Publisher {
     if (this.#intervalMs > 0) this.#schedule(next);
   }
 
-  async #publishOnce(exited: boolean, depth: number): Promise<void> {
+  async #publishOnce(exited: boolean, depth: number, read: boolean): Promise<StoredState | undefined> {
     const o = this.#o;
     // Strictly increasing, so that a retirement's compare-and-set on the heartbeat sees every publish.
     const now = this.#lastHeartbeat = Math.max(o.clock(), this.#lastHeartbeat + 1);
@@ -147,9 +157,15 @@ export class Publisher {
       }
     }
     const started = performance.now();
-    let outcome;
+    let outcome: PublishOutcome;
+    let state: StoredState | undefined;
     try {
-      outcome = await o.storage.publish({ processId: o.identity.id, heartbeat: now, exited, descriptors, series });
+      const update = { processId: o.identity.id, heartbeat: now, exited, descriptors, series };
+      if (read && o.storage.publishAndRead !== undefined) {
+        ({ outcome, state } = await o.storage.publishAndRead(update));
+      } else {
+        outcome = await o.storage.publish(update);
+      }
     } catch (error) {
       this.#failed(error, (performance.now() - started) / 1000);
       throw error;
@@ -169,8 +185,8 @@ export class Publisher {
       this.#ackedDescriptors.clear();
       const id = o.identity.reincarnate();
       o.events?.reincarnated?.(id);
-      if (depth < 3) return this.#publishOnce(exited, depth + 1);
-      return;
+      if (depth < 3) return this.#publishOnce(exited, depth + 1, read);
+      return undefined;
     }
     for (const [key, value] of series) this.#acked.set(key, value);
     for (const [name, json] of descriptorJson) this.#ackedDescriptors.set(name, json);
@@ -182,6 +198,7 @@ export class Publisher {
       this.#failures = 0;
     }
     o.events?.published?.(seconds, series.size);
+    return state;
   }
 
   #changedSeries(current: Map<string, string>, descriptors: Map<string, MetricDescriptor>): Map<string, string> {

@@ -104,6 +104,11 @@ export interface Storage {
   /** Reads the whole state, in a constant number of round trips. */
   read(): Promise<StoredState>;
   /**
+   * Optional: a publish and then a read, in one round trip (a scrape's own publish and its read).
+   * No `state` when the publish found this process retired.
+   */
+  publishAndRead?(update: ProcessUpdate): Promise<{ outcome: PublishOutcome; state?: StoredState }>;
+  /**
    * Atomically: when the retired version and every listed heartbeat are as expected, writes the
    * retired-total updates, keeps each process's data aside as a tombstone (so a process retired by
    * mistake learns what was folded) and removes the processes. Returns whether it committed.

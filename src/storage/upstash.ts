@@ -48,7 +48,7 @@ export interface UpstashStorageOptions {
 const PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,100}$/;
 const CHUNK = 500; // field pairs per HSET: Lua's unpack has a stack limit
 
-const PUBLISH = `
+const PUBLISH_BODY = `
 if redis.call('EXISTS', KEYS[4]) == 1 then return {'retired', redis.call('HGETALL', KEYS[4])} end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 local function hset(key, from, to)
@@ -66,14 +66,24 @@ local ttl = tonumber(ARGV[3])
 if ttl > 0 then
   for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ttl) end
   for k = 5, 7 do redis.call('EXPIRE', KEYS[k], ttl) end
-end
+end`;
+
+const PUBLISH = `${PUBLISH_BODY}
 return {'ok'}`;
 
-const READ = `
-local procs = redis.call('HGETALL', KEYS[1])
-local out = {redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('GET', KEYS[4]) or '0', procs, redis.call('HGETALL', KEYS[5])}
-for i = 1, #procs, 2 do out[#out + 1] = redis.call('HGETALL', ARGV[1] .. ':series:' .. procs[i]) end
+/** The read, over the given keys: descriptors, retired total, version, processes, copy, each process's series. */
+const readBody = (procs: string, desc: string, retired: string, version: string, copy: string, prefix: string) => `
+local procs = redis.call('HGETALL', ${procs})
+local out = {redis.call('HGETALL', ${desc}), redis.call('HGETALL', ${retired}), redis.call('GET', ${version}) or '0', procs, redis.call('HGETALL', ${copy})}
+for i = 1, #procs, 2 do out[#out + 1] = redis.call('HGETALL', ${prefix} .. ':series:' .. procs[i]) end`;
+
+const READ = `${readBody("KEYS[1]", "KEYS[2]", "KEYS[3]", "KEYS[4]", "KEYS[5]", "ARGV[1]")}
 return out`;
+
+// A scrape's own publish and its read in one request: the publish, then the read of the result.
+const PUBLISH_READ = `${PUBLISH_BODY}
+${readBody("KEYS[1]", "KEYS[3]", "KEYS[5]", "KEYS[6]", "KEYS[7]", "string.sub(KEYS[1], 1, -7)")}
+return {'ok', out}`;
 
 const RETIRE = `
 if tonumber(redis.call('GET', KEYS[3]) or '0') ~= tonumber(ARGV[2]) then return 0 end
@@ -125,6 +135,7 @@ export class UpstashStorage implements Storage {
   readonly #tombTtl: number;
   readonly #publish: ScriptRunner;
   readonly #read: ScriptRunner;
+  readonly #publishRead: ScriptRunner;
   readonly #retire: ScriptRunner;
 
   /**
@@ -157,65 +168,28 @@ export class UpstashStorage implements Storage {
     };
     this.#publish = script(PUBLISH);
     this.#read = script(READ);
+    this.#publishRead = script(PUBLISH_READ);
     this.#retire = script(RETIRE);
   }
 
   /** One script: refuses a retired id, else writes the changed series, descriptors and heartbeat. */
   async publish(update: ProcessUpdate): Promise<PublishOutcome> {
-    const k = this.#keys(update.processId);
-    const args = [
-      update.processId,
-      `${update.heartbeat}|${update.exited ? 1 : 0}`,
-      String(this.#ttl),
-      String(update.descriptors.size),
-    ];
-    for (const [name, d] of update.descriptors) args.push(name, JSON.stringify(d));
-    for (const [key, value] of update.series) args.push(key, value);
-    const reply = await this.#publish.exec([k.procs, k.series, k.desc, k.tomb, k.retired, k.version, k.copy], args);
-    if (Array.isArray(reply) && text(reply[0]) === "retired") {
-      const folded = pairs(reply[1]);
-      folded.delete("__empty");
-      return { status: "retired", folded };
-    }
-    return { status: "ok" };
+    const reply = await this.#publish.exec(this.#publishKeys(update.processId), this.#publishArgs(update));
+    return publishOutcome(reply);
+  }
+
+  /** One script: the publish, then (unless this id was retired) the read: a scrape costs one request. */
+  async publishAndRead(update: ProcessUpdate): Promise<{ outcome: PublishOutcome; state?: StoredState }> {
+    const reply = await this.#publishRead.exec(this.#publishKeys(update.processId), this.#publishArgs(update));
+    const outcome = publishOutcome(reply);
+    if (outcome.status === "retired") return { outcome };
+    return { outcome, state: parseRead((reply as unknown[])[1]) };
   }
 
   /** One script: every process, the descriptors and the retired total. */
   async read(): Promise<StoredState> {
     const k = this.#keys("");
-    const reply = await this.#read.exec([k.procs, k.desc, k.retired, k.version, k.copy], [this.keyPrefix]);
-    if (!Array.isArray(reply) || reply.length < 5) {
-      throw new StorageError("upstash", "the read script returned an unexpected reply");
-    }
-    let corrupt = 0;
-    const descriptors = new Map<string, MetricDescriptor>();
-    for (const [name, raw] of pairs(reply[0], true)) {
-      try {
-        descriptors.set(name, JSON.parse(raw));
-      } catch {
-        corrupt++;
-      }
-    }
-    const procs = pairs(reply[3]);
-    const processes: ProcessRecord[] = [];
-    let index = 5;
-    for (const [id, meta] of procs) {
-      const series = pairs(reply[index++]);
-      const [heartbeat, exited] = meta.split("|");
-      if (heartbeat === undefined || Number.isNaN(Number(heartbeat))) {
-        corrupt++;
-        continue;
-      }
-      processes.push({ id, heartbeat: Number(heartbeat), exited: exited === "1", series });
-    }
-    return {
-      descriptors,
-      processes,
-      retired: pairs(reply[1]),
-      retiredCopy: pairs(reply[4]),
-      retiredVersion: Number(text(reply[2])) || 0,
-      corrupt,
-    };
+    return parseRead(await this.#read.exec([k.procs, k.desc, k.retired, k.version, k.copy], [this.keyPrefix]));
   }
 
   /** One script: compare-and-set on the version and each heartbeat, then fold, tombstone, remove. */
@@ -237,6 +211,23 @@ export class UpstashStorage implements Storage {
     return Promise.resolve();
   }
 
+  #publishKeys(id: string): string[] {
+    const k = this.#keys(id);
+    return [k.procs, k.series, k.desc, k.tomb, k.retired, k.version, k.copy];
+  }
+
+  #publishArgs(update: ProcessUpdate): string[] {
+    const args = [
+      update.processId,
+      `${update.heartbeat}|${update.exited ? 1 : 0}`,
+      String(this.#ttl),
+      String(update.descriptors.size),
+    ];
+    for (const [name, d] of update.descriptors) args.push(name, JSON.stringify(d));
+    for (const [key, value] of update.series) args.push(key, value);
+    return args;
+  }
+
   #keys(id: string) {
     const p = this.keyPrefix;
     return {
@@ -249,6 +240,52 @@ export class UpstashStorage implements Storage {
       version: `${p}:version`,
     };
   }
+}
+
+/** What a publish script's reply says. */
+function publishOutcome(reply: unknown): PublishOutcome {
+  if (Array.isArray(reply) && text(reply[0]) === "retired") {
+    const folded = pairs(reply[1]);
+    folded.delete("__empty");
+    return { status: "retired", folded };
+  }
+  return { status: "ok" };
+}
+
+/** The state in a read script's reply. */
+function parseRead(reply: unknown): StoredState {
+  if (!Array.isArray(reply) || reply.length < 5) {
+    throw new StorageError("upstash", "the read script returned an unexpected reply");
+  }
+  let corrupt = 0;
+  const descriptors = new Map<string, MetricDescriptor>();
+  for (const [name, raw] of pairs(reply[0], true)) {
+    try {
+      descriptors.set(name, JSON.parse(raw));
+    } catch {
+      corrupt++;
+    }
+  }
+  const procs = pairs(reply[3]);
+  const processes: ProcessRecord[] = [];
+  let index = 5;
+  for (const [id, meta] of procs) {
+    const series = pairs(reply[index++]);
+    const [heartbeat, exited] = meta.split("|");
+    if (heartbeat === undefined || Number.isNaN(Number(heartbeat))) {
+      corrupt++;
+      continue;
+    }
+    processes.push({ id, heartbeat: Number(heartbeat), exited: exited === "1", series });
+  }
+  return {
+    descriptors,
+    processes,
+    retired: pairs(reply[1]),
+    retiredCopy: pairs(reply[4]),
+    retiredVersion: Number(text(reply[2])) || 0,
+    corrupt,
+  };
 }
 
 /**

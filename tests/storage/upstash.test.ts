@@ -75,6 +75,37 @@ describe("upstash storage", () => {
     assert.equal(state.processes.length, 20);
   });
 
+  test("a scrape costs 1 REST request, and 2 when it retires a dead process", async () => {
+    const count = () => [...gateway.requests.values()].reduce((a, b) => a + b, 0);
+    let now = Date.now();
+    const scenario = async (keyPrefix: string) => {
+      const storage = new UpstashStorage({ url: gateway.url, token: gateway.token, keyPrefix });
+      const dead = new SimProcess(storage, new TestClock(now - 600_000));
+      dead.requests.inc({ route: "/" }, 3);
+      await dead.publish(); // ten minutes ago: dead
+      const registry = new Registry();
+      return createExporter({ registry, storage, metricsServer: false, minScrapeIntervalMs: 0, clock: () => now });
+    };
+    // The first use of each script costs one more request (EVALSHA, then EVAL): load them first.
+    const warm = await scenario("scrape-cost-warm");
+    await warm.scrape(new Request("http://x/metrics"));
+    await warm.onExit();
+    const exporter = await scenario("scrape-cost");
+    const scrape = async () => {
+      const before = count();
+      const text = await (await exporter.scrape(new Request("http://x/metrics"))).text();
+      return { text, requests: count() - before };
+    };
+    const first = await scrape();
+    assert.equal(sample(first.text, 'app_requests_total{route="/"}'), 3);
+    assert.equal(first.requests, 2, "this process's publish and the read in one request, then the retirement");
+    now += 1000;
+    const second = await scrape();
+    assert.equal(sample(second.text, 'app_requests_total{route="/"}'), 3, "the retired total holds it");
+    assert.equal(second.requests, 1);
+    await exporter.onExit();
+  });
+
   test("a first publish of 6000 series fits one request", async () => {
     const s = new UpstashStorage({ url: gateway.url, token: gateway.token, keyPrefix: "wide" });
     const series = new Map(Array.from({ length: 6000 }, (_, i) => [`c_total{i="${i}"}`, String(i)]));
