@@ -7,7 +7,8 @@ export async function load(url: string, n: number, concurrency = 8): Promise<{ o
     while (next < n) {
       const i = next++;
       try {
-        const res = await fetch(`${url}/users/${i}`);
+        // A request to a worker killed mid-answer may never end: give up on it after 5 s.
+        const res = await fetch(`${url}/users/${i}`, { signal: AbortSignal.timeout(5000) });
         await res.arrayBuffer();
         if (res.status === 200) ok++;
         else failed++;
