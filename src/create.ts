@@ -28,6 +28,11 @@ export interface CreateExporterOptions extends ExporterOptions {
    * `REDIS_TTL_SECONDS`, `REDIS_TTL_DISABLED`. Ignored when `storage` is given.
    */
   readonly upstash?: UpstashStorageOptions;
+  /**
+   * On Node, Bun and Deno: a YAML configuration file in the Python original's shape (root key
+   * `exporter:`); environment variables win over it. Env `PROMETHEUS_CONFIG_FILE`. An error elsewhere.
+   */
+  readonly configFile?: string;
   /** Storage backend. Default: chosen from the environment, else the memory storage of this process or isolate. */
   readonly storage?: Storage;
   /** Runtime adapter. Default: the one of the entry point `createExporter` came from. */

@@ -7,8 +7,22 @@ import type { Exporter } from "../core/exporter.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { createExporterFor, type CreateExporterOptions } from "../create.ts";
 import { hostStorage } from "../storage/host.ts";
+import type { EnvSource } from "../core/env.ts";
+import { readConfigFile } from "./config_file.ts";
 
-/** Creates an exporter for a host runtime. */
+/** Creates an exporter for a host runtime, its environment over the configuration file if one is set. */
 export function createHostExporter(runtime: Runtime, options: CreateExporterOptions): Exporter {
-  return createExporterFor(runtime, options, (env) => hostStorage(env, options));
+  const withFile: Runtime = { ...runtime, env: hostEnv(runtime.env, options) };
+  return createExporterFor(withFile, options, (env) => hostStorage(env, options));
+}
+
+/**
+ * The environment as a host exporter reads it: the variables, then what the configuration file
+ * (`configFile`, else `PROMETHEUS_CONFIG_FILE`) sets; a variable that is set wins over the file.
+ */
+export function hostEnv(env: EnvSource, options: { readonly configFile?: string } = {}): EnvSource {
+  const path = options.configFile ?? env("PROMETHEUS_CONFIG_FILE");
+  if (path === undefined || path === "") return env;
+  const values = readConfigFile(path);
+  return (name) => env(name) ?? values[name];
 }

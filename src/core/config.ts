@@ -44,13 +44,42 @@ export interface ConfigOptions {
   readonly flushWindowMs?: number;
   /** Scrapes within this many ms of each other share one storage read. Default 1000; 0 shares only concurrent ones. */
   readonly minScrapeIntervalMs?: number;
-  /** Bearer token `/metrics` requires. Env `PROMETHEUS_METRICS_TOKEN`. Never logged. */
+  /** Bearer token `/metrics` accepts. Env `PROMETHEUS_METRICS_TOKEN`. Never logged. */
   readonly metricsToken?: string;
+  /** Basic-auth user name `/metrics` accepts (with `metricsPassword`). Env `PROMETHEUS_METRICS_USERNAME`. */
+  readonly metricsUsername?: string;
+  /** Basic-auth password (with `metricsUsername`). Env `PROMETHEUS_METRICS_PASSWORD`. Never logged. */
+  readonly metricsPassword?: string;
+  /** HTTPS for the metrics server (hosts), field by field over `PROMETHEUS_SSL_*`. */
+  readonly tls?: TlsOptions;
   /**
    * Serve `/metrics` without a token. Env `PROMETHEUS_METRICS_PUBLIC`. Default true on hosts, false on
    * edge runtimes, where metrics are refused (403) until a token is set or this is true.
    */
   readonly publicMetrics?: boolean;
+}
+
+/** HTTPS for the metrics server: files, as paths. */
+export interface TlsOptions {
+  /** Server certificate (PEM). Env `PROMETHEUS_SSL_CERTFILE`. */
+  readonly certFile?: string;
+  /** Its private key (PEM). Env `PROMETHEUS_SSL_KEYFILE`. */
+  readonly keyFile?: string;
+  /** CA certificates (PEM) that client certificates must be signed by. Env `PROMETHEUS_SSL_CLIENT_CAFILE`. */
+  readonly clientCaFile?: string;
+  /** A directory of such CA certificates. Env `PROMETHEUS_SSL_CLIENT_CAPATH`. */
+  readonly clientCaPath?: string;
+  /** Refuse clients without a valid certificate. Env `PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED`; default false. */
+  readonly clientAuthRequired?: boolean;
+}
+
+/** HTTPS settings after validation: both server files, and how clients are checked. */
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly clientCaFile: string | undefined;
+  readonly clientCaPath: string | undefined;
+  readonly clientAuthRequired: boolean;
 }
 
 /** What a runtime changes in the defaults. */
@@ -63,11 +92,18 @@ export interface ConfigDefaults {
 
 /** Configuration after defaults and validation: every setting present, `workerId` possibly unset. */
 export type ResolvedConfig =
-  & { readonly [K in Exclude<keyof ConfigOptions, "workerId" | "metricsToken">]-?: NonNullable<ConfigOptions[K]> }
+  & {
+    readonly [K in Exclude<keyof ConfigOptions, Secret | "workerId" | "tls">]-?: NonNullable<ConfigOptions[K]>;
+  }
   & {
     /** This process's `worker_id` label, when one was configured. */
     readonly workerId: string | undefined;
+    /** HTTPS for the metrics server, when configured. */
+    readonly tls: TlsFiles | undefined;
   };
+
+/** Options that hold secrets: never part of the resolved configuration (which may be logged). */
+type Secret = "metricsToken" | "metricsUsername" | "metricsPassword";
 
 const DAY_MS = 86_400_000;
 
@@ -135,10 +171,54 @@ export function resolveConfig(options: ConfigOptions, env: EnvSource, defaults: 
     flushWindowMs: ms("flushWindowMs", options.flushWindowMs, 1000, 0, 60_000),
     minScrapeIntervalMs: ms("minScrapeIntervalMs", options.minScrapeIntervalMs, 1000, 0, 3_600_000),
     publicMetrics: options.publicMetrics ?? readEnv(env, "PROMETHEUS_METRICS_PUBLIC", parseBoolean) ?? !edge,
+    tls: resolveTls(options.tls ?? {}, env),
   };
 }
 
-/** The lock on `/metrics` the options and environment ask for. A bad token is an error that never shows it. */
+/** The HTTPS files the options and environment name, checked for coherence (not read here). */
+function resolveTls(options: TlsOptions, env: EnvSource): TlsFiles | undefined {
+  const path = (option: keyof TlsOptions, variable: string): [string | undefined, string] => {
+    const value = options[option];
+    if (value !== undefined) {
+      if (typeof value !== "string" || value === "") throw new ConfigError(`tls.${option}`, "expected a file path");
+      return [value, `tls.${option}`];
+    }
+    return [env(variable) || undefined, variable];
+  };
+  const [certFile, certSetting] = path("certFile", "PROMETHEUS_SSL_CERTFILE");
+  const [keyFile, keySetting] = path("keyFile", "PROMETHEUS_SSL_KEYFILE");
+  const [clientCaFile, caSetting] = path("clientCaFile", "PROMETHEUS_SSL_CLIENT_CAFILE");
+  const [clientCaPath, caPathSetting] = path("clientCaPath", "PROMETHEUS_SSL_CLIENT_CAPATH");
+  const requiredSetting = options.clientAuthRequired !== undefined
+    ? "tls.clientAuthRequired"
+    : "PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED";
+  const clientAuthRequired = options.clientAuthRequired ??
+    readEnv(env, "PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED", parseBoolean) ?? false;
+  if (certFile === undefined && keyFile === undefined) {
+    const orphan = clientCaFile !== undefined ? caSetting : clientCaPath !== undefined ? caPathSetting : undefined;
+    if (orphan !== undefined) {
+      throw new ConfigError(orphan, `client certificates need HTTPS: set ${certSetting} and ${keySetting} too`);
+    }
+    if (clientAuthRequired) {
+      throw new ConfigError(requiredSetting, `client certificates need HTTPS: set ${certSetting} and ${keySetting}`);
+    }
+    return undefined;
+  }
+  if (certFile === undefined) throw new ConfigError(certSetting, `is not set, but ${keySetting} is: HTTPS needs both`);
+  if (keyFile === undefined) throw new ConfigError(keySetting, `is not set, but ${certSetting} is: HTTPS needs both`);
+  if (clientAuthRequired && clientCaFile === undefined && clientCaPath === undefined) {
+    throw new ConfigError(
+      requiredSetting,
+      `is true, but no CA to verify client certificates against: set ${caSetting} or ${caPathSetting}`,
+    );
+  }
+  return { certFile, keyFile, clientCaFile, clientCaPath, clientAuthRequired };
+}
+
+/**
+ * The lock on `/metrics` the options and environment ask for: a bearer token, a basic-auth user
+ * and password, or both. A bad credential is an error that never shows it.
+ */
 export function metricsLock(options: ConfigOptions, env: EnvSource, publicMetrics: boolean): MetricsLock {
   const fromOption = options.metricsToken !== undefined;
   const token = fromOption ? options.metricsToken : env("PROMETHEUS_METRICS_TOKEN") || undefined;
@@ -148,7 +228,36 @@ export function metricsLock(options: ConfigOptions, env: EnvSource, publicMetric
       "must be 1 to 4096 visible ASCII characters with no spaces (it is sent as `Authorization: Bearer <token>`)",
     );
   }
-  return { token, open: publicMetrics };
+  const username = options.metricsUsername ?? (env("PROMETHEUS_METRICS_USERNAME") || undefined);
+  const password = options.metricsPassword ?? (env("PROMETHEUS_METRICS_PASSWORD") || undefined);
+  const userSetting = options.metricsUsername !== undefined ? "metricsUsername" : "PROMETHEUS_METRICS_USERNAME";
+  const passwordSetting = options.metricsPassword !== undefined ? "metricsPassword" : "PROMETHEUS_METRICS_PASSWORD";
+  if ((username === undefined) !== (password === undefined)) {
+    throw new ConfigError(
+      username === undefined
+        ? userSetting
+        : passwordSetting,
+      "basic auth needs both a user name and a password (PROMETHEUS_METRICS_USERNAME and PROMETHEUS_METRICS_PASSWORD)",
+    );
+  }
+  if (username !== undefined && !isCredential(username, 256, true)) {
+    throw new ConfigError(userSetting, "must be 1 to 256 characters, with no colon and no control characters");
+  }
+  if (password !== undefined && !isCredential(password, 4096, false)) {
+    throw new ConfigError(passwordSetting, "must be 1 to 4096 characters, with no control characters");
+  }
+  const basic = username !== undefined && password !== undefined ? { username, password } : undefined;
+  return { token, basic, open: publicMetrics };
+}
+
+/** 1 to `max` characters, none of them a control character (nor a colon, for a user name). */
+function isCredential(value: unknown, max: number, noColon: boolean): boolean {
+  if (typeof value !== "string" || value.length === 0 || value.length > max) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || (noColon && c === 0x3a)) return false;
+  }
+  return true;
 }
 
 function ms(setting: string, value: number | undefined, fallback: number, min: number, max: number): number {

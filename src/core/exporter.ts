@@ -333,9 +333,11 @@ export class Exporter {
     }
     const retry = this.#options.serverRetry;
     const standbyMs = retry?.standbyMs;
+    const tls = this.#resolve().tls;
     this.#server = await startServerWithRetry(serve, this.fetch, {
       port: this.config.metricsPort,
       hostname: this.config.bindAddress,
+      tls,
       attempts: retry?.attempts ?? 5,
       initialDelayMs: retry?.initialDelayMs ?? 500,
       logger: this.logger,
@@ -345,6 +347,7 @@ export class Exporter {
       standBy(serve, this.fetch, {
         port: this.config.metricsPort,
         hostname: this.config.bindAddress,
+        tls,
         everyMs: standbyMs,
         logger: this.logger,
         unrefTimer: this.runtime.unrefTimer,

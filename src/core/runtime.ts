@@ -3,6 +3,7 @@
  * never touches `process`, `Deno` or `Bun` itself.
  * @module
  */
+import type { TlsFiles } from "./config.ts";
 import type { EnvSource } from "./env.ts";
 import type { ProcessFacts } from "./identity.ts";
 import type { UnrefTimer } from "./timers.ts";
@@ -42,6 +43,20 @@ export interface ServeOptions {
   readonly hostname: string;
   /** Let several processes listen on the port (SO_REUSEPORT), where the runtime supports it. */
   readonly reusePort?: boolean;
+  /** Serve HTTPS with this material (the metrics server, when `PROMETHEUS_SSL_*` is set). */
+  readonly tls?: TlsMaterial;
+}
+
+/** HTTPS material, read and checked: PEM text, and how client certificates are treated. */
+export interface TlsMaterial {
+  /** Server certificate chain (PEM). */
+  readonly cert: string;
+  /** Its private key (PEM). Never logged. */
+  readonly key: string;
+  /** CA certificates (PEM, one per entry) that client certificates must be signed by. */
+  readonly ca: readonly string[];
+  /** `none`: no client certificate asked; `optional`: verified when sent; `required`: refused without one. */
+  readonly clientAuth: "none" | "optional" | "required";
 }
 
 /** A runtime adapter. */
@@ -65,6 +80,11 @@ export interface Runtime {
   readonly onShutdownSignal?: (listener: (signal: string, appListens: boolean | undefined) => void) => () => void;
   /** Ends the process. */
   readonly exit?: (code: number) => void;
+  /**
+   * Reads and checks the HTTPS files (host runtimes); a missing or unreadable file, a key that
+   * does not match, or what the runtime cannot do is a ConfigError naming the setting and file.
+   */
+  readonly loadTls?: (files: TlsFiles) => TlsMaterial;
   /**
    * An edge isolate (Workers): no timers between requests and no random values or I/O at module
    * scope. The exporter is built at the first request, publishes after responses through

@@ -5,7 +5,7 @@
  */
 import { describeError } from "./errors.ts";
 import type { Logger } from "./log.ts";
-import type { FetchHandler, Runtime, ServerHandle } from "./runtime.ts";
+import type { FetchHandler, Runtime, ServerHandle, TlsMaterial } from "./runtime.ts";
 import { unrefIfPossible, type UnrefTimer } from "./timers.ts";
 
 /** Options of {@link startServerWithRetry}. */
@@ -14,6 +14,8 @@ export interface ServerRetryOptions {
   readonly port: number;
   /** Address to bind. */
   readonly hostname: string;
+  /** HTTPS material, when the server speaks HTTPS. */
+  readonly tls?: TlsMaterial;
   /** Attempts in all. */
   readonly attempts: number;
   /** Delay after the first failure; the n-th waits n times as long. */
@@ -33,7 +35,7 @@ export async function startServerWithRetry(
   let lastError: unknown;
   for (let attempt = 1; attempt <= options.attempts; attempt++) {
     try {
-      return await serve(handler, { port: options.port, hostname: options.hostname });
+      return await serve(handler, { port: options.port, hostname: options.hostname, tls: options.tls });
     } catch (error) {
       lastError = error;
       // A held timer: a sidecar has nothing else keeping it alive while it waits for the port.
@@ -54,6 +56,8 @@ export interface StandByOptions {
   readonly port: number;
   /** Address to bind. */
   readonly hostname: string;
+  /** HTTPS material, when the server speaks HTTPS. */
+  readonly tls?: TlsMaterial;
   /** Delay between attempts. */
   readonly everyMs: number;
   /** Where the stand-by and the takeover are reported. */
@@ -79,7 +83,7 @@ export function standBy(serve: NonNullable<Runtime["serve"]>, handler: FetchHand
   const attempt = async () => {
     if (!options.wanted()) return;
     try {
-      options.taken(await serve(handler, { port: options.port, hostname: options.hostname }));
+      options.taken(await serve(handler, { port: options.port, hostname: options.hostname, tls: options.tls }));
       options.logger.warn(`metrics server taken over on ${where}`);
     } catch {
       schedule();

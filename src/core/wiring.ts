@@ -16,7 +16,7 @@ import type { Logger } from "./log.ts";
 import type { MergeResult } from "./merge.ts";
 import type { Registry } from "./metrics.ts";
 import { Publisher } from "./publisher.ts";
-import type { Runtime } from "./runtime.ts";
+import type { Runtime, TlsMaterial } from "./runtime.ts";
 import { SelfMetrics } from "./self_metrics.ts";
 import { SharedScrape } from "./shared_scrape.ts";
 import type { Storage } from "./storage.ts";
@@ -32,6 +32,8 @@ export interface Core {
   readonly workerMetrics: WorkerMetrics;
   readonly selfMetrics: SelfMetrics;
   readonly guard: MetricsGuard;
+  /** HTTPS material of the metrics server, when configured (read and checked at start). */
+  readonly tls: TlsMaterial | undefined;
   readonly flushWindow: FlushWindow;
   readonly scrapes: SharedScrape;
 }
@@ -49,6 +51,16 @@ export function wire(
   const localStorage = storage.kind === "filesystem" || storage.kind === "memory";
   const config = resolveConfig(options, runtime.env, { edge: runtime.edge, localStorage });
   const guard = new MetricsGuard(metricsLock(options, runtime.env, config.publicMetrics));
+  let tls: TlsMaterial | undefined;
+  if (config.tls !== undefined) {
+    if (runtime.loadTls === undefined) {
+      throw new ConfigError(
+        "PROMETHEUS_SSL_CERTFILE",
+        `the ${runtime.name} runtime runs no metrics server of its own (its platform terminates HTTPS); remove PROMETHEUS_SSL_*`,
+      );
+    }
+    tls = runtime.loadTls(config.tls);
+  }
   const expires = storage.expiresAfterMs;
   if (expires !== undefined && expires <= config.deadAfterMs) {
     // A dead process's keys would expire before it is retired: its counters would vanish.
@@ -100,6 +112,7 @@ export function wire(
     workerMetrics,
     selfMetrics,
     guard,
+    tls,
     flushWindow,
     scrapes,
   };

@@ -17,7 +17,7 @@ import type { CreateExporterOptions } from "../../create.ts";
 import { createHostExporter } from "../host.ts";
 import { nodeRuntime } from "../node/runtime.ts";
 import { type SuperviseOptions, superviseWith, type WorkerMain } from "../node/supervisor.ts";
-import { serve } from "./server.ts";
+import { loadBunTls, serve } from "./server.ts";
 
 /**
  * The Bun runtime adapter.
@@ -30,7 +30,7 @@ import { serve } from "./server.ts";
  */
 export function bunRuntime(): Runtime {
   // Bun implements node:process and node:os, so only the server differs from Node.
-  return { ...nodeRuntime(), name: "bun", serve };
+  return { ...nodeRuntime(), name: "bun", serve, loadTls: loadBunTls };
 }
 
 /** Creates an exporter for Bun. */
@@ -48,3 +48,4 @@ export { serve };
 export function supervise(main: WorkerMain, options: SuperviseOptions = {}): Promise<void> {
   return superviseWith(createExporter, main, options);
 }
+export { readConfigFile } from "../config_file.ts";

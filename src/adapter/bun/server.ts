@@ -2,11 +2,20 @@
  * The metrics server on `Bun.serve`.
  * @module
  */
-import type { FetchHandler, ServeOptions, ServerHandle } from "../../core/runtime.ts";
+import { ConfigError } from "../../core/errors.ts";
+import type { TlsFiles } from "../../core/config.ts";
+import type { FetchHandler, ServeOptions, ServerHandle, TlsMaterial } from "../../core/runtime.ts";
+import { loadTls } from "../tls.ts";
 
 /** The part of Bun's global this adapter uses. */
 interface BunGlobal {
-  serve(options: { port: number; hostname: string; reusePort?: boolean; fetch: FetchHandler }): {
+  serve(options: {
+    port: number;
+    hostname: string;
+    reusePort?: boolean;
+    fetch: FetchHandler;
+    tls?: { cert: string; key: string; ca?: string[]; requestCert?: boolean; rejectUnauthorized?: boolean };
+  }): {
     readonly port: number;
     stop(closeActiveConnections?: boolean): Promise<void> | void;
   };
@@ -33,11 +42,20 @@ export function bunGlobal(): BunGlobal {
  */
 export function serve(handler: FetchHandler, options: ServeOptions): Promise<ServerHandle> {
   try {
+    const tls = options.tls;
     const server = bunGlobal().serve({
       port: options.port,
       hostname: options.hostname,
       reusePort: options.reusePort,
       fetch: handler,
+      // Bun verifies client certificates in the handshake (only `required` reaches here).
+      tls: tls && {
+        cert: tls.cert,
+        key: tls.key,
+        ca: tls.ca.length > 0 ? [...tls.ca] : undefined,
+        requestCert: tls.clientAuth !== "none",
+        rejectUnauthorized: tls.clientAuth !== "none",
+      },
     });
     return Promise.resolve({
       port: server.port,
@@ -54,4 +72,20 @@ export function serve(handler: FetchHandler, options: ServeOptions): Promise<Ser
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/**
+ * {@link loadTls}, and what Bun cannot do: verify a client certificate when one is sent without
+ * refusing clients that send none (its TLS options verify in the handshake, all or nothing).
+ */
+export function loadBunTls(files: TlsFiles): TlsMaterial {
+  const material = loadTls(files);
+  if (material.clientAuth === "optional") {
+    throw new ConfigError(
+      "PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED",
+      "Bun can verify client certificates only by requiring them: set PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED=true, " +
+        "or remove the client CA (PROMETHEUS_SSL_CLIENT_CAFILE/CAPATH)",
+    );
+  }
+  return material;
 }

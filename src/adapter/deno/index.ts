@@ -23,3 +23,4 @@ export function createExporter(options: CreateExporterOptions = {}): Exporter {
 
 export { denoEnv, denoRuntime, serve } from "./runtime.ts";
 export { createParallelExporter } from "./parallel.ts";
+export { readConfigFile } from "../config_file.ts";

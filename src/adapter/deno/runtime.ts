@@ -7,6 +7,8 @@
 import process from "node:process";
 import type { EnvSource } from "../../core/env.ts";
 import type { FetchHandler, Runtime, ServeOptions, ServerHandle } from "../../core/runtime.ts";
+import { serve as serveNode } from "../node/server.ts";
+import { loadTls } from "../tls.ts";
 import { denoGlobal } from "./deno.ts";
 
 /** Reads `Deno.env`; without the env permission, answers undefined and warns once. */
@@ -39,6 +41,9 @@ export function denoEnv(warn: (message: string) => void = console.warn): EnvSour
  * ```
  */
 export function serve(handler: FetchHandler, options: ServeOptions): Promise<ServerHandle> {
+  // Deno.serve cannot ask for client certificates; Deno's node:https can (it hands them over, and
+  // the Node adapter's server checks them), so HTTPS goes through it.
+  if (options.tls !== undefined) return serveNode(handler, options);
   try {
     const server = denoGlobal().serve({ port: options.port, hostname: options.hostname, onListen: () => {} }, handler);
     return Promise.resolve({ port: server.addr.port, close: () => server.shutdown() });
@@ -87,5 +92,6 @@ export function denoRuntime(): Runtime {
       };
     },
     exit: (code) => deno.exit(code),
+    loadTls,
   };
 }

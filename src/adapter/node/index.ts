@@ -24,3 +24,4 @@ export function createExporter(options: CreateExporterOptions = {}): Exporter {
 export { nodeRuntime, processProbe } from "./runtime.ts";
 export { serve } from "./server.ts";
 export { supervise, type SuperviseOptions, superviseWith, type WorkerMain } from "./supervisor.ts";
+export { readConfigFile } from "../config_file.ts";

@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import process from "node:process";
 import type { ProcessProbe, Runtime } from "../../core/runtime.ts";
 import { serve } from "./server.ts";
+import { loadTls } from "../tls.ts";
 
 /** Reads this process's memory, CPU and uptime through `node:process` (Node, and Bun). */
 export const processProbe: ProcessProbe = {
@@ -48,5 +49,6 @@ export function nodeRuntime(): Runtime {
     serve,
     onShutdownSignal: onProcessSignal,
     exit: (code) => process.exit(code),
+    loadTls,
   };
 }

@@ -4,10 +4,13 @@
  * @module
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { reportMalformedRequest } from "../../core/malformed.ts";
 import type { FetchHandler, ServeOptions, ServerHandle } from "../../core/runtime.ts";
+import { refuseClient } from "../tls.ts";
 
 /**
  * Listens on `options.port` and answers each request with `handler`. Rejects when it cannot bind.
@@ -20,14 +23,33 @@ import type { FetchHandler, ServeOptions, ServerHandle } from "../../core/runtim
  * ```
  */
 export function serve(handler: FetchHandler, options: ServeOptions): Promise<ServerHandle> {
-  const server = createServer((req, res) => {
+  const tls = options.tls;
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (tls !== undefined && tls.clientAuth !== "none") {
+      // Client certificates are asked for but checked here, per request, so that Node (which
+      // verifies them) and Deno (which only hands them over) refuse the same clients the same way.
+      const socket = req.socket as TLSSocket;
+      const refusal = refuseClient(tls, socket.getPeerCertificate?.(true), socket.authorized === true);
+      if (refusal !== undefined) {
+        res.writeHead(403, { "content-type": "text/plain", connection: "close" });
+        res.end(`Forbidden: ${refusal}\n`);
+        return;
+      }
+    }
     answer(handler, req, res, options.hostname).catch((error) => {
       // The cause goes to the log, never to the client.
       console.error(`[hono-prometheus-exporter] serve: the handler failed: ${String(error)}`);
       if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
       res.end("Internal Server Error\n");
     });
-  });
+  };
+  const server = tls === undefined ? createServer(listener) : createHttpsServer({
+    cert: tls.cert,
+    key: tls.key,
+    ca: tls.ca.length > 0 ? [...tls.ca] : undefined,
+    requestCert: tls.clientAuth !== "none",
+    rejectUnauthorized: false,
+  }, listener);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.hostname, () => {
@@ -62,7 +84,8 @@ async function answer(
   }
   let url: URL;
   try {
-    url = new URL(`http://${req.headers.host ?? hostname}${req.url ?? "/"}`);
+    const scheme = (req.socket as Partial<TLSSocket>).encrypted ? "https" : "http";
+    url = new URL(`${scheme}://${req.headers.host ?? hostname}${req.url ?? "/"}`);
   } catch {
     // A Host or a target that makes no URL: the client's fault (400), counted, never the app's.
     reportMalformedRequest(req.method ?? "GET");

@@ -17,6 +17,7 @@ import type { Exporter } from "../../core/exporter.ts";
 import { Counter } from "../../core/metrics.ts";
 import type { ServerHandle } from "../../core/runtime.ts";
 import type { CreateExporterOptions } from "../../create.ts";
+import { hostEnv } from "../host.ts";
 
 /** Options of {@link supervise}. */
 export interface SuperviseOptions extends CreateExporterOptions {
@@ -98,7 +99,8 @@ async function runPrimary(
   createExporter: (options: CreateExporterOptions) => Exporter,
   options: SuperviseOptions,
 ): Promise<void> {
-  const multiprocDir = options.multiprocDir ?? process.env.PROMETHEUS_MULTIPROC_DIR ??
+  const env = hostEnv((name) => process.env[name], options); // the configuration file too
+  const multiprocDir = options.multiprocDir ?? env("PROMETHEUS_MULTIPROC_DIR") ??
     mkdtempSync(join(tmpdir(), "hono-prometheus-"));
   process.env.PROMETHEUS_MULTIPROC_DIR = multiprocDir; // inherited by the workers
   const bySlot = new Map<string, Worker>();
@@ -154,7 +156,7 @@ async function runPrimary(
   });
   const graceMs = options.gracefulTimeoutMs ?? 30_000;
   let target = options.workers ??
-    readEnv((name) => process.env[name], "WORKERS", (name, raw) => parseInteger(name, raw, 1, 1024)) ??
+    readEnv(env, "WORKERS", (name, raw) => parseInteger(name, raw, 1, 1024)) ??
     availableParallelism();
   const retiring = new Set<Worker>();
   let shuttingDown = false;

@@ -20,11 +20,18 @@ const HOST_ONLY = {
   bindAddress: "Workers cannot run a metrics server; serve /metrics from the app with metricsHandler",
   serverRetry: "Workers cannot run a metrics server; serve /metrics from the app with metricsHandler",
   handleSignals: "Workers have no signals; an isolate's counts are published after each response",
+  tls: "Cloudflare serves your Worker over HTTPS at its edge; lock /metrics with PROMETHEUS_METRICS_TOKEN",
+  configFile: "Workers have no file system; set the settings as bindings (wrangler.toml [vars], or secrets)",
 } as const;
 const HOST_ONLY_BINDINGS = {
   PROMETHEUS_MULTIPROC_DIR: HOST_ONLY.multiprocDir,
   PROMETHEUS_METRICS_PORT: HOST_ONLY.metricsPort,
   PROMETHEUS_BIND_ADDRESS: HOST_ONLY.bindAddress,
+  PROMETHEUS_SSL_CERTFILE: HOST_ONLY.tls,
+  PROMETHEUS_SSL_KEYFILE: HOST_ONLY.tls,
+  PROMETHEUS_SSL_CLIENT_CAFILE: HOST_ONLY.tls,
+  PROMETHEUS_SSL_CLIENT_CAPATH: HOST_ONLY.tls,
+  PROMETHEUS_CONFIG_FILE: HOST_ONLY.configFile,
 } as const;
 
 /** Options of the Workers `createExporter`: those of the other entries that an isolate can honour. */
