@@ -12,13 +12,17 @@
 import { createExporter, detectRuntime } from "./adapter/auto.ts";
 import { ConfigError, describeError } from "./core/errors.ts";
 import { hostStorage } from "./storage/host.ts";
+import { hostEnv } from "./adapter/host.ts";
 
 const USAGE = `usage: hono-prometheus-exporter serve
 
 Serves /metrics with the aggregate of every process that publishes to the configured storage:
   REDIS_ENABLED=true with UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (Upstash), or
   PROMETHEUS_MULTIPROC_DIR=<dir> (filesystem).
-On PROMETHEUS_METRICS_PORT (default 9091) and PROMETHEUS_BIND_ADDRESS (default 0.0.0.0).`;
+On PROMETHEUS_METRICS_PORT (default 9091) and PROMETHEUS_BIND_ADDRESS (default 0.0.0.0); HTTPS with
+PROMETHEUS_SSL_CERTFILE and PROMETHEUS_SSL_KEYFILE (client certificates: PROMETHEUS_SSL_CLIENT_CAFILE);
+locked with PROMETHEUS_METRICS_TOKEN, or PROMETHEUS_METRICS_USERNAME and PROMETHEUS_METRICS_PASSWORD;
+settings may come from PROMETHEUS_CONFIG_FILE (YAML), under the environment.`;
 
 /** Runs the command line; returns the exit code (0 while the server runs). */
 export async function main(args: readonly string[]): Promise<number> {
@@ -28,7 +32,7 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   try {
     const runtime = await detectRuntime();
-    const storage = hostStorage(runtime.env, {});
+    const storage = hostStorage(hostEnv(runtime.env), {}); // the configuration file too
     if (storage === undefined) {
       throw new ConfigError(
         "REDIS_ENABLED",

@@ -234,9 +234,7 @@ export function metricsLock(options: ConfigOptions, env: EnvSource, publicMetric
   const passwordSetting = options.metricsPassword !== undefined ? "metricsPassword" : "PROMETHEUS_METRICS_PASSWORD";
   if ((username === undefined) !== (password === undefined)) {
     throw new ConfigError(
-      username === undefined
-        ? userSetting
-        : passwordSetting,
+      username === undefined ? userSetting : passwordSetting,
       "basic auth needs both a user name and a password (PROMETHEUS_METRICS_USERNAME and PROMETHEUS_METRICS_PASSWORD)",
     );
   }

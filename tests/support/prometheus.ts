@@ -8,31 +8,31 @@ import { type Running, start } from "./spawn.ts";
 export interface PrometheusServer {
   /** Runs an instant PromQL query; returns the value of each result. */
   query(expr: string): Promise<number[]>;
+  /** The raw result of an instant query (labels and values), for messages. */
+  raw(expr: string): Promise<unknown>;
   /** Every metric name Prometheus has stored. */
   names(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
-/** Starts Prometheus on 127.0.0.1, scraping `target` (host:port) every `intervalMs` with `timeoutMs`. */
+/**
+ * Starts Prometheus on 127.0.0.1, scraping every `intervalMs` with `timeoutMs`: `target`
+ * (host:port) as job `hono`, or the jobs of `scrapeConfigs` (YAML list items, indented by two).
+ */
 export async function startPrometheus(
-  target: string,
+  target: string | { scrapeConfigs: string },
   intervalMs: number,
   timeoutMs: number,
 ): Promise<PrometheusServer> {
   const root = mkdtempSync(join(tmpdir(), "hpe-prometheus-"));
   const config = join(root, "prometheus.yml");
+  const jobs = typeof target === "string"
+    ? ["  - job_name: hono", "    static_configs:", `      - targets: ["${target}"]`].join("\n")
+    : target.scrapeConfigs;
   writeFileSync(
     config,
-    [
-      "global:",
-      `  scrape_interval: ${intervalMs}ms`,
-      `  scrape_timeout: ${timeoutMs}ms`,
-      "scrape_configs:",
-      "  - job_name: hono",
-      "    static_configs:",
-      `      - targets: ["${target}"]`,
-      "",
-    ].join("\n"),
+    ["global:", `  scrape_interval: ${intervalMs}ms`, `  scrape_timeout: ${timeoutMs}ms`, "scrape_configs:", jobs, ""]
+      .join("\n"),
   );
   const port = await freePort(); // Prometheus cannot report a port of its choosing
   let server: Running;
@@ -58,6 +58,10 @@ export async function startPrometheus(
       const body = await res.json() as { status: string; data: { result: Array<{ value: [number, string] }> } };
       if (body.status !== "success") throw new Error(`query ${expr} failed: ${JSON.stringify(body)}`);
       return body.data.result.map((r) => Number(r.value[1]));
+    },
+    async raw(expr) {
+      const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(expr)}`);
+      return ((await res.json()) as { data: { result: unknown } }).data.result;
     },
     async names() {
       const res = await fetch(`${base}/api/v1/label/__name__/values`);
