@@ -66,7 +66,12 @@ test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-    await new Promise((r) => setTimeout(r, 3000)); // a few more scrapes after the last kill
+    // A few more scrapes after the last kill (polled through Prometheus, with a deadline).
+    const scraped = async () => (await prometheus.query("count_over_time(up[10m])"))[0] ?? 0;
+    const afterLastKill = await scraped();
+    for (const until = Date.now() + 15_000; Date.now() < until && (await scraped()) < afterLastKill + 3;) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
     loading = false;
     await load;
     const window = `${Math.ceil((Date.now() - started) / 1000) + 5}s`;
