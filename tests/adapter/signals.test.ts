@@ -27,9 +27,9 @@ async function run(appHandler: boolean): Promise<{ code: number | null; output: 
 // handleSignals: false (README, Lifecycle hooks).
 const skip = RUNTIME === "deno" ? "Deno cannot tell whether the app listens to a signal" : false;
 
-test(`SIGTERM with the app's own handler: the exporter publishes and lets the app finish its shutdown (${RUNTIME})`, {
-  skip,
-}, async () => {
+const withHandler =
+  `SIGTERM with the app's own handler: the exporter publishes and lets the app finish its shutdown (${RUNTIME})`;
+test(skip ? `${withHandler} (skipped on deno: ${skip})` : withHandler, { skip }, async () => {
   const { code, output, jobs } = await run(true);
   assert.equal(code, 0, output);
   assert.match(output, /closing db\.\.\.[\s\S]*db closed/);
