@@ -17,8 +17,8 @@ export interface SigkillResult {
   readonly kills: number;
   /** Requests answered but never counted, per kill. */
   readonly lostPerKill: number[];
-  /** The killed worker's traffic, requests per second (half the total). */
-  readonly workerRps: number;
+  /** The killed worker's traffic before each kill, requests per second (counted by the answers it signed). */
+  readonly killedRps: number[];
   readonly publishIntervalMs: number;
   /** Median scrape latency before the kills, in ms. */
   readonly scrapeMsBefore: number;
@@ -46,6 +46,7 @@ export async function benchSigkill(kills = 5, loadSeconds = 3): Promise<SigkillR
     return { ms: performance.now() - t0, text };
   };
   let answered = 0;
+  const bySlot = new Map<string, number>();
   const loadFor = async (ms: number) => {
     const until = Date.now() + ms;
     await Promise.all(Array.from({ length: 4 }, async (_, lane) => {
@@ -55,8 +56,11 @@ export async function benchSigkill(kills = 5, loadSeconds = 3): Promise<SigkillR
           const res = await fetch(`http://127.0.0.1:${appPort}/users/${lane}-${i}`, {
             signal: AbortSignal.timeout(1000),
           });
-          await res.arrayBuffer();
-          if (res.ok) answered++;
+          if (res.ok) {
+            answered++;
+            const { worker } = await res.json() as { worker: string };
+            bySlot.set(worker, (bySlot.get(worker) ?? 0) + 1);
+          }
         } catch {
           // a connection to the worker just killed
         }
@@ -74,17 +78,18 @@ export async function benchSigkill(kills = 5, loadSeconds = 3): Promise<SigkillR
     const lostPerKill: number[] = [];
     const afterKill: number[] = [];
     let lostSoFar = 0;
-    let loadMs = 0;
+    const killedRps: number[] = [];
     for (let kill = 0; kill < kills; kill++) {
+      const slot = `worker_${1 + (kill % 2)}`;
       const t0 = Date.now();
+      const before = bySlot.get(slot) ?? 0;
       const load = loadFor(loadSeconds * 1000);
       await new Promise((r) => setTimeout(r, loadSeconds * 1000 - 200)); // mid-load, not at a boundary
-      const slot = `worker_${1 + (kill % 2)}`;
       const served = servedCount(slot);
       process.kill(pidOf(slot), "SIGKILL");
+      killedRps.push(((bySlot.get(slot) ?? 0) - before) / ((Date.now() - t0) / 1000));
       afterKill.push((await timedScrape()).ms);
       await load;
-      loadMs += Date.now() - t0;
       for (const until = Date.now() + 15_000; servedCount(slot) === served && Date.now() < until;) {
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -105,7 +110,7 @@ export async function benchSigkill(kills = 5, loadSeconds = 3): Promise<SigkillR
     return {
       kills,
       lostPerKill,
-      workerRps: answered / (loadMs / 1000) / 2,
+      killedRps,
       publishIntervalMs: 1000,
       scrapeMsBefore: median(before),
       scrapeMsAfterKill: afterKill,

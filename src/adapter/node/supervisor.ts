@@ -110,26 +110,37 @@ async function runPrimary(
   // one interval old. One overall deadline, never one per worker: a worker that is starting,
   // dying or stuck cannot slow a scrape down past it (its last publish is served instead).
   const flushWorkers = () => {
-    const waiting = [...ready].filter((w) => !w.isDead());
+    const waiting = [...ready].filter((w) => !w.isDead() && w.isConnected());
     if (waiting.length === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       let pending = waiting.length;
       const listeners = new Map<Worker, (message: unknown) => void>();
+      const gone = new Map<Worker, () => void>();
       const finish = () => {
         clearTimeout(timer);
         for (const [worker, listener] of listeners) worker.off("message", listener);
+        for (const [worker, listener] of gone) worker.off("disconnect", listener);
         resolve();
       };
       const timer = setTimeout(finish, flushDeadlineMs);
       const answered = () => --pending === 0 && finish();
       for (const worker of waiting) {
-        const listener = (message: unknown) => message === "hono-prometheus:flushed" && answered();
+        let counted = false;
+        const done = () => {
+          if (counted) return;
+          counted = true;
+          answered();
+        };
+        const listener = (message: unknown) => message === "hono-prometheus:flushed" && done();
         listeners.set(worker, listener);
         worker.on("message", listener);
+        // A worker killed just before the scrape: its channel closes before its exit is seen.
+        gone.set(worker, done);
+        worker.once("disconnect", done);
         try {
-          worker.send("hono-prometheus:flush", (error: Error | null) => error && answered());
+          worker.send("hono-prometheus:flush", (error: Error | null) => error && done());
         } catch {
-          answered();
+          done();
         }
       }
     });
