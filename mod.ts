@@ -39,8 +39,10 @@ import { upstashFromEnv } from "./src/storage/upstash.ts";
  * ```
  */
 export function createExporter(options: CreateExporterOptions = {}): Exporter {
-  if (options.multiprocDir !== undefined) {
-    throw new ConfigError("multiprocDir", "needs a file system; import createExporter from /node, /bun or /deno");
+  for (const option of ["multiprocDir", "configFile"] as const) {
+    if (options[option] !== undefined) {
+      throw new ConfigError(option, "needs a file system; import createExporter from /node, /bun or /deno");
+    }
   }
   const { upstash } = options;
   return createExporterFor(

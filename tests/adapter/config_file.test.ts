@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { readConfigFile } from "../../src/adapter/config_file.ts";
 import { hostEnv } from "../../src/adapter/host.ts";
+import { createExporter as createRootExporter } from "../../mod.ts";
 import { createExporter } from "../../src/adapter/workers/index.ts";
 import { envFromObject } from "../../src/core/env.ts";
 import { ConfigError } from "../../src/core/errors.ts";
@@ -140,6 +141,13 @@ describe("configuration file (PROMETHEUS_CONFIG_FILE)", () => {
     assert.throws(
       () => readConfigFile(join(dir, "missing.yml")),
       /PROMETHEUS_CONFIG_FILE: cannot read .*missing\.yml \(ENOENT\)/,
+    );
+  });
+
+  test("the root entry has no file system either: the option is a ConfigError, never ignored", () => {
+    assert.throws(
+      () => createRootExporter({ registry: new Registry(), configFile: "/x.yml" }),
+      (e: unknown) => e instanceof ConfigError && e.setting === "configFile" && /needs a file system/.test(e.message),
     );
   });
 
