@@ -9,9 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { freePorts } from "../tests/support/runtime.ts";
+import { replaced, slotPids, startClusterExample } from "../tests/support/cluster.ts";
 import { sumOf } from "../tests/support/sim.ts";
-import { start } from "../tests/support/spawn.ts";
 
 export interface SigkillResult {
   readonly kills: number;
@@ -30,16 +29,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 export async function benchSigkill(kills = 5, loadSeconds = 3): Promise<SigkillResult> {
   const root = mkdtempSync(join(tmpdir(), "hpe-bench-sigkill-"));
-  const [appPort, metricsPort] = await freePorts(2);
-  const app = await start(process.execPath, ["--import", "tsx", "examples/cluster/node.ts"], {
-    PORT: String(appPort),
-    HOST: "127.0.0.1",
-    WORKERS: "2",
-    PROMETHEUS_METRICS_PORT: String(metricsPort),
-    PROMETHEUS_BIND_ADDRESS: "127.0.0.1",
-    PROMETHEUS_MULTIPROC_DIR: join(root, "metrics"),
-  }, /(worker_\d \(pid \d+\) serving[\s\S]*){2}/);
-  const metrics = `http://127.0.0.1:${metricsPort}/metrics`;
+  // Under the Node runner (`npm run bench`), this is the Node cluster example.
+  const { app, url, metricsUrl: metrics } = await startClusterExample(join(root, "metrics"), 2);
   const timedScrape = async () => {
     const t0 = performance.now();
     const text = await (await fetch(metrics, { signal: AbortSignal.timeout(5000) })).text();
@@ -53,7 +44,7 @@ export async function benchSigkill(kills = 5, loadSeconds = 3): Promise<SigkillR
       for (let i = 0; Date.now() < until; i++) {
         try {
           // A request to a worker killed mid-answer may never end: give up after a second.
-          const res = await fetch(`http://127.0.0.1:${appPort}/users/${lane}-${i}`, {
+          const res = await fetch(`${url}/users/${lane}-${i}`, {
             signal: AbortSignal.timeout(1000),
           });
           if (res.ok) {
@@ -67,11 +58,6 @@ export async function benchSigkill(kills = 5, loadSeconds = 3): Promise<SigkillR
       }
     }));
   };
-  const pidOf = (slot: string) => {
-    const all = [...app.output().matchAll(new RegExp(`${slot} \\(pid (\\d+)\\)`, "g"))];
-    return Number(all[all.length - 1][1]);
-  };
-  const servedCount = (slot: string) => (app.output().match(new RegExp(`${slot} \\(pid`, "g")) ?? []).length;
   try {
     const before: number[] = [];
     for (let i = 0; i < 9; i++) before.push((await timedScrape()).ms);
@@ -85,14 +71,12 @@ export async function benchSigkill(kills = 5, loadSeconds = 3): Promise<SigkillR
       const before = bySlot.get(slot) ?? 0;
       const load = loadFor(loadSeconds * 1000);
       await new Promise((r) => setTimeout(r, loadSeconds * 1000 - 200)); // mid-load, not at a boundary
-      const served = servedCount(slot);
-      process.kill(pidOf(slot), "SIGKILL");
+      const pids = slotPids(app, slot);
+      process.kill(pids[pids.length - 1], "SIGKILL");
       killedRps.push(((bySlot.get(slot) ?? 0) - before) / ((Date.now() - t0) / 1000));
       afterKill.push((await timedScrape()).ms);
       await load;
-      for (const until = Date.now() + 15_000; servedCount(slot) === served && Date.now() < until;) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await replaced(app, slot, pids.length);
       // Scrapes ask the living workers to publish; scrapes within a second share one collection,
       // so the total is read until two collections a second apart agree: what is still missing
       // then died with the killed worker.

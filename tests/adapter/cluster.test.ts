@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
-import { commandFor, freePorts, RUNTIME } from "../support/runtime.ts";
+import { replaced, slotPids, startClusterExample, startParallelExample } from "../support/cluster.ts";
+import { RUNTIME } from "../support/runtime.ts";
 import { renderDirectory, sample, sumOf } from "../support/sim.ts";
-import { start } from "../support/spawn.ts";
 import { load } from "../support/load.ts";
 
 /** The number of requests answered 200 out of `n`. */
@@ -22,27 +22,11 @@ test(
   async () => {
     const root = mkdtempSync(join(tmpdir(), "hpe-parallel-"));
     const dir = join(root, "metrics");
-    const [appPort, metricsPort] = await freePorts(2);
-    const app = await start(process.execPath, [
-      "serve",
-      "--parallel",
-      "-A",
-      "--port",
-      String(appPort),
-      "--host",
-      "127.0.0.1",
-      "examples/cluster/deno.ts",
-    ], {
-      DENO_JOBS: "3",
-      PROMETHEUS_METRICS_PORT: String(metricsPort),
-      PROMETHEUS_BIND_ADDRESS: "127.0.0.1",
-      PROMETHEUS_MULTIPROC_DIR: dir,
-    }, /(worker_\d ready[\s\S]*){3}/);
-    const url = `http://127.0.0.1:${appPort}`;
+    const { app, url, metricsUrl } = await startParallelExample(dir, 3);
     try {
       let answered = await answeredOf(url, 300);
       assert.equal(answered, 300);
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const text = await (await fetch(metricsUrl)).text();
       assert.equal(sumOf(text, "hono_worker_requests_total"), 300);
       assert.equal(
         text.split("\n").filter((l) => /^hono_worker_state\{state="running",worker_id="worker_[123]"\} 1$/.test(l))
@@ -73,25 +57,7 @@ test(
     // the unit of failure is the whole process, and what it published must survive it.
     const root = mkdtempSync(join(tmpdir(), "hpe-parallel-kill-"));
     const dir = join(root, "metrics");
-    const run = async () => {
-      const [appPort, metricsPort] = await freePorts(2);
-      const app = await start(process.execPath, [
-        "serve",
-        "--parallel",
-        "-A",
-        "--port",
-        String(appPort),
-        "--host",
-        "127.0.0.1",
-        "examples/cluster/deno.ts",
-      ], {
-        DENO_JOBS: "2",
-        PROMETHEUS_METRICS_PORT: String(metricsPort),
-        PROMETHEUS_BIND_ADDRESS: "127.0.0.1",
-        PROMETHEUS_MULTIPROC_DIR: dir,
-      }, /(worker_\d ready[\s\S]*){2}/);
-      return { app, url: `http://127.0.0.1:${appPort}` };
-    };
+    const run = () => startParallelExample(dir, 2);
     const first = await run();
     try {
       assert.equal(await answeredOf(first.url, 300), 300);
@@ -124,18 +90,8 @@ const skip = RUNTIME === "deno" ? "node:cluster workers; Deno runs the deno serv
 test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
   const root = mkdtempSync(join(tmpdir(), "hpe-cluster-"));
   const dir = join(root, "metrics");
-  const [appPort, metricsPort] = await freePorts(2);
-  const [command, args] = commandFor(`examples/cluster/${RUNTIME === "bun" ? "bun" : "node"}.ts`);
-  const app = await start(command, args, {
-    PORT: String(appPort),
-    HOST: "127.0.0.1",
-    WORKERS: "3",
-    PROMETHEUS_METRICS_PORT: String(metricsPort),
-    PROMETHEUS_BIND_ADDRESS: "127.0.0.1",
-    PROMETHEUS_MULTIPROC_DIR: dir,
-  }, /(worker_\d \(pid \d+\) serving[\s\S]*){3}/);
-  const url = `http://127.0.0.1:${appPort}`;
-  const scrape = async () => await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const { app, url, metricsUrl } = await startClusterExample(dir, 3);
+  const scrape = async () => await (await fetch(metricsUrl)).text();
   // Scrapes within a second share one collection; a fresh one shows one more storage read.
   const reads = (text: string) =>
     sample(text, 'hono_exporter_storage_latency_seconds_count{backend="filesystem",operation="read"}') ?? 0;
@@ -156,11 +112,9 @@ test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
     assert.equal(sumOf(await freshScrape(), "hono_worker_requests_total"), 300);
 
     // kill -9 of an idle worker, then 100 more requests: exactly 400, the restart counted.
-    const idlePid = Number(/worker_2 \(pid (\d+)\)/.exec(app.output())![1]);
+    const [idlePid] = slotPids(app, "worker_2");
     process.kill(idlePid, "SIGKILL");
-    for (let i = 0; i < 100 && (app.output().match(/worker_2 \(pid/g) ?? []).length < 2; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await replaced(app, "worker_2", 1, 5000);
     answered += await answeredOf(url, 100);
     assert.equal(answered, 400);
     let text = await freshScrape();
@@ -168,7 +122,7 @@ test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
     assert.equal(sample(text, 'hono_master_worker_restarts_total{reason="SIGKILL"}'), 1);
 
     // SIGKILL one worker under load; scrape all along: no counter may ever go backwards.
-    const pid = Number(/worker_1 \(pid (\d+)\)/.exec(app.output())![1]);
+    const [pid] = slotPids(app, "worker_1");
     const seen: number[] = [];
     let scraping = true;
     const scraper = (async () => {

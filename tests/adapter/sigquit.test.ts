@@ -5,33 +5,24 @@ import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
 import { load } from "../support/load.ts";
-import { commandFor, freePorts, RUNTIME } from "../support/runtime.ts";
+import { slotPids, startClusterExample } from "../support/cluster.ts";
+import { RUNTIME } from "../support/runtime.ts";
 import { sample, sumOf } from "../support/sim.ts";
-import { start } from "../support/spawn.ts";
 
 const name = `SIGQUIT to a supervised worker on ${RUNTIME}: it publishes everything (state aborting) before it dies`;
 const skip = RUNTIME === "deno" ? "node:cluster workers; Deno runs the deno serve --parallel example" : false;
 
 test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
   const root = mkdtempSync(join(tmpdir(), "hpe-sigquit-"));
-  const [appPort, metricsPort] = await freePorts(2);
-  const [command, args] = commandFor(`examples/cluster/${RUNTIME === "bun" ? "bun" : "node"}.ts`);
-  const app = await start(command, args, {
-    PORT: String(appPort),
-    HOST: "127.0.0.1",
-    WORKERS: "2",
-    PROMETHEUS_METRICS_PORT: String(metricsPort),
-    PROMETHEUS_BIND_ADDRESS: "127.0.0.1",
-    PROMETHEUS_MULTIPROC_DIR: join(root, "metrics"),
-  }, /(worker_\d \(pid \d+\) serving[\s\S]*){2}/);
+  const { app, url, metricsUrl } = await startClusterExample(join(root, "metrics"), 2);
   try {
-    const { ok } = await load(`http://127.0.0.1:${appPort}`, 200, 4);
+    const { ok } = await load(url, 200, 4);
     assert.equal(ok, 200);
-    const pid = Number(/worker_1 \(pid (\d+)\)/.exec(app.output())![1]);
+    const [pid] = slotPids(app, "worker_1");
     process.kill(pid, "SIGQUIT");
     let text = "";
     for (const until = Date.now() + 15_000; Date.now() < until;) {
-      text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      text = await (await fetch(metricsUrl)).text();
       if (sample(text, 'hono_master_worker_restarts_total{reason="exit_1"}') === 1) break;
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -11,8 +11,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
 import { startPrometheus } from "../support/prometheus.ts";
-import { commandFor, freePorts, RUNTIME } from "../support/runtime.ts";
-import { start } from "../support/spawn.ts";
+import { replaced, slotPids, startClusterExample } from "../support/cluster.ts";
+import { RUNTIME } from "../support/runtime.ts";
 
 const KILLS = 5;
 const KILL_EVERY_MS = 5000;
@@ -22,16 +22,7 @@ const skip = RUNTIME === "deno" ? "node:cluster workers; a Deno isolate cannot b
 
 test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
   const root = mkdtempSync(join(tmpdir(), "hpe-soak-"));
-  const [appPort, metricsPort] = await freePorts(2);
-  const [command, args] = commandFor(`examples/cluster/${RUNTIME === "bun" ? "bun" : "node"}.ts`);
-  const app = await start(command, args, {
-    PORT: String(appPort),
-    HOST: "127.0.0.1",
-    WORKERS: "2",
-    PROMETHEUS_METRICS_PORT: String(metricsPort),
-    PROMETHEUS_BIND_ADDRESS: "127.0.0.1",
-    PROMETHEUS_MULTIPROC_DIR: join(root, "metrics"),
-  }, /(worker_\d \(pid \d+\) serving[\s\S]*){2}/);
+  const { app, url, metricsPort } = await startClusterExample(join(root, "metrics"), 2);
   const prometheus = await startPrometheus(`127.0.0.1:${metricsPort}`, 1000, 500);
   const started = Date.now();
   let loading = true;
@@ -40,7 +31,7 @@ test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
     for (let i = 0; loading; i++) {
       try {
         // A request to a worker killed mid-answer may never end: give up on it after a second.
-        const res = await fetch(`http://127.0.0.1:${appPort}/users/${lane}-${i}`, {
+        const res = await fetch(`${url}/users/${lane}-${i}`, {
           signal: AbortSignal.timeout(1000),
         });
         await res.arrayBuffer();
@@ -51,20 +42,12 @@ test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
     }
   }));
   try {
-    const latestPid = (slot: string) => {
-      const pids = [...app.output().matchAll(new RegExp(`${slot} \\(pid (\\d+)\\)`, "g"))];
-      return Number(pids[pids.length - 1][1]);
-    };
     for (let kill = 0; kill < KILLS; kill++) {
       await new Promise((r) => setTimeout(r, KILL_EVERY_MS));
       const slot = `worker_${1 + (kill % 2)}`;
-      const before = (app.output().match(new RegExp(`${slot} \\(pid`, "g")) ?? []).length;
-      process.kill(latestPid(slot), "SIGKILL");
-      // The supervisor forks a replacement: wait until it serves (a deadline, not a fixed sleep).
-      for (const until = Date.now() + 15_000; Date.now() < until;) {
-        if ((app.output().match(new RegExp(`${slot} \\(pid`, "g")) ?? []).length > before) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const pids = slotPids(app, slot);
+      process.kill(pids[pids.length - 1], "SIGKILL");
+      await replaced(app, slot, pids.length); // the supervisor forks a replacement: it serves
     }
     // A few more scrapes after the last kill (polled through Prometheus, with a deadline).
     const scraped = async () => (await prometheus.query("count_over_time(up[10m])"))[0] ?? 0;
