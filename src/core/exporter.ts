@@ -21,7 +21,7 @@ import type { Runtime, ServerHandle } from "./runtime.ts";
 import { damageFamily, type SelfMetrics } from "./self_metrics.ts";
 import { ScrapeReport } from "./scrape_report.ts";
 import { standBy, startServerWithRetry } from "./server.ts";
-import type { Storage } from "./storage.ts";
+import type { Storage, StoredState } from "./storage.ts";
 import { unrefIfPossible } from "./timers.ts";
 import type { WorkerMetrics, WorkerState } from "./worker_metrics.ts";
 
@@ -248,19 +248,18 @@ export class Exporter {
     // Without peers to flush first, this process's publish and the read are one round trip where
     // the backend allows it (Upstash: a scrape costs 1 request, 2 when it retires someone).
     const before = this.#options.beforeCollect;
-    const combined = this.#options.publishOnScrape !== false && before === undefined;
-    const publishing = combined
-      ? this.publisher.publishAndRead().then(
-        (state) => ({ state, error: undefined }),
-        (error: unknown) => ({ state: undefined, error }),
-      )
-      : this.#options.publishOnScrape !== false
-      ? this.publisher.publish().then(
-        () => ({ state: undefined, error: undefined }),
-        (error: unknown) => ({ state: undefined, error }),
-      )
-      : Promise.resolve({ state: undefined, error: this.publisher.lastError });
-    const [{ state, error }] = await Promise.all([publishing, before?.().catch(() => {})]);
+    const publishOnScrape = this.#options.publishOnScrape !== false;
+    const own: Promise<StoredState | undefined> = !publishOnScrape
+      ? Promise.resolve(undefined)
+      : before === undefined
+      ? this.publisher.publishAndRead()
+      : this.publisher.publish().then(() => undefined);
+    const [outcome] = await Promise.all([
+      own.then((state) => ({ state, error: undefined as unknown }), (error: unknown) => ({ state: undefined, error })),
+      before?.().catch(() => {}),
+    ]);
+    const { state } = outcome;
+    const error = publishOnScrape ? outcome.error : this.publisher.lastError;
     // Serving what storage holds while this process cannot write to it would hide the failure
     // behind a 200 (an unwritable directory reads as empty): the scrape fails with the reason.
     if (error !== undefined && !(error instanceof StorageError && error.transient)) {

@@ -21,35 +21,13 @@ export function makeCerts(): Certs {
   const dir = mkdtempSync(join(tmpdir(), "hpe-certs-"));
   const p = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
+  // A new key for `name` and a request (or, with -x509, a self-signed certificate) for `subject`.
+  const newKey = (name: string, subject: string, ...rest: string[]) =>
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", p(`${name}.key`), "-subj", subject, ...rest);
   const selfSigned = (name: string, subject: string) =>
-    openssl(
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      p(`${name}.key`),
-      "-out",
-      p(`${name}.crt`),
-      "-days",
-      "2",
-      "-subj",
-      subject,
-    );
+    newKey(name, subject, "-x509", "-days", "2", "-out", p(`${name}.crt`));
   const signed = (name: string, subject: string, by: string, extensions?: string) => {
-    openssl(
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      p(`${name}.key`),
-      "-out",
-      p(`${name}.csr`),
-      "-subj",
-      subject,
-    );
+    newKey(name, subject, "-out", p(`${name}.csr`));
     const args = [
       "x509",
       "-req",
