@@ -18,8 +18,8 @@
  * ```
  * @module
  */
-import type { Exporter } from "./src/core/exporter.ts";
-import { createExporterFor, type CreateExporterOptions } from "./src/create.ts";
+import type { Exporter } from "./src/core/exporter/exporter.ts";
+import { createExporterFor, type CreateExporterOptions } from "./src/core/exporter/create.ts";
 import { webRuntime } from "./src/core/runtime.ts";
 import { emptyEnv } from "./src/core/env.ts";
 import { ConfigError } from "./src/core/errors.ts";
@@ -53,17 +53,25 @@ export function createExporter(options: CreateExporterOptions = {}): Exporter {
 }
 
 export type { CreateExporterOptions };
-export { Exporter, type ExporterOptions, type ExporterParts } from "./src/core/exporter.ts";
+export { Exporter, type ExporterOptions, type ExporterParts } from "./src/core/exporter/exporter.ts";
 export { prometheus, type PrometheusOptions } from "./src/hono/middleware.ts";
 export { metricsHandler } from "./src/hono/handler.ts";
 export { DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS } from "./src/hono/http_metrics.ts";
-export { Counter, Gauge, type GaugeConfiguration, Histogram, register, Registry, Summary } from "./src/core/metrics.ts";
-export { DEFAULT_GAUGE_MODE, MULTIPROCESS_MODES, type MultiprocessMode } from "./src/core/modes.ts";
+export {
+  Counter,
+  Gauge,
+  type GaugeConfiguration,
+  Histogram,
+  register,
+  Registry,
+  Summary,
+} from "./src/core/values/metrics.ts";
+export { DEFAULT_GAUGE_MODE, MULTIPROCESS_MODES, type MultiprocessMode } from "./src/core/values/modes.ts";
 export { ConfigError, StorageError } from "./src/core/errors.ts";
 export { type ConfigOptions, resolveConfig, type ResolvedConfig } from "./src/core/config.ts";
 export { envFromObject, type EnvSource } from "./src/core/env.ts";
 export type { Logger } from "./src/core/log.ts";
-export type { Hook, HookContext, HookName, Hooks } from "./src/core/hooks.ts";
+export type { Hook, HookContext, HookName, Hooks } from "./src/core/exporter/hooks.ts";
 export type {
   FetchHandler,
   ProbeSample,
@@ -90,14 +98,14 @@ export {
   negotiateFormat,
   OPENMETRICS_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
-} from "./src/core/render.ts";
+} from "./src/core/render/render.ts";
 
-export { Collector, type CollectorEvents, type CollectorOptions } from "./src/core/collector.ts";
-export { type ProcessFacts, ProcessIdentity } from "./src/core/identity.ts";
-export { Publisher, type PublisherEvents, type PublisherOptions } from "./src/core/publisher.ts";
-export { SelfMetrics } from "./src/core/self_metrics.ts";
-export { WorkerMetrics, type WorkerState } from "./src/core/worker_metrics.ts";
-export type { BackoffPolicy } from "./src/core/backoff.ts";
+export { Collector, type CollectorEvents, type CollectorOptions } from "./src/core/collect/collector.ts";
+export { type ProcessFacts, ProcessIdentity } from "./src/core/publish/identity.ts";
+export { Publisher, type PublisherEvents, type PublisherOptions } from "./src/core/publish/publisher.ts";
+export { SelfMetrics } from "./src/core/exporter/self_metrics.ts";
+export { WorkerMetrics, type WorkerState } from "./src/core/exporter/worker_metrics.ts";
+export type { BackoffPolicy } from "./src/core/publish/backoff.ts";
 export type { UnrefTimer } from "./src/core/timers.ts";
-export type { Distribution, MergedFamily, MergeResult } from "./src/core/merge.ts";
-export type { EncodedMetric, Sample, Snapshot } from "./src/core/snapshot.ts";
+export type { Distribution, MergedFamily, MergeResult } from "./src/core/collect/merge.ts";
+export type { EncodedMetric, Sample, Snapshot } from "./src/core/publish/snapshot.ts";

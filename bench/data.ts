@@ -1,10 +1,10 @@
 /** The data set the collect benchmarks share: processes x routes x 3 statuses, a counter and a histogram. */
 import type client from "prom-client";
-import { Collector } from "../src/core/collector.ts";
-import { ProcessIdentity } from "../src/core/identity.ts";
+import { Collector } from "../src/core/collect/collector.ts";
+import { ProcessIdentity } from "../src/core/publish/identity.ts";
 import { consoleLogger } from "../src/core/log.ts";
-import { Counter, Histogram, Registry } from "../src/core/metrics.ts";
-import { Publisher } from "../src/core/publisher.ts";
+import { Counter, Histogram, Registry } from "../src/core/values/metrics.ts";
+import { Publisher } from "../src/core/publish/publisher.ts";
 import type { Storage } from "../src/core/storage.ts";
 
 /** Publishes `processes` simulated processes to `storage`; returns each one's getMetricsAsJSON(). */

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import client from "prom-client";
 import { Hono } from "hono";
 import { createExporter, prometheus } from "../mod.ts";
-import { Registry } from "../src/core/metrics.ts";
-import { FilesystemStorage } from "../src/storage/filesystem.ts";
+import { Registry } from "../src/core/values/metrics.ts";
+import { FilesystemStorage } from "../src/storage/filesystem/storage.ts";
 import { benchCollector, publishRouteProcesses } from "./data.ts";
 import { median } from "./stats.ts";
 

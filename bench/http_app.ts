@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { createExporter, runtimeName } from "../src/adapter/auto.ts";
-import { Registry } from "../src/core/metrics.ts";
+import { Registry } from "../src/core/values/metrics.ts";
 import { applyVariant, type Variant } from "./variants.ts";
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};

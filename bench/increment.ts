@@ -5,7 +5,7 @@
  */
 import client from "prom-client";
 import { createExporter } from "../mod.ts";
-import { Counter, Histogram, Registry } from "../src/core/metrics.ts";
+import { Counter, Histogram, Registry } from "../src/core/values/metrics.ts";
 import { MemoryStorage } from "../src/storage/memory.ts";
 import { median } from "./stats.ts";
 

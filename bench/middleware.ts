@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { createExporter } from "../mod.ts";
-import { Registry } from "../src/core/metrics.ts";
+import { Registry } from "../src/core/values/metrics.ts";
 import { MemoryStorage } from "../src/storage/memory.ts";
 import { applyVariant } from "./variants.ts";
 

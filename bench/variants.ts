@@ -2,7 +2,7 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import { prometheus as honoPrometheus } from "@hono/prometheus";
 import { type Exporter, prometheus } from "../mod.ts";
-import { Registry } from "../src/core/metrics.ts";
+import { Registry } from "../src/core/values/metrics.ts";
 
 /** bare Hono, a no-op middleware, this library, @hono/prometheus. */
 export const VARIANTS = ["bare", "noop", "exporter", "hono-prometheus"] as const;

@@ -11,8 +11,8 @@
  */
 import { createExporter, detectRuntime } from "./adapter/auto.ts";
 import { ConfigError, describeError } from "./core/errors.ts";
-import { hostStorage } from "./storage/host.ts";
-import { hostEnv } from "./adapter/host.ts";
+import { hostStorage } from "./storage/choose.ts";
+import { hostEnv } from "./adapter/host_exporter.ts";
 
 const USAGE = `usage: hono-prometheus-exporter serve
 

@@ -14,12 +14,12 @@ import { createExporter, metricsHandler, prometheus, Registry } from "../mod.ts"
 import { resolveConfig } from "../src/core/config.ts";
 import { envFromObject } from "../src/core/env.ts";
 import { ConfigError } from "../src/core/errors.ts";
-import { Counter, Gauge } from "../src/core/metrics.ts";
-import { negotiateFormat } from "../src/core/render.ts";
+import { Counter, Gauge } from "../src/core/values/metrics.ts";
+import { negotiateFormat } from "../src/core/render/render.ts";
 import type { Storage } from "../src/core/storage.ts";
-import { FilesystemStorage } from "../src/storage/filesystem.ts";
-import { sealLine } from "../src/storage/filesystem_log.ts";
-import { hostStorage } from "../src/storage/host.ts";
+import { FilesystemStorage } from "../src/storage/filesystem/storage.ts";
+import { sealLine } from "../src/storage/filesystem/format.ts";
+import { hostStorage } from "../src/storage/choose.ts";
 import { UpstashStorage } from "../src/storage/upstash.ts";
 import { freePort } from "./support/runtime.ts";
 import { promtoolCheck } from "./support/promtool.ts";

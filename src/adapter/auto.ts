@@ -11,9 +11,9 @@
  * ```
  * @module
  */
-import type { Exporter } from "../core/exporter.ts";
+import type { Exporter } from "../core/exporter/exporter.ts";
 import type { FetchHandler, Runtime, ServeOptions, ServerHandle } from "../core/runtime.ts";
-import type { CreateExporterOptions } from "../create.ts";
+import type { CreateExporterOptions } from "../core/exporter/create.ts";
 
 /** The name of the runtime this code runs on. */
 export function runtimeName(): "deno" | "bun" | "node" {

@@ -3,11 +3,11 @@
  * named, then defaults. Everything is validated here, once, at start-up.
  * @module
  */
-import { isValidToken, type MetricsLock } from "./auth.ts";
+import { isValidToken, type MetricsLock } from "./serve/auth.ts";
 import { type EnvSource, parseBoolean, parseInteger, parsePort, readEnv } from "./env.ts";
 import { ConfigError } from "./errors.ts";
-import { type MultiprocessMode, parseMode } from "./modes.ts";
-import { isValidMetricName } from "./series.ts";
+import { type MultiprocessMode, parseMode } from "./values/modes.ts";
+import { isValidMetricName } from "./codec/series_key.ts";
 
 /** Settings that can come from options or the environment. */
 export interface ConfigOptions {

@@ -5,7 +5,7 @@
  */
 import type { TlsFiles } from "./config.ts";
 import type { EnvSource } from "./env.ts";
-import type { ProcessFacts } from "./identity.ts";
+import type { ProcessFacts } from "./publish/identity.ts";
 import type { UnrefTimer } from "./timers.ts";
 
 /** One reading of the process's resources; a field the runtime cannot tell is left out. */

@@ -4,7 +4,7 @@
  * round trips and retire dead processes with a compare-and-set, so retirement happens once.
  * @module
  */
-import type { MultiprocessMode } from "./modes.ts";
+import type { MultiprocessMode } from "./values/modes.ts";
 
 /** The four metric types of the Prometheus data model. */
 export type MetricType = "counter" | "gauge" | "histogram" | "summary";

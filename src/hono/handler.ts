@@ -4,7 +4,7 @@
  * @module
  */
 import type { Handler } from "hono";
-import type { Exporter } from "../core/exporter.ts";
+import type { Exporter } from "../core/exporter/exporter.ts";
 
 /**
  * Creates a Hono handler that answers with the aggregate of every process. On Workers it also

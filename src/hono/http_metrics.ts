@@ -2,8 +2,8 @@
  * The HTTP metrics of the DESIGN table, declared once per registry and namespace.
  * @module
  */
-import type { Registry } from "../core/metrics.ts";
-import { Counter, Histogram } from "../core/metrics.ts";
+import type { Registry } from "../core/values/metrics.ts";
+import { Counter, Histogram } from "../core/values/metrics.ts";
 import { RequestTable } from "./request_table.ts";
 
 /** Default request duration buckets, in seconds. */

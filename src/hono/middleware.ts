@@ -7,8 +7,8 @@ import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
 import { describeError } from "../core/errors.ts";
-import type { Exporter } from "../core/exporter.ts";
-import { onMalformedRequest } from "../core/malformed.ts";
+import type { Exporter } from "../core/exporter/exporter.ts";
+import { onMalformedRequest } from "../core/serve/malformed.ts";
 import { responseContentLength } from "./content_length.ts";
 import { type HttpMetrics, httpMetrics } from "./http_metrics.ts";
 

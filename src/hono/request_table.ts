@@ -6,10 +6,10 @@
  * `encodeSnapshot()` fast path.
  * @module
  */
-import type { EncodedMetric } from "../core/snapshot.ts";
-import { seriesKey } from "../core/series.ts";
+import type { EncodedMetric } from "../core/publish/snapshot.ts";
+import { seriesKey } from "../core/codec/series_key.ts";
 import type { MetricDescriptor } from "../core/storage.ts";
-import { encodeHistogram } from "../core/values.ts";
+import { encodeHistogram } from "../core/codec/values.ts";
 
 interface Row {
   readonly method: string;

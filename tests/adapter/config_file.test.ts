@@ -4,12 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { readConfigFile } from "../../src/adapter/config_file.ts";
-import { hostEnv } from "../../src/adapter/host.ts";
+import { hostEnv } from "../../src/adapter/host_exporter.ts";
 import { createExporter as createRootExporter } from "../../mod.ts";
 import { createExporter } from "../../src/adapter/workers/index.ts";
 import { envFromObject } from "../../src/core/env.ts";
 import { ConfigError } from "../../src/core/errors.ts";
-import { Registry } from "../../src/core/metrics.ts";
+import { Registry } from "../../src/core/values/metrics.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "hpe-config-file-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

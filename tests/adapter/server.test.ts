@@ -4,7 +4,7 @@ import { describe, test } from "node:test";
 import { Hono } from "hono";
 import { prometheus } from "../../src/hono/middleware.ts";
 import { createExporter, serve } from "../../src/adapter/auto.ts";
-import { Registry } from "../../src/core/metrics.ts";
+import { Registry } from "../../src/core/values/metrics.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
 import { freePort, RUNTIME } from "../support/runtime.ts";
 import { MemoryLogger, sample } from "../support/sim.ts";

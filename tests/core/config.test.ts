@@ -5,12 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createExporter } from "../../mod.ts";
 import { resolveConfig } from "../../src/core/config.ts";
-import { FilesystemStorage } from "../../src/storage/filesystem.ts";
+import { FilesystemStorage } from "../../src/storage/filesystem/storage.ts";
 import { UpstashStorage } from "../../src/storage/upstash.ts";
 import { envFromObject, parseBoolean } from "../../src/core/env.ts";
 import { ConfigError } from "../../src/core/errors.ts";
-import { Gauge, Registry } from "../../src/core/metrics.ts";
-import type { MultiprocessMode } from "../../src/core/modes.ts";
+import { Gauge, Registry } from "../../src/core/values/metrics.ts";
+import type { MultiprocessMode } from "../../src/core/values/modes.ts";
 
 const env = (vars: Record<string, string>) => envFromObject(vars);
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { mergeState } from "../../src/core/merge.ts";
-import { MULTIPROCESS_MODES, type MultiprocessMode } from "../../src/core/modes.ts";
-import { render } from "../../src/core/render.ts";
+import { mergeState } from "../../src/core/collect/merge.ts";
+import { MULTIPROCESS_MODES, type MultiprocessMode } from "../../src/core/values/modes.ts";
+import { render } from "../../src/core/render/render.ts";
 import type { MetricDescriptor, ProcessRecord, StoredState } from "../../src/core/storage.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
 import { TestClock } from "../support/clock.ts";
@@ -172,7 +172,7 @@ describe("merge through real publishers", () => {
     const storage = new MemoryStorage({ clock: clock.now });
     const a = new SimProcess(storage, clock);
     const b = new SimProcess(storage, clock);
-    const { Counter } = await import("../../src/core/metrics.ts");
+    const { Counter } = await import("../../src/core/values/metrics.ts");
     const ca = new Counter({ name: "x_total", help: "x", labelNames: ["b", "a"], registers: [a.registry] });
     const cb = new Counter({ name: "x_total", help: "x", labelNames: ["a", "b"], registers: [b.registry] });
     ca.inc({ b: "2", a: "1" }, 3);

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Counter, Gauge, Histogram, Registry, Summary } from "../../src/core/metrics.ts";
-import { takeSnapshot } from "../../src/core/snapshot.ts";
-import { decodeHistogram } from "../../src/core/values.ts";
+import { Counter, Gauge, Histogram, Registry, Summary } from "../../src/core/values/metrics.ts";
+import { takeSnapshot } from "../../src/core/publish/snapshot.ts";
+import { decodeHistogram } from "../../src/core/codec/values.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
 import { TestClock } from "../support/clock.ts";
 import { FlakyStorage } from "../support/flaky.ts";

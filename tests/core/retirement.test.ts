@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Collector } from "../../src/core/collector.ts";
+import type { Collector } from "../../src/core/collect/collector.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
 import { TestClock } from "../support/clock.ts";
 import { sample, SimProcess, testCollector } from "../support/sim.ts";

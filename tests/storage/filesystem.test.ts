@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { createExporter, Registry } from "../../mod.ts";
-import { FilesystemStorage } from "../../src/storage/filesystem.ts";
-import { sealLine } from "../../src/storage/filesystem_log.ts";
+import { FilesystemStorage } from "../../src/storage/filesystem/storage.ts";
+import { sealLine } from "../../src/storage/filesystem/format.ts";
 import { sample } from "../support/sim.ts";
 import { testStorage } from "./conformance.ts";
 

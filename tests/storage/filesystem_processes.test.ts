@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
-import { FilesystemStorage } from "../../src/storage/filesystem.ts";
+import { FilesystemStorage } from "../../src/storage/filesystem/storage.ts";
 import { commandFor, RUNTIME } from "../support/runtime.ts";
 import { renderDirectory, sample } from "../support/sim.ts";
 

@@ -2,12 +2,12 @@
  * Simulated processes: each has its own prom-client registry, identity and publisher, all
  * publishing to one storage under one test clock, the way separate processes would.
  */
-import { Collector, type CollectorEvents } from "../../src/core/collector.ts";
-import { ProcessIdentity } from "../../src/core/identity.ts";
+import { Collector, type CollectorEvents } from "../../src/core/collect/collector.ts";
+import { ProcessIdentity } from "../../src/core/publish/identity.ts";
 import type { Logger } from "../../src/core/log.ts";
-import { Counter, Gauge, Histogram, Registry } from "../../src/core/metrics.ts";
-import type { MultiprocessMode } from "../../src/core/modes.ts";
-import { Publisher } from "../../src/core/publisher.ts";
+import { Counter, Gauge, Histogram, Registry } from "../../src/core/values/metrics.ts";
+import type { MultiprocessMode } from "../../src/core/values/modes.ts";
+import { Publisher } from "../../src/core/publish/publisher.ts";
 import type { Storage } from "../../src/core/storage.ts";
 import type { TestClock } from "./clock.ts";
 
@@ -102,7 +102,7 @@ export function sumOf(text: string, name: string): number {
 
 /** Renders what a metrics directory holds, as a collector in another process would see it. */
 export async function renderDirectory(directory: string): Promise<string> {
-  const { FilesystemStorage } = await import("../../src/storage/filesystem.ts");
+  const { FilesystemStorage } = await import("../../src/storage/filesystem/storage.ts");
   const storage = new FilesystemStorage({ directory });
   return await new Collector({
     storage,

@@ -11,10 +11,10 @@
  * ```
  * @module
  */
-import type { Exporter } from "../../core/exporter.ts";
+import type { Exporter } from "../../core/exporter/exporter.ts";
 import type { Runtime } from "../../core/runtime.ts";
-import type { CreateExporterOptions } from "../../create.ts";
-import { createHostExporter } from "../host.ts";
+import type { CreateExporterOptions } from "../../core/exporter/create.ts";
+import { createHostExporter } from "../host_exporter.ts";
 import { nodeRuntime } from "../node/runtime.ts";
 import { type SuperviseOptions, superviseWith, type WorkerMain } from "../node/supervisor.ts";
 import { loadBunTls, serve } from "./server.ts";

@@ -11,9 +11,9 @@
  * ```
  * @module
  */
-import type { Exporter } from "../../core/exporter.ts";
-import type { CreateExporterOptions } from "../../create.ts";
-import { createHostExporter } from "../host.ts";
+import type { Exporter } from "../../core/exporter/exporter.ts";
+import type { CreateExporterOptions } from "../../core/exporter/create.ts";
+import { createHostExporter } from "../host_exporter.ts";
 import { denoRuntime } from "./runtime.ts";
 
 /** Creates an exporter for Deno. */

@@ -13,9 +13,9 @@
 import { mkdir, open, rmdir, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Exporter } from "../../core/exporter.ts";
-import { createExporterFor, type CreateExporterOptions } from "../../create.ts";
-import { FilesystemStorage } from "../../storage/filesystem.ts";
+import type { Exporter } from "../../core/exporter/exporter.ts";
+import { createExporterFor, type CreateExporterOptions } from "../../core/exporter/create.ts";
+import { FilesystemStorage } from "../../storage/filesystem/storage.ts";
 import { denoGlobal } from "./deno.ts";
 import { denoRuntime } from "./runtime.ts";
 

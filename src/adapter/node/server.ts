@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
-import { reportMalformedRequest } from "../../core/malformed.ts";
+import { reportMalformedRequest } from "../../core/serve/malformed.ts";
 import type { FetchHandler, ServeOptions, ServerHandle } from "../../core/runtime.ts";
 import { refuseClient } from "../tls.ts";
 

@@ -13,11 +13,11 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { parseInteger, readEnv } from "../../core/env.ts";
-import type { Exporter } from "../../core/exporter.ts";
-import { Counter } from "../../core/metrics.ts";
+import type { Exporter } from "../../core/exporter/exporter.ts";
+import { Counter } from "../../core/values/metrics.ts";
 import type { ServerHandle } from "../../core/runtime.ts";
-import type { CreateExporterOptions } from "../../create.ts";
-import { hostEnv } from "../host.ts";
+import type { CreateExporterOptions } from "../../core/exporter/create.ts";
+import { hostEnv } from "../host_exporter.ts";
 
 /** Options of {@link supervise}. */
 export interface SuperviseOptions extends CreateExporterOptions {

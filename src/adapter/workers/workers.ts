@@ -6,11 +6,11 @@
  */
 import { type EnvSource, parseBoolean, readEnv } from "../../core/env.ts";
 import { ConfigError } from "../../core/errors.ts";
-import type { Exporter } from "../../core/exporter.ts";
+import type { Exporter } from "../../core/exporter/exporter.ts";
 import { consoleLogger } from "../../core/log.ts";
 import type { Runtime } from "../../core/runtime.ts";
 import type { Storage } from "../../core/storage.ts";
-import { createExporterFor, type CreateExporterOptions } from "../../create.ts";
+import { createExporterFor, type CreateExporterOptions } from "../../core/exporter/create.ts";
 import { upstashFromEnv } from "../../storage/upstash.ts";
 
 /** What a host has and an isolate does not: options and bindings that are errors on Workers. */

@@ -4,8 +4,8 @@
  * collide (once each). Rate-limited, so a scrape every second does not flood the log.
  * @module
  */
-import type { StorageDamage } from "./collector.ts";
-import type { Logger } from "./log.ts";
+import type { StorageDamage } from "../collect/collector.ts";
+import type { Logger } from "../log.ts";
 
 /** Logs, without repeating itself, what scrapes find wrong. */
 export class ScrapeReport {

@@ -4,7 +4,7 @@
  * histogram `"sum|count|c1,c2,..."` (cumulative counts of the finite buckets), summary `"sum|count"`.
  * @module
  */
-import type { MetricType } from "./storage.ts";
+import type { MetricType } from "../storage.ts";
 
 /** A decoded histogram value. */
 export interface HistogramValue {

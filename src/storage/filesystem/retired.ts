@@ -8,9 +8,9 @@
  */
 import * as fs from "node:fs/promises";
 import { join } from "node:path";
-import { StorageError } from "../core/errors.ts";
-import type { MetricDescriptor } from "../core/storage.ts";
-import { openLine, sealLine } from "./filesystem_log.ts";
+import { StorageError } from "../../core/errors.ts";
+import type { MetricDescriptor } from "../../core/storage.ts";
+import { openLine, RETIRED_COPIES, sealLine } from "./format.ts";
 
 /** The retired total, its version and the ids it has folded. */
 export interface RetiredFile {
@@ -27,9 +27,6 @@ export interface RetiredRead {
   /** Copies that exist but do not read. */
   readonly damaged: readonly string[];
 }
-
-/** The names of the two copies. */
-export const RETIRED_COPIES: readonly string[] = ["retired-a.json", "retired-b.json"];
 
 const EMPTY: RetiredFile = { version: 0, ids: [], descriptors: {}, series: {} };
 

@@ -6,7 +6,7 @@
  */
 import { type EnvSource, parseBoolean, readEnv } from "../core/env.ts";
 import type { Storage } from "../core/storage.ts";
-import { FilesystemStorage } from "./filesystem.ts";
+import { FilesystemStorage } from "./filesystem/storage.ts";
 import { upstashFromEnv, type UpstashStorageOptions } from "./upstash.ts";
 
 /** Options that choose a host's storage. */

@@ -4,25 +4,25 @@
  * lifecycle hooks and the metrics server. Adapters hand it a runtime; it never touches one itself.
  * @module
  */
-import type { Registry } from "./metrics.ts";
-import type { BackoffPolicy } from "./backoff.ts";
-import type { Collection, Collector } from "./collector.ts";
-import type { ConfigOptions, ResolvedConfig } from "./config.ts";
-import type { EnvSource } from "./env.ts";
+import type { Registry } from "../values/metrics.ts";
+import type { BackoffPolicy } from "../publish/backoff.ts";
+import type { Collection, Collector } from "../collect/collector.ts";
+import type { ConfigOptions, ResolvedConfig } from "../config.ts";
+import type { EnvSource } from "../env.ts";
 import { type Core, wire } from "./wiring.ts";
-import { describeError, StorageError } from "./errors.ts";
+import { describeError, StorageError } from "../errors.ts";
 import { type Hook, type HookName, type Hooks, runHook } from "./hooks.ts";
-import type { ProcessIdentity } from "./identity.ts";
-import { consoleLogger, type Logger } from "./log.ts";
-import { register as defaultRegistry } from "./metrics.ts";
-import type { Publisher } from "./publisher.ts";
-import { contentTypeOf, dropCollisions, type ExpositionFormat, negotiateFormat, render } from "./render.ts";
-import type { Runtime, ServerHandle } from "./runtime.ts";
+import type { ProcessIdentity } from "../publish/identity.ts";
+import { consoleLogger, type Logger } from "../log.ts";
+import { register as defaultRegistry } from "../values/metrics.ts";
+import type { Publisher } from "../publish/publisher.ts";
+import { contentTypeOf, dropCollisions, type ExpositionFormat, negotiateFormat, render } from "../render/render.ts";
+import type { Runtime, ServerHandle } from "../runtime.ts";
 import { damageFamily, type SelfMetrics } from "./self_metrics.ts";
-import { ScrapeReport } from "./scrape_report.ts";
-import { standBy, startServerWithRetry } from "./server.ts";
-import type { Storage, StoredState } from "./storage.ts";
-import { unrefIfPossible } from "./timers.ts";
+import { ScrapeReport } from "../serve/scrape_report.ts";
+import { standBy, startServerWithRetry } from "../serve/bind_retry.ts";
+import type { Storage, StoredState } from "../storage.ts";
+import { unrefIfPossible } from "../timers.ts";
 import type { WorkerMetrics, WorkerState } from "./worker_metrics.ts";
 
 /** Options of an {@link Exporter}: configuration plus the parts it is built from. */

@@ -2,10 +2,58 @@
  * The filesystem backend's record format: one JSON object per line, sealed with a checksum, so
  * that a reader tells a damaged record (garbage, a truncation spliced with a later append, a
  * flipped byte) from a good one, skips it, and asks for a repair instead of trusting it.
+ *
+ * Layout, all files 0600 in a 0700 directory; every record is a line sealed with a checksum:
+ * - `p-<id>.log`: one process's publishes, one line each, appended with one write. Readers use
+ *   complete lines that pass their checksum, so no reader sees a torn or damaged publish. The
+ *   owner compacts it into one full line (written aside, then renamed over) once it grows past a
+ *   few times its compacted size, and at once when its log was damaged (`r-<id>.repair`).
+ * - `retired-a.json`, `retired-b.json`: two copies of the retired total (see `retired.ts`).
+ * - `c-<id>.log`: a log claimed for retirement (renamed from `p-`); counted by readers until the
+ *   retired total that folds it is committed, then removed.
+ * - `t-<id>.json`: what was folded for a retired id, so a process retired by mistake learns it.
+ * - `retire.lock/`: held (mkdir is atomic) while a collector retires or a process compacts.
+ * - `*.bad`: damaged data moved aside, never deleted by the library: reported until removed.
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { MetricDescriptor, ProcessRecord, SeriesMap } from "../core/storage.ts";
+import { join } from "node:path";
+import { StorageError } from "../../core/errors.ts";
+import type { MetricDescriptor, ProcessRecord, SeriesMap } from "../../core/storage.ts";
+import { LOCK_NAME } from "./lock.ts";
+
+/** The names of the two copies of the retired total. */
+export const RETIRED_COPIES: readonly string[] = ["retired-a.json", "retired-b.json"];
+
+const ID_PATTERN = /^[A-Za-z0-9._-]{1,200}$/;
+
+/** `p-<id>.log` (a process's log), `c-<id>.log` (claimed for retirement), `t-<id>.json` (tombstone). */
+export function entryPath(directory: string, prefix: "p" | "c" | "t", id: string, suffix: string): string {
+  return join(directory, `${prefix}-${id}${suffix}`);
+}
+
+/** `r-<id>.repair`: a reader found the log of `id` damaged and asks its owner to rewrite it. */
+export function repairPath(directory: string, id: string): string {
+  return join(directory, `r-${id}.repair`);
+}
+
+/** `id`, when it can name a file; else a StorageError. */
+export function checkId(id: string): string {
+  if (!ID_PATTERN.test(id)) throw new StorageError("filesystem", `process id ${JSON.stringify(id)} cannot name a file`);
+  return id;
+}
+
+/** What a directory entry is to this backend, by its name. */
+export function classify(name: string): "log" | "ours" | "bad" | "other" {
+  if (name.endsWith(".bad")) return "bad";
+  if ((name.startsWith("p-") || name.startsWith("c-")) && name.endsWith(".log")) return "log";
+  if (RETIRED_COPIES.includes(name) || name === LOCK_NAME || name === "slots" || name.includes(".tmp-")) {
+    return "ours";
+  }
+  if (name.startsWith("t-") && name.endsWith(".json")) return "ours";
+  if (name.startsWith("r-") && name.endsWith(".repair")) return "ours";
+  return "other";
+}
 
 /** One publish as written to a process log. */
 export interface LogLine {

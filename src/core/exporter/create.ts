@@ -5,14 +5,14 @@
  * isolate neither throws "already registered" nor publishes the same metrics twice.
  * @module
  */
-import type { EnvSource } from "./core/env.ts";
-import { ConfigError } from "./core/errors.ts";
-import { Exporter, type ExporterOptions } from "./core/exporter.ts";
-import { register, type Registry } from "./core/metrics.ts";
-import type { Runtime } from "./core/runtime.ts";
-import type { Storage } from "./core/storage.ts";
-import type { UpstashStorageOptions } from "./storage/upstash.ts";
-import { sharedMemoryStorage } from "./storage/memory.ts";
+import type { EnvSource } from "../env.ts";
+import { ConfigError } from "../errors.ts";
+import { Exporter, type ExporterOptions } from "./exporter.ts";
+import { register, type Registry } from "../values/metrics.ts";
+import type { Runtime } from "../runtime.ts";
+import type { Storage } from "../storage.ts";
+import type { UpstashStorageOptions } from "../../storage/upstash.ts";
+import { sharedMemoryStorage } from "../../storage/memory.ts";
 
 /** Options of `createExporter`: configuration, and optionally the storage and runtime to use. */
 export interface CreateExporterOptions extends ExporterOptions {

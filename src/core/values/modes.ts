@@ -3,7 +3,7 @@
  * Counters, histograms and summaries always sum; only gauges choose.
  * @module
  */
-import { ConfigError } from "./errors.ts";
+import { ConfigError } from "../errors.ts";
 
 /**
  * How a gauge is merged across processes, with prometheus_client's meanings.

@@ -4,11 +4,11 @@
  * send only what changed.
  * @module
  */
-import type { Registry } from "./metrics.ts";
-import { DEFAULT_GAUGE_MODE, type MultiprocessMode, needsTimestamp } from "./modes.ts";
-import { seriesKey } from "./series.ts";
-import type { MetricDescriptor, MetricType } from "./storage.ts";
-import { encodeGauge, encodeHistogram, encodeSummary } from "./values.ts";
+import type { Registry } from "../values/metrics.ts";
+import { DEFAULT_GAUGE_MODE, type MultiprocessMode, needsTimestamp } from "../values/modes.ts";
+import { seriesKey } from "../codec/series_key.ts";
+import type { MetricDescriptor, MetricType } from "../storage.ts";
+import { encodeGauge, encodeHistogram, encodeSummary } from "../codec/values.ts";
 
 /** A series as prom-client's `get()` reports it. */
 export interface Sample {

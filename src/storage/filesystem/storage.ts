@@ -1,36 +1,28 @@
 /**
  * The filesystem backend: many processes on one host share a directory (`PROMETHEUS_MULTIPROC_DIR`).
- *
- * Layout, all files 0600 in a 0700 directory; every record is a line sealed with a checksum:
- * - `p-<id>.log`: one process's publishes, one line each, appended with one write. Readers use
- *   complete lines that pass their checksum, so no reader sees a torn or damaged publish. The
- *   owner compacts it into one full line (written aside, then renamed over) once it grows past a
- *   few times its compacted size, and at once when its log was damaged (`r-<id>.repair`).
- * - `retired-a.json`, `retired-b.json`: two copies of the retired total (see `filesystem_retired.ts`).
- * - `c-<id>.log`: a log claimed for retirement (renamed from `p-`); counted by readers until the
- *   retired total that folds it is committed, then removed.
- * - `t-<id>.json`: what was folded for a retired id, so a process retired by mistake learns it.
- * - `retire.lock/`: held (mkdir is atomic) while a collector retires or a process compacts.
- * - `*.bad`: damaged data moved aside, never deleted by the library: reported until removed.
+ * Each process appends its publishes to its own log; a scrape replays every log (only what was
+ * appended since the last scrape) and the retired total. The files and their format are described
+ * in `format.ts`, the lock in `lock.ts`, retirement in `retire.ts`.
  * @module
  */
 import { Buffer } from "node:buffer";
 import { constants, type Dirent, type Stats } from "node:fs";
 import * as fs from "node:fs/promises";
 import { join } from "node:path";
-import { StorageError } from "../core/errors.ts";
+import { StorageError } from "../../core/errors.ts";
 import type {
   MetricDescriptor,
   ProcessRecord,
   ProcessUpdate,
   PublishOutcome,
   Retirement,
-  SeriesMap,
   Storage,
   StoredState,
-} from "../core/storage.ts";
-import { type LogLine, LogState, openLine, parseLog, sealLine } from "./filesystem_log.ts";
-import { readRetired, RETIRED_COPIES, type RetiredFile, writeRetired } from "./filesystem_retired.ts";
+} from "../../core/storage.ts";
+import { checkId, classify, entryPath, type LogLine, LogState, repairPath, sealLine } from "./format.ts";
+import { DirectoryLock, errorCode, writeAtomically } from "./lock.ts";
+import { readRetired } from "./retired.ts";
+import { readTombstone, retireLogs } from "./retire.ts";
 
 /** Options of {@link FilesystemStorage}. */
 export interface FilesystemStorageOptions {
@@ -60,7 +52,6 @@ interface Own {
 
 /** How many problems a read describes in words (the counts cover all of them). */
 const MAX_PROBLEMS = 5;
-const ID_PATTERN = /^[A-Za-z0-9._-]{1,200}$/;
 
 /**
  * Storage in a directory shared by the processes of one host.
@@ -79,7 +70,7 @@ export class FilesystemStorage implements Storage {
   readonly directory: string;
   readonly #clock: () => number;
   readonly #tombstoneTtlMs: number;
-  readonly #lockStaleMs: number;
+  readonly #lock: DirectoryLock;
   readonly #readTimeoutMs: number;
   readonly #own = new Map<string, Own>();
   /** Replayed logs by device and inode, so that a scrape reads only what was appended since the last. */
@@ -97,7 +88,7 @@ export class FilesystemStorage implements Storage {
     this.directory = options.directory;
     this.#clock = options.clock ?? Date.now;
     this.#tombstoneTtlMs = options.tombstoneTtlMs ?? 86_400_000;
-    this.#lockStaleMs = options.lockStaleMs ?? 30_000;
+    this.#lock = new DirectoryLock(this.directory, this.#clock, options.lockStaleMs ?? 30_000);
     this.#readTimeoutMs = options.readTimeoutMs ?? 5_000;
   }
 
@@ -105,10 +96,10 @@ export class FilesystemStorage implements Storage {
   async publish(update: ProcessUpdate): Promise<PublishOutcome> {
     await this.#ensureDirectory();
     const id = checkId(update.processId);
-    const path = this.#path("p", id, ".log");
+    const path = entryPath(this.directory, "p", id, ".log");
     const known = this.#own.get(id);
     if (known === undefined) {
-      const retired = await this.#tombstone(id);
+      const retired = await readTombstone(this.directory, id, this.#clock());
       if (retired !== undefined) return retired;
     }
     const own: Own = known ??
@@ -126,7 +117,7 @@ export class FilesystemStorage implements Storage {
     try {
       handle = await fs.open(path, flags, 0o600);
     } catch (error) {
-      if (code(error) === "ENOENT" && known !== undefined) return await this.#claimed(id);
+      if (errorCode(error) === "ENOENT" && known !== undefined) return await this.#claimed(id);
       throw this.#error(
         `cannot ${known === undefined ? "create" : "open"} ${path}; PROMETHEUS_MULTIPROC_DIR must be a ` +
           `directory this process can write`,
@@ -142,7 +133,7 @@ export class FilesystemStorage implements Storage {
       const [mine, current, asked] = await Promise.all([
         handle.stat(),
         fs.stat(path).catch(() => undefined),
-        fs.access(this.#repairPath(id)).then(() => true, () => false),
+        fs.access(repairPath(this.directory, id)).then(() => true, () => false),
       ]);
       if (current === undefined || !sameFile(mine, current)) return await this.#claimed(id);
       size = mine.size;
@@ -229,7 +220,7 @@ export class FilesystemStorage implements Storage {
       try {
         state = await this.#catchUp(join(this.directory, name), seen);
       } catch (error) {
-        if (code(error) === "ENOENT") return undefined;
+        if (errorCode(error) === "ENOENT") return undefined;
         throw this.#error(`cannot read ${join(this.directory, name)}`, error);
       }
       if (state === undefined) {
@@ -294,62 +285,16 @@ export class FilesystemStorage implements Storage {
 
   /** Leaves `r-<id>.repair` for the owner of a damaged log, which rewrites its full state. */
   async #askRepair(id: string): Promise<void> {
-    await fs.writeFile(this.#repairPath(id), "", { flag: "wx", mode: 0o600 }).catch(() => {});
+    await fs.writeFile(repairPath(this.directory, id), "", { flag: "wx", mode: 0o600 }).catch(() => {});
   }
 
   /** Retires processes under the directory lock when nothing moved since the collector read. */
   async retire(retirement: Retirement): Promise<boolean> {
     await this.#ensureDirectory();
-    if (!(await this.#lock())) return false;
-    const claimed: string[] = [];
-    try {
-      const retired = await readRetired(this.directory);
-      if (retired.file.version !== retirement.expectedVersion) return false;
-      const folded = new Map<string, { series: SeriesMap; descriptors: Map<string, MetricDescriptor> }>();
-      const damagedLogs = new Set<string>();
-      for (const p of retirement.processes) {
-        const id = checkId(p.id);
-        try {
-          await fs.rename(this.#path("p", id, ".log"), this.#path("c", id, ".log"));
-        } catch {
-          return await this.#rollBack(claimed, false);
-        }
-        claimed.push(id);
-        const parsed = parseLog(await fs.readFile(this.#path("c", id, ".log"), "utf8"));
-        const record = parsed.record();
-        if (record === undefined || record.heartbeat !== p.heartbeat) return await this.#rollBack(claimed, false);
-        if (parsed.damaged) damagedLogs.add(id);
-        folded.set(id, { series: record.series, descriptors: parsed.descriptors });
-      }
-      const expires = this.#clock() + this.#tombstoneTtlMs;
-      for (const [id, record] of folded) {
-        await this.#writeAtomically(
-          this.#path("t", id, ".json"),
-          sealLine({ expires, folded: Object.fromEntries(record.series) }),
-        );
-      }
-      const next: RetiredFile = {
-        version: retired.file.version + 1,
-        ids: [...retired.file.ids.filter((id) => !folded.has(id)), ...folded.keys()],
-        descriptors: { ...retired.file.descriptors },
-        series: { ...retired.file.series, ...Object.fromEntries(retirement.retiredUpdates) },
-      };
-      for (const record of folded.values()) Object.assign(next.descriptors, Object.fromEntries(record.descriptors));
-      // The commit point: both copies written (damaged ones moved aside first, never overwritten).
-      await writeRetired(
-        this.directory,
-        next,
-        retired.damaged,
-        this.#clock(),
-        (path, text) => this.#writeAtomically(path, text),
-      );
-      claimed.length = 0;
-      await this.#cleanUp(next, damagedLogs);
-      return true;
-    } finally {
-      if (claimed.length > 0) await this.#rollBack(claimed, false);
-      await this.#unlock();
-    }
+    return retireLogs(
+      { directory: this.directory, lock: this.#lock, clock: this.#clock, tombstoneTtlMs: this.#tombstoneTtlMs },
+      retirement,
+    );
   }
 
   /** Nothing stays open between calls. */
@@ -369,24 +314,22 @@ export class FilesystemStorage implements Storage {
     };
     if (exited) line.x = 1;
     const text = sealLine(line);
-    if (!(await this.#lock())) return; // try again after the next publish
-    try {
-      // Under the lock no collector can claim the log, so replacing it cannot resurrect a retired id.
-      const path = this.#path("p", id, ".log");
+    // Under the lock no collector can claim the log, so replacing it cannot resurrect a retired id.
+    // When the lock stays held, compaction is tried again after the next publish.
+    await this.#lock.holding(async () => {
+      const path = entryPath(this.directory, "p", id, ".log");
       if (await fs.stat(path).catch(() => undefined)) {
         if (damaged) await fs.link(path, join(this.directory, `p-${id}.${this.#clock()}.bad`)).catch(() => {});
-        await this.#writeAtomically(path, text);
+        await writeAtomically(path, text);
         own.bytes = own.compactedBytes = own.size = Buffer.byteLength(text);
-        if (damaged) await fs.unlink(this.#repairPath(id)).catch(() => {});
+        if (damaged) await fs.unlink(repairPath(this.directory, id)).catch(() => {});
       }
-    } finally {
-      await this.#unlock();
-    }
+    });
   }
 
   /** The outcome for a log that is gone: retired (with what was folded), or a retirement under way. */
   async #claimed(id: string): Promise<PublishOutcome> {
-    const retired = await this.#tombstone(id);
+    const retired = await readTombstone(this.directory, id, this.#clock());
     if (retired !== undefined) {
       this.#own.delete(id);
       return retired;
@@ -396,80 +339,6 @@ export class FilesystemStorage implements Storage {
       `the log of ${id} is being retired by a collector; the publish will be retried`,
       { transient: true },
     );
-  }
-
-  async #tombstone(id: string): Promise<PublishOutcome | undefined> {
-    let text: string;
-    try {
-      text = await fs.readFile(this.#path("t", id, ".json"), "utf8");
-    } catch {
-      return undefined;
-    }
-    const tomb = openLine(text.replace(/\n$/, "")) as { expires: number; folded: Record<string, string> } | undefined;
-    if (tomb === undefined || typeof tomb.folded !== "object" || tomb.folded === null) {
-      // Folded, but what was folded cannot be read: refuse rather than count this process twice.
-      throw new StorageError(
-        "filesystem",
-        `${this.#path("t", id, ".json")} is damaged: ${id} was retired, and what was folded cannot be read`,
-      );
-    }
-    if (!(tomb.expires > this.#clock())) return undefined;
-    return { status: "retired", folded: new Map(Object.entries(tomb.folded)) };
-  }
-
-  async #rollBack(claimed: string[], result: boolean): Promise<boolean> {
-    for (const id of claimed.splice(0)) {
-      await fs.rename(this.#path("c", id, ".log"), this.#path("p", id, ".log")).catch(() => {});
-    }
-    return result;
-  }
-
-  async #cleanUp(retired: RetiredFile, damagedLogs: ReadonlySet<string>): Promise<void> {
-    const now = this.#clock();
-    const ids = new Set(retired.ids);
-    for (const name of await fs.readdir(this.directory)) {
-      const path = join(this.directory, name);
-      if (name.startsWith("c-") && name.endsWith(".log") && ids.has(name.slice(2, -4))) {
-        const id = name.slice(2, -4);
-        // A damaged log was folded as far as it reads; what does not read is kept for inspection.
-        if (damagedLogs.has(id)) await fs.rename(path, join(this.directory, `c-${id}.${now}.bad`)).catch(() => {});
-        else await fs.unlink(path).catch(() => {});
-      } else if (name.startsWith("r-") && name.endsWith(".repair") && ids.has(name.slice(2, -7))) {
-        await fs.unlink(path).catch(() => {});
-      } else if (name.startsWith("t-") && name.endsWith(".json")) {
-        const text = await fs.readFile(path, "utf8").catch(() => "");
-        const tomb = openLine(text.replace(/\n$/, "")) as { expires?: number } | undefined;
-        if (tomb !== undefined && !((tomb.expires ?? 0) > now)) await fs.unlink(path).catch(() => {});
-      }
-    }
-  }
-
-  async #lock(): Promise<boolean> {
-    const path = join(this.directory, "retire.lock");
-    for (let attempt = 0; attempt < 200; attempt++) {
-      try {
-        await fs.mkdir(path, { mode: 0o700 });
-        return true;
-      } catch (error) {
-        if (code(error) !== "EEXIST") throw this.#error("cannot take retire.lock", error);
-        const stat = await fs.stat(path).catch(() => undefined);
-        if (stat !== undefined && this.#clock() - stat.mtimeMs > this.#lockStaleMs) {
-          await fs.rmdir(path).catch(() => {});
-        }
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    }
-    return false;
-  }
-
-  async #unlock(): Promise<void> {
-    await fs.rmdir(join(this.directory, "retire.lock")).catch(() => {});
-  }
-
-  async #writeAtomically(path: string, text: string): Promise<void> {
-    const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-    await fs.writeFile(tmp, text, { mode: 0o600 });
-    await fs.rename(tmp, path);
   }
 
   #ensureDirectory(): Promise<void> {
@@ -482,30 +351,10 @@ export class FilesystemStorage implements Storage {
     );
   }
 
-  #path(prefix: "p" | "c" | "t", id: string, suffix: string): string {
-    return join(this.directory, `${prefix}-${id}${suffix}`);
-  }
-
-  #repairPath(id: string): string {
-    return join(this.directory, `r-${id}.repair`);
-  }
-
   #error(message: string, cause: unknown): StorageError {
     const detail = cause instanceof Error ? `: ${cause.message}` : "";
     return new StorageError("filesystem", `${message}${detail}`, { cause });
   }
-}
-
-/** What a directory entry is to this backend, by its name. */
-function classify(name: string): "log" | "ours" | "bad" | "other" {
-  if (name.endsWith(".bad")) return "bad";
-  if ((name.startsWith("p-") || name.startsWith("c-")) && name.endsWith(".log")) return "log";
-  if (RETIRED_COPIES.includes(name) || name === "retire.lock" || name === "slots" || name.includes(".tmp-")) {
-    return "ours";
-  }
-  if (name.startsWith("t-") && name.endsWith(".json")) return "ours";
-  if (name.startsWith("r-") && name.endsWith(".repair")) return "ours";
-  return "other";
 }
 
 function describeType(entry: Dirent): string {
@@ -516,15 +365,6 @@ function describeType(entry: Dirent): string {
   return "not a regular file";
 }
 
-function checkId(id: string): string {
-  if (!ID_PATTERN.test(id)) throw new StorageError("filesystem", `process id ${JSON.stringify(id)} cannot name a file`);
-  return id;
-}
-
 function sameFile(a: Stats, b: Stats): boolean {
   return a.ino === b.ino && a.dev === b.dev;
-}
-
-function code(error: unknown): string | undefined {
-  return (error as { code?: string } | null)?.code;
 }

@@ -3,8 +3,8 @@
  * prom-client's output. Series keys are stored pre-escaped, so rendering is concatenation.
  * @module
  */
-import type { Distribution, MergedFamily } from "./merge.ts";
-import { escapeHelp } from "./series.ts";
+import type { Distribution, MergedFamily } from "../collect/merge.ts";
+import { escapeHelp } from "../codec/series_key.ts";
 
 /** Content type of the Prometheus text format. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

@@ -3,10 +3,10 @@
  * comes from the environment (Upstash, else the filesystem, else memory; see `storage/host.ts`).
  * @module
  */
-import type { Exporter } from "../core/exporter.ts";
+import type { Exporter } from "../core/exporter/exporter.ts";
 import type { Runtime } from "../core/runtime.ts";
-import { createExporterFor, type CreateExporterOptions } from "../create.ts";
-import { hostStorage } from "../storage/host.ts";
+import { createExporterFor, type CreateExporterOptions } from "../core/exporter/create.ts";
+import { hostStorage } from "../storage/choose.ts";
 import type { EnvSource } from "../core/env.ts";
 import { readConfigFile } from "./config_file.ts";
 

@@ -7,9 +7,9 @@
  * @module
  */
 import client from "prom-client";
-import { ConfigError } from "./errors.ts";
+import { ConfigError } from "../errors.ts";
 import { DEFAULT_GAUGE_MODE, type MultiprocessMode, needsTimestamp, parseMode } from "./modes.ts";
-import { isValidLabelName, isValidMetricName, labelsPart, type LabelValues } from "./series.ts";
+import { isValidLabelName, isValidMetricName, labelsPart, type LabelValues } from "../codec/series_key.ts";
 
 /**
  * Refuses a metric or label name that Prometheus would not accept, before prom-client does, with

@@ -5,21 +5,21 @@
  * the flush window and the shared scrapes.
  * @module
  */
-import { MetricsGuard } from "./auth.ts";
-import { Collector } from "./collector.ts";
-import { metricsLock, resolveConfig, type ResolvedConfig } from "./config.ts";
-import { ConfigError } from "./errors.ts";
+import { MetricsGuard } from "../serve/auth.ts";
+import { Collector } from "../collect/collector.ts";
+import { metricsLock, resolveConfig, type ResolvedConfig } from "../config.ts";
+import { ConfigError } from "../errors.ts";
 import type { ExporterOptions, ExporterParts } from "./exporter.ts";
-import { FlushWindow } from "./flush_window.ts";
-import { ProcessIdentity } from "./identity.ts";
-import type { Logger } from "./log.ts";
-import type { MergeResult } from "./merge.ts";
-import type { Registry } from "./metrics.ts";
-import { Publisher } from "./publisher.ts";
-import type { Runtime, TlsMaterial } from "./runtime.ts";
+import { FlushWindow } from "../publish/flush_window.ts";
+import { ProcessIdentity } from "../publish/identity.ts";
+import type { Logger } from "../log.ts";
+import type { MergeResult } from "../collect/merge.ts";
+import type { Registry } from "../values/metrics.ts";
+import { Publisher } from "../publish/publisher.ts";
+import type { Runtime, TlsMaterial } from "../runtime.ts";
 import { SelfMetrics } from "./self_metrics.ts";
-import { SharedScrape } from "./shared_scrape.ts";
-import type { Storage } from "./storage.ts";
+import { SharedScrape } from "../serve/shared_scrape.ts";
+import type { Storage } from "../storage.ts";
 import { WorkerMetrics } from "./worker_metrics.ts";
 
 /** What an exporter builds from its configuration: on hosts at once, on the edge at the first request. */

@@ -4,8 +4,8 @@
  * name and counts, so a failing hook never takes the app down.
  * @module
  */
-import { describeError } from "./errors.ts";
-import type { Logger } from "./log.ts";
+import { describeError } from "../errors.ts";
+import type { Logger } from "../log.ts";
 
 /** The hook names. */
 export type HookName = "onStarting" | "whenReady" | "postFork" | "workerInt" | "onExit";

@@ -5,9 +5,9 @@
  * per `worker_id`, from live processes only.
  * @module
  */
-import type { Registry } from "./metrics.ts";
-import { declareOnce, Gauge } from "./metrics.ts";
-import type { ProcessProbe } from "./runtime.ts";
+import type { Registry } from "../values/metrics.ts";
+import { declareOnce, Gauge } from "../values/metrics.ts";
+import type { ProcessProbe } from "../runtime.ts";
 
 /** The states of a worker. */
 export type WorkerState = "starting" | "running" | "quitting" | "aborting";

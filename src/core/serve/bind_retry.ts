@@ -3,10 +3,10 @@
  * (another process still holds it, or is about to release it) with a growing delay.
  * @module
  */
-import { describeError } from "./errors.ts";
-import type { Logger } from "./log.ts";
-import type { FetchHandler, Runtime, ServerHandle, TlsMaterial } from "./runtime.ts";
-import { unrefIfPossible, type UnrefTimer } from "./timers.ts";
+import { describeError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { FetchHandler, Runtime, ServerHandle, TlsMaterial } from "../runtime.ts";
+import { unrefIfPossible, type UnrefTimer } from "../timers.ts";
 
 /** Options of {@link startServerWithRetry}. */
 export interface ServerRetryOptions {

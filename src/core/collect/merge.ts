@@ -4,10 +4,10 @@
  * gauges follow their multiprocess mode. Pure and synchronous, so it is easy to test.
  * @module
  */
-import { type ModeRule, modeRule } from "./modes.ts";
-import { appendLabel, splitSeriesKey } from "./series.ts";
-import type { MetricDescriptor, ProcessRecord, SeriesMap, StoredState } from "./storage.ts";
-import { addHistogram, decodeCounter, decodeGauge, decodeSummary } from "./values.ts";
+import { type ModeRule, modeRule } from "../values/modes.ts";
+import { appendLabel, splitSeriesKey } from "../codec/series_key.ts";
+import type { MetricDescriptor, ProcessRecord, SeriesMap, StoredState } from "../storage.ts";
+import { addHistogram, decodeCounter, decodeGauge, decodeSummary } from "../codec/values.ts";
 
 /** A histogram or summary being summed. */
 export interface Distribution {

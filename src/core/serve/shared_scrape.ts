@@ -4,8 +4,8 @@
  * requests, or a pair of Prometheus servers, costs at most one read per interval.
  * @module
  */
-import type { MergeResult } from "./merge.ts";
-import { type ExpositionFormat, render } from "./render.ts";
+import type { MergeResult } from "../collect/merge.ts";
+import { type ExpositionFormat, render } from "../render/render.ts";
 
 interface Collection {
   readonly merged: Promise<MergeResult>;

@@ -4,17 +4,17 @@
  * its series unacknowledged, so the next attempt sends them again: nothing is lost, nothing counts twice.
  * @module
  */
-import type { Registry } from "./metrics.ts";
+import type { Registry } from "../values/metrics.ts";
 import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
-import { describeError } from "./errors.ts";
+import { describeError } from "../errors.ts";
 import type { ProcessIdentity } from "./identity.ts";
-import type { Logger } from "./log.ts";
-import type { MultiprocessMode } from "./modes.ts";
-import { splitSeriesKey } from "./series.ts";
+import type { Logger } from "../log.ts";
+import type { MultiprocessMode } from "../values/modes.ts";
+import { splitSeriesKey } from "../codec/series_key.ts";
 import { type DropReason, MAX_SERIES_KEY_LENGTH, takeSnapshot } from "./snapshot.ts";
-import type { MetricDescriptor, PublishOutcome, Storage, StoredState } from "./storage.ts";
-import { unrefIfPossible, type UnrefTimer } from "./timers.ts";
-import { combine } from "./values.ts";
+import type { MetricDescriptor, PublishOutcome, Storage, StoredState } from "../storage.ts";
+import { unrefIfPossible, type UnrefTimer } from "../timers.ts";
+import { combine } from "../codec/values.ts";
 
 /** What the publisher reports, for the exporter's own metrics. */
 export interface PublisherEvents {

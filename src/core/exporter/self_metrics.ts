@@ -4,11 +4,11 @@
  * rather than published, the damage found in storage.
  * @module
  */
-import type { Registry } from "./metrics.ts";
-import type { CollectorEvents, StorageDamage } from "./collector.ts";
-import type { MergedFamily } from "./merge.ts";
-import { Counter, declareOnce, Histogram } from "./metrics.ts";
-import type { PublisherEvents } from "./publisher.ts";
+import type { Registry } from "../values/metrics.ts";
+import type { CollectorEvents, StorageDamage } from "../collect/collector.ts";
+import type { MergedFamily } from "../collect/merge.ts";
+import { Counter, declareOnce, Histogram } from "../values/metrics.ts";
+import type { PublisherEvents } from "../publish/publisher.ts";
 
 /** Counters and a latency histogram about the exporter itself. */
 export class SelfMetrics {
