@@ -10,6 +10,7 @@ import client from "prom-client";
 import { Hono } from "hono";
 import { createExporter, prometheus } from "../mod.ts";
 import { Registry } from "../src/core/values/metrics.ts";
+import { internals } from "../src/core/exporter/exporter.ts";
 import { FilesystemStorage } from "../src/storage/filesystem/storage.ts";
 import { benchCollector, publishRouteProcesses } from "./data.ts";
 import { median } from "./stats.ts";
@@ -53,7 +54,7 @@ export async function benchFilesystem(processes = 16, routes = 1000, rounds = 7)
     app.use(prometheus({ exporter }));
     app.get("/users/:id", (c) => c.json({ id: c.req.param("id") }));
     await exporter.flush(); // the first publish carries every descriptor
-    const logSize = () => statSync(join(dir, `p-${exporter.identity.id}.log`)).size;
+    const logSize = () => statSync(join(dir, `p-${internals(exporter).identity.id}.log`)).size;
     const measure = async (requests: number) => {
       for (let i = 0; i < requests; i++) await app.request(`/users/${i % 500}`, { method: i % 10 ? "GET" : "POST" });
       const before = logSize();

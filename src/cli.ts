@@ -9,7 +9,8 @@
  *   bun src/cli.ts serve
  * @module
  */
-import { createExporter, detectRuntime } from "./adapter/auto.ts";
+import { createExporter } from "./adapter/auto.ts";
+import { hostRuntime } from "./adapter/host_runtime.ts";
 import { ConfigError, describeError } from "./core/errors.ts";
 import { hostStorage } from "./storage/choose.ts";
 import { hostEnv } from "./adapter/host_exporter.ts";
@@ -31,7 +32,7 @@ export async function main(args: readonly string[]): Promise<number> {
     return args[0] === undefined || args[0] === "help" || args[0] === "--help" ? 0 : 2;
   }
   try {
-    const runtime = await detectRuntime();
+    const runtime = hostRuntime();
     const storage = hostStorage(hostEnv(runtime.env), {}); // the configuration file too
     if (storage === undefined) {
       throw new ConfigError(
@@ -39,7 +40,7 @@ export async function main(args: readonly string[]): Promise<number> {
         "nothing to serve: set REDIS_ENABLED=true (with the UPSTASH_REDIS_REST_* variables) or PROMETHEUS_MULTIPROC_DIR",
       );
     }
-    const exporter = await createExporter({ storage, workerId: "sidecar" });
+    const exporter = createExporter({ storage, workerId: "sidecar" });
     await exporter.whenReady();
     if (exporter.metricsServer === undefined) return 1;
     console.log(`sidecar serving the ${storage.kind} aggregate on :${exporter.metricsServer.port}/metrics`);

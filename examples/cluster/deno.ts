@@ -8,9 +8,9 @@
 import { createApp } from "../app.ts";
 import { createParallelExporter } from "../../src/adapter/deno/index.ts";
 
-const exporter = await createParallelExporter();
-const slot = exporter.workerMetrics.workerId;
+const exporter = createParallelExporter();
+const slot = exporter.workerId;
 const app = createApp(exporter, slot);
-console.log(`${slot} ready; metrics on :${exporter.metricsServer?.port ?? "standby"}`);
+console.log(`${slot} ready`);
 
 export default { fetch: app.fetch };

@@ -1,17 +1,17 @@
 /**
  * What the host adapters (Node, Bun, Deno) share: an exporter whose storage, when none is given,
- * comes from the environment (Upstash, else the filesystem, else memory; see `storage/host.ts`).
+ * comes from the environment (Upstash, else the filesystem, else memory; see `storage/choose.ts`).
  * @module
  */
-import type { Exporter } from "../core/exporter/exporter.ts";
+import type { InternalOptions, ProcessExporter } from "../core/exporter/exporter.ts";
 import type { Runtime } from "../core/runtime.ts";
-import { createExporterFor, type CreateExporterOptions } from "../core/exporter/create.ts";
+import { createExporterFor } from "../core/exporter/create.ts";
 import { hostStorage } from "../storage/choose.ts";
 import type { EnvSource } from "../core/env.ts";
 import { readConfigFile } from "./config_file.ts";
 
 /** Creates an exporter for a host runtime, its environment over the configuration file if one is set. */
-export function createHostExporter(runtime: Runtime, options: CreateExporterOptions): Exporter {
+export function createHostExporter(runtime: Runtime, options: InternalOptions): ProcessExporter {
   const withFile: Runtime = { ...runtime, env: hostEnv(runtime.env, options) };
   return createExporterFor(withFile, options, (env) => hostStorage(env, options));
 }

@@ -6,72 +6,32 @@
 import { isValidToken, type MetricsLock } from "./serve/auth.ts";
 import { type EnvSource, parseBoolean, parseInteger, parsePort, readEnv } from "./env.ts";
 import { ConfigError } from "./errors.ts";
+import type { ExporterOptions } from "./exporter/api.ts";
 import { type MultiprocessMode, parseMode } from "./values/modes.ts";
 import { isValidMetricName } from "./codec/series_key.ts";
 
-/** Settings that can come from options or the environment. */
-export interface ConfigOptions {
-  /** Metric name prefix. Default `hono`. */
-  readonly namespace?: string;
-  /** Port of the metrics server. Env `PROMETHEUS_METRICS_PORT`; default 9091; 0 picks a free port. */
-  readonly metricsPort?: number;
-  /** Address the metrics server binds to. Env `PROMETHEUS_BIND_ADDRESS`; default `0.0.0.0`. */
-  readonly bindAddress?: string;
-  /** Whether `whenReady` starts the metrics server. Env `PROMETHEUS_METRICS_SERVER`; default true. */
-  readonly metricsServer?: boolean;
-  /** How often the process publishes, in ms. Default 5000. */
-  readonly publishIntervalMs?: number;
-  /** How often worker gauges (memory, CPU, uptime) are sampled, in ms. Default 10000. */
-  readonly workerMetricsIntervalMs?: number;
-  /** After this long without a publish a process is no longer live, in ms. Default 3 publish intervals, at least 15 s. */
-  readonly staleAfterMs?: number;
-  /** After this long without a publish a process is retired, in ms. Default 120000. */
-  readonly deadAfterMs?: number;
-  /** Most series per metric. Default 10000. */
-  readonly seriesLimit?: number;
-  /** This process's `worker_id` label. Env `PROMETHEUS_WORKER_ID`; default from host and pid. */
-  readonly workerId?: string;
-  /** Add `worker_id` to the request counter. Default false. */
-  readonly requestsByWorker?: boolean;
-  /** Mode of plain prom-client gauges, by metric name. */
-  readonly gaugeModes?: Readonly<Record<string, MultiprocessMode>>;
-  /**
-   * After each response, hand a coalesced publish to the request's `waitUntil` (or a timer where
-   * there is none). Default true on edge runtimes (Workers), false elsewhere, where the interval publishes.
-   */
-  readonly publishAfterResponse?: boolean;
-  /** With `publishAfterResponse`: requests within this many ms share one publish. Default 1000. */
-  readonly flushWindowMs?: number;
-  /** Scrapes within this many ms of each other share one storage read. Default 1000; 0 shares only concurrent ones. */
-  readonly minScrapeIntervalMs?: number;
-  /** Bearer token `/metrics` accepts. Env `PROMETHEUS_METRICS_TOKEN`. Never logged. */
-  readonly metricsToken?: string;
-  /** Basic-auth user name `/metrics` accepts (with `metricsPassword`). Env `PROMETHEUS_METRICS_USERNAME`. */
-  readonly metricsUsername?: string;
-  /** Basic-auth password (with `metricsUsername`). Env `PROMETHEUS_METRICS_PASSWORD`. Never logged. */
-  readonly metricsPassword?: string;
-  /** HTTPS for the metrics server (hosts), field by field over `PROMETHEUS_SSL_*`. */
-  readonly tls?: TlsOptions;
-  /**
-   * Serve `/metrics` without a token. Env `PROMETHEUS_METRICS_PUBLIC`. Default true on hosts, false on
-   * edge runtimes, where metrics are refused (403) until a token is set or this is true.
-   */
-  readonly publicMetrics?: boolean;
-}
+/** The options this module resolves (the rest of the exporter's options are parts, not settings). */
+type ConfigOptions = Pick<ExporterOptions, ConfigKey | Secret | "workerId" | "tls">;
 
 /** HTTPS for the metrics server: files, as paths. */
-export interface TlsOptions {
-  /** Server certificate (PEM). Env `PROMETHEUS_SSL_CERTFILE`. */
-  readonly certFile?: string;
-  /** Its private key (PEM). Env `PROMETHEUS_SSL_KEYFILE`. */
-  readonly keyFile?: string;
-  /** CA certificates (PEM) that client certificates must be signed by. Env `PROMETHEUS_SSL_CLIENT_CAFILE`. */
-  readonly clientCaFile?: string;
-  /** A directory of such CA certificates. Env `PROMETHEUS_SSL_CLIENT_CAPATH`. */
-  readonly clientCaPath?: string;
-  /** Refuse clients without a valid certificate. Env `PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED`; default false. */
-  readonly clientAuthRequired?: boolean;
-}
+export type TlsOptions = NonNullable<ExporterOptions["tls"]>;
+
+/** The settings of a resolved configuration that always have a value. */
+type ConfigKey =
+  | "namespace"
+  | "metricsPort"
+  | "bindAddress"
+  | "metricsServer"
+  | "publishIntervalMs"
+  | "workerMetricsIntervalMs"
+  | "staleAfterMs"
+  | "deadAfterMs"
+  | "seriesLimit"
+  | "gaugeModes"
+  | "publishAfterResponse"
+  | "flushWindowMs"
+  | "minScrapeIntervalMs"
+  | "publicMetrics";
 
 /** HTTPS settings after validation: both server files, and how clients are checked. */
 export interface TlsFiles {
@@ -93,7 +53,7 @@ export interface ConfigDefaults {
 /** Configuration after defaults and validation: every setting present, `workerId` possibly unset. */
 export type ResolvedConfig =
   & {
-    readonly [K in Exclude<keyof ConfigOptions, Secret | "workerId" | "tls">]-?: NonNullable<ConfigOptions[K]>;
+    readonly [K in ConfigKey]-?: NonNullable<ExporterOptions[K]>;
   }
   & {
     /** This process's `worker_id` label, when one was configured. */
@@ -165,7 +125,6 @@ export function resolveConfig(options: ConfigOptions, env: EnvSource, defaults: 
       ? 10_000
       : parseInteger("seriesLimit", String(options.seriesLimit), 1, 10_000_000),
     workerId,
-    requestsByWorker: options.requestsByWorker ?? false,
     gaugeModes,
     publishAfterResponse: options.publishAfterResponse ?? edge,
     flushWindowMs: ms("flushWindowMs", options.flushWindowMs, 1000, 0, 60_000),

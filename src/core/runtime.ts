@@ -4,6 +4,7 @@
  * @module
  */
 import type { TlsFiles } from "./config.ts";
+import type { FetchHandler, ServeOptions, ServerHandle } from "./exporter/api.ts";
 import type { EnvSource } from "./env.ts";
 import type { ProcessFacts } from "./publish/identity.ts";
 import type { UnrefTimer } from "./timers.ts";
@@ -24,25 +25,10 @@ export interface ProcessProbe {
   sample(): ProbeSample;
 }
 
-/** A request handler in the Fetch API's shape. */
-export type FetchHandler = (request: Request) => Response | Promise<Response>;
+export type { FetchHandler, ServeOptions, ServerHandle };
 
-/** A running HTTP server. */
-export interface ServerHandle {
-  /** The port it listens on (the real one when 0 was asked for). */
-  readonly port: number;
-  /** Stops listening and closes connections. */
-  close(): Promise<void>;
-}
-
-/** Where and how to listen. */
-export interface ServeOptions {
-  /** TCP port; 0 picks a free one. */
-  readonly port: number;
-  /** Address to bind. */
-  readonly hostname: string;
-  /** Let several processes listen on the port (SO_REUSEPORT), where the runtime supports it. */
-  readonly reusePort?: boolean;
+/** What the runtime's `serve` is given: the public options, and HTTPS for the metrics server. */
+export interface ServerOptions extends ServeOptions {
   /** Serve HTTPS with this material (the metrics server, when `PROMETHEUS_SSL_*` is set). */
   readonly tls?: TlsMaterial;
 }
@@ -70,7 +56,7 @@ export interface Runtime {
   /** Resource probe; absent where the runtime cannot tell (Workers). */
   readonly probe?: ProcessProbe;
   /** Starts an HTTP server with the runtime's own server; rejects when it cannot bind. */
-  readonly serve?: (handler: FetchHandler, options: ServeOptions) => Promise<ServerHandle>;
+  readonly serve?: (handler: FetchHandler, options: ServerOptions) => Promise<ServerHandle>;
   /** Keeps a timer from holding the process open. */
   readonly unrefTimer?: UnrefTimer;
   /**

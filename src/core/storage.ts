@@ -7,12 +7,12 @@
 import type { MultiprocessMode } from "./values/modes.ts";
 
 /** The four metric types of the Prometheus data model. */
-export type MetricType = "counter" | "gauge" | "histogram" | "summary";
+export type MetricType = MetricDescriptor["type"];
 
 /** What a collector needs to know to merge and render one metric family. */
 export interface MetricDescriptor {
   /** The metric type. */
-  readonly type: MetricType;
+  readonly type: "counter" | "gauge" | "histogram" | "summary";
   /** The HELP text. */
   readonly help: string;
   /** How a gauge merges across processes; absent on other types. */
@@ -44,7 +44,7 @@ export interface ProcessUpdate {
  */
 export type PublishOutcome =
   | { readonly status: "ok" }
-  | { readonly status: "retired"; readonly folded: SeriesMap };
+  | { readonly status: "retired"; readonly folded: Map<string, string> };
 
 /** One process as stored. */
 export interface ProcessRecord {
@@ -55,7 +55,7 @@ export interface ProcessRecord {
   /** Whether its last publish said it was shutting down. */
   readonly exited: boolean;
   /** Its series, absolute values. */
-  readonly series: SeriesMap;
+  readonly series: Map<string, string>;
 }
 
 /** Everything a collector needs for one scrape. */
@@ -65,14 +65,14 @@ export interface StoredState {
   /** Every process not yet retired. */
   readonly processes: readonly ProcessRecord[];
   /** Counters, histograms and summaries of retired processes, summed. */
-  readonly retired: SeriesMap;
+  readonly retired: Map<string, string>;
   /** Changes each time a retirement is committed; the compare-and-set token of `retire`. */
   readonly retiredVersion: number;
   /**
    * A second copy of the retired total, where the backend keeps one: a series whose value in
    * `retired` cannot be read is taken from here, so that losing one copy loses no count.
    */
-  readonly retiredCopy?: SeriesMap;
+  readonly retiredCopy?: Map<string, string>;
   /** Stored records the backend could not read now (skipped and kept for repair, not fatal). */
   readonly corrupt: number;
   /** Entries that are not the backend's own records (a directory or FIFO named like a log): skipped. */

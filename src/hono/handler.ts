@@ -3,8 +3,9 @@
  * behind the same token check.
  * @module
  */
-import type { Handler } from "hono";
-import type { Exporter } from "../core/exporter/exporter.ts";
+import type { Context } from "hono";
+import type { Exporter, Middleware } from "../core/exporter/api.ts";
+import { internals } from "../core/exporter/exporter.ts";
 
 /**
  * Creates a Hono handler that answers with the aggregate of every process. On Workers it also
@@ -19,9 +20,11 @@ import type { Exporter } from "../core/exporter/exporter.ts";
  * app.get("/metrics", metricsHandler(exporter));
  * ```
  */
-export function metricsHandler(exporter: Exporter): Handler {
-  return (c) => {
-    exporter.bind(c.env);
-    return exporter.scrape(c.req.raw);
+export function metricsHandler(exporter: Exporter): Middleware {
+  const implementation = internals(exporter);
+  return (context) => {
+    const c = context as Context;
+    implementation.bind(c.env);
+    return implementation.scrape(c.req.raw);
   };
 }

@@ -3,11 +3,11 @@
  * It never awaits storage and never throws because of metrics; publishing happens elsewhere.
  * @module
  */
-import type { Context, MiddlewareHandler } from "hono";
-import { createMiddleware } from "hono/factory";
+import type { Context } from "hono";
 import { routePath } from "hono/route";
 import { describeError } from "../core/errors.ts";
-import type { Exporter } from "../core/exporter/exporter.ts";
+import type { Exporter, Middleware } from "../core/exporter/api.ts";
+import { internals } from "../core/exporter/exporter.ts";
 import { onMalformedRequest } from "../core/serve/malformed.ts";
 import { responseContentLength } from "./content_length.ts";
 import { type HttpMetrics, httpMetrics } from "./http_metrics.ts";
@@ -20,6 +20,8 @@ export interface PrometheusOptions {
   readonly durationBuckets?: readonly number[];
   /** Request and response size buckets, in bytes. */
   readonly sizeBuckets?: readonly number[];
+  /** Add `worker_id` to the request counter. Default false. */
+  readonly requestsByWorker?: boolean;
 }
 
 const countingMalformed = new WeakSet<HttpMetrics>();
@@ -39,8 +41,9 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPT
  * app.get("/users/:id", (c) => c.json({ id: c.req.param("id") }));
  * ```
  */
-export function prometheus(options: PrometheusOptions): MiddlewareHandler {
-  const { exporter, durationBuckets, sizeBuckets } = options;
+export function prometheus(options: PrometheusOptions): Middleware {
+  const { durationBuckets, sizeBuckets, requestsByWorker } = options;
+  const exporter = internals(options.exporter);
   // On the edge, built at the first request: the exporter's configuration comes from its bindings.
   let metrics: HttpMetrics | undefined;
   let afterResponse = false;
@@ -51,7 +54,7 @@ export function prometheus(options: PrometheusOptions): MiddlewareHandler {
   const setUp = (bindings: unknown): void => {
     exporter.bind(bindings);
     try {
-      const { namespace, requestsByWorker, publishAfterResponse } = exporter.config;
+      const { namespace, publishAfterResponse } = exporter.config;
       const workerId = requestsByWorker ? () => exporter.workerMetrics.workerId : () => undefined;
       const table = metrics = httpMetrics(exporter.registry, { namespace, workerId, durationBuckets, sizeBuckets });
       afterResponse = publishAfterResponse;
@@ -90,7 +93,8 @@ export function prometheus(options: PrometheusOptions): MiddlewareHandler {
 
   // On a host the configuration is known now, and so are its errors.
   if (!exporter.runtime.edge) setUp(undefined);
-  return createMiddleware(async function prometheusMiddleware(c, next) {
+  return async function prometheusMiddleware(context, next) {
+    const c = context as Context;
     if (metrics === undefined && !disabled) setUp(c.env);
     if (metrics === undefined) return await next();
     const table = metrics;
@@ -110,7 +114,7 @@ export function prometheus(options: PrometheusOptions): MiddlewareHandler {
         if (recordFailures++ === 0) exporter.logger.error(`recording HTTP metrics failed: ${String(error)}`);
       }
     }
-  });
+  };
 }
 
 function record(metrics: HttpMetrics, c: Context, started: number, thrown: unknown): void {

@@ -5,9 +5,11 @@
  * @module
  */
 import { type EnvSource, parseBoolean, readEnv } from "../core/env.ts";
+import { ConfigError } from "../core/errors.ts";
 import type { Storage } from "../core/storage.ts";
 import { FilesystemStorage } from "./filesystem/storage.ts";
-import { upstashFromEnv, type UpstashStorageOptions } from "./upstash.ts";
+import type { UpstashStorageOptions } from "./upstash.ts";
+import { upstashFromEnv } from "./upstash_env.ts";
 
 /** Options that choose a host's storage. */
 export interface HostStorageOptions {
@@ -17,11 +19,25 @@ export interface HostStorageOptions {
   readonly upstash?: UpstashStorageOptions;
 }
 
+/**
+ * The multiprocess directory the options and environment name, or undefined: the one reading of
+ * `multiprocDir` and `PROMETHEUS_MULTIPROC_DIR` (an empty variable is unset; an empty option is an error).
+ */
+export function resolveMultiprocDir(options: HostStorageOptions, env: EnvSource): string | undefined {
+  if (options.multiprocDir !== undefined) {
+    if (typeof options.multiprocDir !== "string" || options.multiprocDir === "") {
+      throw new ConfigError("multiprocDir", "expected a directory path; leave it out to use PROMETHEUS_MULTIPROC_DIR");
+    }
+    return options.multiprocDir;
+  }
+  return env("PROMETHEUS_MULTIPROC_DIR") || undefined;
+}
+
 /** The storage the options and environment select, or undefined for the memory backend. */
 export function hostStorage(env: EnvSource, options: HostStorageOptions): Storage | undefined {
   if (options.upstash !== undefined || readEnv(env, "REDIS_ENABLED", parseBoolean) === true) {
     return upstashFromEnv(env, options.upstash);
   }
-  const directory = options.multiprocDir ?? env("PROMETHEUS_MULTIPROC_DIR");
-  return directory === undefined || directory === "" ? undefined : new FilesystemStorage({ directory });
+  const directory = resolveMultiprocDir(options, env);
+  return directory === undefined ? undefined : new FilesystemStorage({ directory });
 }

@@ -14,8 +14,7 @@
  * | `<prefix>:tomb:<id>` | hash | what was folded for a retired id (expires) |
  * @module
  */
-import { Redis } from "@upstash/redis";
-import { type EnvSource, parseBoolean, parseInteger, readEnv } from "../core/env.ts";
+import type { Redis } from "@upstash/redis";
 import { ConfigError, StorageError } from "../core/errors.ts";
 import type {
   MetricDescriptor,
@@ -29,18 +28,24 @@ import type {
 
 /** Options of {@link UpstashStorage}. */
 export interface UpstashStorageOptions {
-  /** A client of yours (from `@upstash/redis`, `/cloudflare`, `/fastly`...). Else one is built from `url` and `token`. */
-  readonly redis?: Redis;
+  /**
+   * A client of yours (`new Redis(...)` from `@upstash/redis`, `/cloudflare`, `/fastly`...). Else one
+   * is built from `url` and `token`, loading `@upstash/redis` at the first request.
+   */
+  readonly redis?: UpstashClient;
   /** REST URL. Env `UPSTASH_REDIS_REST_URL`. */
   readonly url?: string;
   /** REST token. Env `UPSTASH_REDIS_REST_TOKEN`. Never logged. */
   readonly token?: string;
   /** Key prefix. Env `REDIS_KEY_PREFIX`; default `hono-prometheus`. */
   readonly keyPrefix?: string;
-  /** Lifetime of every key, refreshed by each publish; 0 turns it off. Env `REDIS_TTL_SECONDS` (default 300), `REDIS_TTL_DISABLED`. */
-  readonly ttlSeconds?: number;
-  /** Lifetime of a tombstone, in seconds. Default one day. */
-  readonly tombstoneTtlSeconds?: number;
+  /**
+   * Lifetime of every key in ms, refreshed by each publish; 0 turns it off. Default 300000. Env
+   * `REDIS_TTL_SECONDS` (in seconds, as the Python original), `REDIS_TTL_DISABLED`.
+   */
+  readonly ttlMs?: number;
+  /** Lifetime of a tombstone (what was folded for a retired process), in ms. Default one day. */
+  readonly tombstoneTtlMs?: number;
   /** A request that takes longer fails (and is retried by the publisher with backoff), in ms. Default 5000. */
   readonly timeoutMs?: number;
 }
@@ -64,8 +69,8 @@ hset(KEYS[3], 5, 4 + nd * 2)
 hset(KEYS[2], 5 + nd * 2, #ARGV)
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then
-  for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ttl) end
-  for k = 5, 7 do redis.call('EXPIRE', KEYS[k], ttl) end
+  for k = 1, 3 do redis.call('PEXPIRE', KEYS[k], ttl) end
+  for k = 5, 7 do redis.call('PEXPIRE', KEYS[k], ttl) end
 end`;
 
 const PUBLISH = `${PUBLISH_BODY}
@@ -97,7 +102,7 @@ for j = 0, n - 1 do
   local id = ARGV[5 + j * 2]
   local series, tomb = ARGV[1] .. ':series:' .. id, ARGV[1] .. ':tomb:' .. id
   if redis.call('EXISTS', series) == 1 then redis.call('RENAME', series, tomb) else redis.call('HSET', tomb, '__empty', '1') end
-  redis.call('EXPIRE', tomb, tonumber(ARGV[3]))
+  redis.call('PEXPIRE', tomb, tonumber(ARGV[3]))
   redis.call('HDEL', KEYS[1], id)
 end
 local i = 5 + n * 2
@@ -110,7 +115,13 @@ end
 redis.call('INCR', KEYS[3])
 return 1`;
 
-/** What the backend needs to call scripts, whatever `Redis` flavour it was given. */
+/** What the backend needs of an `@upstash/redis` client (any flavour): scripts. */
+export interface UpstashClient {
+  /** Prepares a Lua script, run with EVALSHA (EVAL the first time). */
+  createScript(script: string): { exec(keys: string[], args: string[]): Promise<unknown> };
+}
+
+/** What the backend needs to call scripts, whatever client it was given. */
 interface ScriptRunner {
   exec(keys: string[], args: string[]): Promise<unknown>;
 }
@@ -152,19 +163,22 @@ export class UpstashStorage implements Storage {
         } may only hold letters, digits, _ . and - (no glob or : separator that could reach other keys)`,
       );
     }
-    this.#ttl = options.ttlSeconds ?? 300;
-    if (!Number.isInteger(this.#ttl) || this.#ttl < 0) {
-      throw new ConfigError(
-        "REDIS_TTL_SECONDS",
-        `expected whole seconds (0 for no expiry), got ${JSON.stringify(options.ttlSeconds)}`,
-      );
-    }
-    this.expiresAfterMs = this.#ttl === 0 ? undefined : this.#ttl * 1000;
-    this.#tombTtl = options.tombstoneTtlSeconds ?? 86_400;
-    const redis = options.redis ?? buildClient(options);
+    this.#ttl = wholeMs("ttlMs", options.ttlMs, 300_000);
+    this.expiresAfterMs = this.#ttl === 0 ? undefined : this.#ttl;
+    this.#tombTtl = wholeMs("tombstoneTtlMs", options.tombstoneTtlMs, 86_400_000);
+    if (this.#tombTtl === 0) throw new ConfigError("tombstoneTtlMs", "must be at least 1 ms");
+    // `@upstash/redis` is loaded at the first request, and only when no client was given.
+    let client: Promise<UpstashClient> | undefined = options.redis && Promise.resolve(options.redis);
+    const connect = client === undefined ? checkCredentials(options) : undefined;
     const script = (source: string): ScriptRunner => {
-      const s = redis.createScript(source);
-      return { exec: (keys, args) => guard(() => s.exec(keys, args)) };
+      let prepared: ReturnType<UpstashClient["createScript"]> | undefined;
+      return {
+        exec: (keys, args) =>
+          guard(async () => {
+            prepared ??= (await (client ??= connect!())).createScript(source);
+            return prepared.exec(keys, args);
+          }),
+      };
     };
     this.#publish = script(PUBLISH);
     this.#read = script(READ);
@@ -288,23 +302,20 @@ function parseRead(reply: unknown): StoredState {
   };
 }
 
-/**
- * An Upstash backend configured from `options`, with unset fields from the environment:
- * `UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN`, `REDIS_KEY_PREFIX`, `REDIS_TTL_SECONDS`,
- * `REDIS_TTL_DISABLED`.
- */
-export function upstashFromEnv(env: EnvSource, options: UpstashStorageOptions = {}): UpstashStorage {
-  const ttlDisabled = readEnv(env, "REDIS_TTL_DISABLED", parseBoolean) ?? false;
-  return new UpstashStorage({
-    url: env("UPSTASH_REDIS_REST_URL"),
-    token: env("UPSTASH_REDIS_REST_TOKEN"),
-    keyPrefix: env("REDIS_KEY_PREFIX") || undefined,
-    ttlSeconds: ttlDisabled ? 0 : readEnv(env, "REDIS_TTL_SECONDS", (n, raw) => parseInteger(n, raw, 1, 31_536_000)),
-    ...options,
-  });
+/** A duration option in whole milliseconds (0 allowed), or its default. */
+function wholeMs(setting: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new ConfigError(setting, `expected whole milliseconds (0 for no expiry), got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
-function buildClient(options: UpstashStorageOptions): Redis {
+/**
+ * Checks the URL and token now (a ConfigError at start-up), and returns how to build the client
+ * later: `@upstash/redis` is imported then, so that apps that never use Upstash never load it.
+ */
+function checkCredentials(options: UpstashStorageOptions): () => Promise<UpstashClient> {
   if (!options.url) {
     throw new ConfigError("UPSTASH_REDIS_REST_URL", "is not set; give the Upstash REST URL (or pass a Redis client)");
   }
@@ -318,14 +329,19 @@ function buildClient(options: UpstashStorageOptions): Redis {
     throw new ConfigError("UPSTASH_REDIS_REST_URL", `${JSON.stringify(options.url)} is not an http(s) URL`);
   }
   const timeoutMs = options.timeoutMs ?? 5000;
-  return new Redis({
-    url: options.url,
-    token: options.token,
-    retry: false, // the publisher retries with backoff, and reports once per outage
-    automaticDeserialization: false,
-    enableTelemetry: false,
-    signal: () => AbortSignal.timeout(timeoutMs),
-  });
+  const { url, token } = options;
+  return async () => {
+    const { Redis: Client } = await import("@upstash/redis");
+    const redis: Redis = new Client({
+      url,
+      token,
+      retry: false, // the publisher retries with backoff, and reports once per outage
+      automaticDeserialization: false,
+      enableTelemetry: false,
+      signal: () => AbortSignal.timeout(timeoutMs),
+    });
+    return redis;
+  };
 }
 
 /** Runs a request, turning any failure into a StorageError that names the cause but never the token or the payload. */

@@ -5,7 +5,8 @@ import { after, before, describe, test } from "node:test";
 import { createExporter } from "../../src/adapter/auto.ts";
 import type { TlsOptions } from "../../src/core/config.ts";
 import { ConfigError } from "../../src/core/errors.ts";
-import type { Exporter } from "../../src/core/exporter/exporter.ts";
+import { internals } from "../../src/core/exporter/exporter.ts";
+import type { Exporter } from "../../src/core/exporter/api.ts";
 import { Registry } from "../../src/core/values/metrics.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
 import { type Certs, curl, makeCerts } from "../support/certs.ts";
@@ -21,7 +22,7 @@ async function serving(
   tls: TlsOptions,
   auth: { metricsToken?: string; metricsUsername?: string; metricsPassword?: string } = {},
 ): Promise<{ exporter: Exporter; url: string }> {
-  const exporter = await createExporter({
+  const exporter = createExporter({
     registry: new Registry(),
     storage: new MemoryStorage(),
     metricsPort: 0,
@@ -30,7 +31,7 @@ async function serving(
     tls,
     ...auth,
   });
-  const server = await exporter.startMetricsServer();
+  const server = await internals(exporter).startMetricsServer();
   assert.ok(server, "the metrics server started");
   return { exporter, url: `https://127.0.0.1:${server.port}/metrics` };
 }

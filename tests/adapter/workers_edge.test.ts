@@ -10,6 +10,7 @@ import { type ExecutionContext, Hono } from "hono";
 import { ConfigError, metricsHandler, prometheus, Registry } from "../../mod.ts";
 import { createExporter } from "../../src/adapter/workers/index.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
+import { internals } from "../../src/core/exporter/exporter.ts";
 import { FlakyStorage } from "../support/flaky.ts";
 import { MemoryLogger, sample } from "../support/sim.ts";
 
@@ -79,14 +80,14 @@ describe("Workers entry", () => {
       REDIS_KEY_PREFIX: "edge",
     };
     assert.equal((await app.request("/users/1", {}, env)).status, 200);
-    assert.equal(exporter.storage.kind, "upstash");
+    assert.equal(internals(exporter).storage.kind, "upstash");
   });
 
   test("without Upstash bindings, memory per isolate, said once", async () => {
     const { app, exporter, logger } = edgeApp({ publishAfterResponse: false });
     await app.request("/users/1", {}, {});
     await app.request("/users/2", {}, {});
-    assert.equal(exporter.storage.kind, "memory");
+    assert.equal(internals(exporter).storage.kind, "memory");
     assert.equal(logger.lines.filter((l) => l.includes("no UPSTASH_REDIS_REST_URL binding")).length, 1);
   });
 

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createExporter } from "../../mod.ts";
 import { resolveConfig } from "../../src/core/config.ts";
+import { internals } from "../../src/core/exporter/exporter.ts";
 import { FilesystemStorage } from "../../src/storage/filesystem/storage.ts";
 import { UpstashStorage } from "../../src/storage/upstash.ts";
 import { envFromObject, parseBoolean } from "../../src/core/env.ts";
@@ -31,12 +32,12 @@ describe("configuration", () => {
     const dir = mkdtempSync(join(tmpdir(), "hpe-config-"));
     try {
       const fs = createExporter({ registry: new Registry(), storage: new FilesystemStorage({ directory: dir }) });
-      assert.equal(fs.config.publishIntervalMs, 1000, "the filesystem backend");
+      assert.equal(internals(fs).config.publishIntervalMs, 1000, "the filesystem backend");
       const upstash = createExporter({
         registry: new Registry(),
         storage: new UpstashStorage({ url: "http://127.0.0.1:9", token: "t" }),
       });
-      assert.equal(upstash.config.publishIntervalMs, 5000, "Upstash");
+      assert.equal(internals(upstash).config.publishIntervalMs, 5000, "Upstash");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

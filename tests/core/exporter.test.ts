@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createExporter, Registry } from "../../mod.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
+import { internals } from "../../src/core/exporter/exporter.ts";
+import { createExporterFor } from "../../src/core/exporter/create.ts";
+import { webRuntime } from "../../src/core/runtime.ts";
 import { TestClock } from "../support/clock.ts";
 import { FlakyStorage } from "../support/flaky.ts";
 import { MemoryLogger, sample } from "../support/sim.ts";
@@ -28,7 +31,7 @@ describe("exporter", () => {
     await exporter.onStarting();
     assert.deepEqual(calls, ["before", "after"]);
     const text = await exporter.collect();
-    assert.equal(sample(text, `hono_worker_state{state="starting",worker_id="${exporter.workerMetrics.workerId}"}`), 1);
+    assert.equal(sample(text, `hono_worker_state{state="starting",worker_id="${exporter.workerId}"}`), 1);
   });
 
   test("a hook that throws is caught, logged with its name and counted; the app goes on", async () => {
@@ -52,7 +55,7 @@ describe("exporter", () => {
     await exporter.workerInt("SIGTERM");
     await exporter.onExit();
     const state = await storage.read();
-    const mine = state.processes.find((p) => p.id === exporter.identity.id);
+    const mine = state.processes.find((p) => p.id === internals(exporter).identity.id);
     assert.equal(mine?.exited, true);
     assert.equal(mine?.series.get('hono_worker_state{state="quitting",worker_id="worker_3"}')?.split("@")[0], "1");
   });
@@ -78,10 +81,15 @@ describe("exporter", () => {
     const clock = new TestClock();
     const storage = new MemoryStorage({ clock: clock.now });
     const registry = new Registry();
-    const a = createExporter({ registry: new Registry(), storage, metricsServer: false, clock: clock.now });
+    const a = createExporterFor(webRuntime, {
+      registry: new Registry(),
+      storage,
+      metricsServer: false,
+      clock: clock.now,
+    });
     await a.flush();
     clock.advance(10 * 60_000);
-    const b = createExporter({ registry, storage, metricsServer: false, clock: clock.now });
+    const b = createExporterFor(webRuntime, { registry, storage, metricsServer: false, clock: clock.now });
     await b.collect();
     const text = await b.collect();
     assert.equal(sample(text, 'hono_exporter_retired_processes_total{backend="memory"}'), 1);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError, createExporter, Registry } from "../../mod.ts";
 import { envFromObject } from "../../src/core/env.ts";
+import { createExporterFor } from "../../src/core/exporter/create.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
 import { FlakyStorage } from "../support/flaky.ts";
 import { MemoryLogger } from "../support/sim.ts";
@@ -35,7 +36,7 @@ describe("scrapes", () => {
   test("the token comes from PROMETHEUS_METRICS_TOKEN; a token that cannot be sent is a ConfigError that does not show it", () => {
     const runtime = { name: "test", env: envFromObject({ PROMETHEUS_METRICS_TOKEN: "has space" }), facts: {} };
     assert.throws(
-      () => createExporter({ registry: new Registry(), metricsServer: false, runtime }),
+      () => createExporterFor(runtime, { registry: new Registry(), metricsServer: false }),
       (e: unknown) =>
         e instanceof ConfigError && e.setting === "PROMETHEUS_METRICS_TOKEN" && !e.message.includes("has space"),
     );

@@ -17,10 +17,9 @@ function setup(options: { requestsByWorker?: boolean } = {}) {
     metricsServer: false,
     workerId: "worker_1",
     logger,
-    ...options,
   });
   const app = new Hono();
-  app.use(prometheus({ exporter }));
+  app.use(prometheus({ exporter, ...options }));
   app.get("/users/:id", (c) => c.json({ id: c.req.param("id") }));
   app.post("/upload", async (c) => c.text(`got ${(await c.req.text()).length}`, 201, { "content-length": "6" }));
   app.get("/boom", () => {

@@ -4,6 +4,8 @@ import { Redis } from "@upstash/redis";
 import { Hono } from "hono";
 import { createExporter, prometheus, Registry } from "../../mod.ts";
 import { ConfigError } from "../../src/core/errors.ts";
+import { createExporterFor } from "../../src/core/exporter/create.ts";
+import { webRuntime } from "../../src/core/runtime.ts";
 import { UpstashStorage } from "../../src/storage/upstash.ts";
 import { type RedisServer, startRedis } from "../support/redis.ts";
 import { type Gateway, startGateway } from "../support/upstash_gateway.ts";
@@ -84,7 +86,13 @@ describe("upstash storage", () => {
       dead.requests.inc({ route: "/" }, 3);
       await dead.publish(); // ten minutes ago: dead
       const registry = new Registry();
-      return createExporter({ registry, storage, metricsServer: false, minScrapeIntervalMs: 0, clock: () => now });
+      return createExporterFor(webRuntime, {
+        registry,
+        storage,
+        metricsServer: false,
+        minScrapeIntervalMs: 0,
+        clock: () => now,
+      });
     };
     // The first use of each script costs one more request (EVALSHA, then EVAL): load them first.
     const warm = await scenario("scrape-cost-warm");

@@ -1,6 +1,6 @@
 /**
  * Bun entry point: `createExporter` with the Bun runtime (metrics server on `Bun.serve`, process
- * probe and signals through Bun's `node:process`).
+ * probe and signals through Bun's `node:process`), `supervise` and `serve`.
  *
  * @example
  * ```ts
@@ -11,41 +11,31 @@
  * ```
  * @module
  */
-import type { Exporter } from "../../core/exporter/exporter.ts";
-import type { Runtime } from "../../core/runtime.ts";
-import type { CreateExporterOptions } from "../../core/exporter/create.ts";
+import type { Exporter, ExporterOptions, FetchHandler, ServeOptions, ServerHandle } from "../../core/exporter/api.ts";
 import { createHostExporter } from "../host_exporter.ts";
-import { nodeRuntime } from "../node/runtime.ts";
 import { type SuperviseOptions, superviseWith, type WorkerMain } from "../node/supervisor.ts";
-import { loadBunTls, serve } from "./server.ts";
+import { bunRuntime } from "./runtime.ts";
+import { serve as serveBun } from "./server.ts";
 
-/**
- * The Bun runtime adapter.
- *
- * @example
- * ```ts
- * import { bunRuntime } from "hono-prometheus-exporter/bun";
- * console.log(bunRuntime().name); // "bun"
- * ```
- */
-export function bunRuntime(): Runtime {
-  // Bun implements node:process and node:os, so only the server differs from Node.
-  return { ...nodeRuntime(), name: "bun", serve, loadTls: loadBunTls };
-}
-
-/** Creates an exporter for Bun. */
-export function createExporter(options: CreateExporterOptions = {}): Exporter {
+/** Creates an exporter for Bun. Starts nothing: `whenReady` does. */
+export function createExporter(options: ExporterOptions = {}): Exporter {
   return createHostExporter(bunRuntime(), options);
 }
 
-export { serve };
-
 /**
- * Runs `main` in supervised workers through Bun's `node:cluster` (see the Node adapter's
+ * Runs `main` in supervised workers through Bun's `node:cluster` (see the Node entry's
  * `supervise`); the primary's metrics server runs on `Bun.serve`. Workers should listen with
  * `serve(..., { reusePort: true })` so that they share the port.
  */
 export function supervise(main: WorkerMain, options: SuperviseOptions = {}): Promise<void> {
-  return superviseWith(createExporter, main, options);
+  return superviseWith((o) => createHostExporter(bunRuntime(), o), main, options);
 }
+
+/** Serves `handler` on `Bun.serve`; rejects when it cannot bind. */
+export function serve(handler: FetchHandler, options: ServeOptions): Promise<ServerHandle> {
+  return serveBun(handler, options);
+}
+
+export type { SuperviseOptions, WorkerMain };
 export { readConfigFile } from "../config_file.ts";
+export type { FetchHandler, ServeOptions, ServerHandle };

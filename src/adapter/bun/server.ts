@@ -4,7 +4,7 @@
  */
 import { ConfigError } from "../../core/errors.ts";
 import type { TlsFiles } from "../../core/config.ts";
-import type { FetchHandler, ServeOptions, ServerHandle, TlsMaterial } from "../../core/runtime.ts";
+import type { FetchHandler, ServerHandle, ServerOptions, TlsMaterial } from "../../core/runtime.ts";
 import { loadTls } from "../tls.ts";
 
 /** The part of Bun's global this adapter uses. */
@@ -40,7 +40,7 @@ export function bunGlobal(): BunGlobal {
  * await server.close();
  * ```
  */
-export function serve(handler: FetchHandler, options: ServeOptions): Promise<ServerHandle> {
+export function serve(handler: FetchHandler, options: ServerOptions): Promise<ServerHandle> {
   try {
     const tls = options.tls;
     const server = bunGlobal().serve({

@@ -1,6 +1,6 @@
 /**
  * Deno entry point: `createExporter` with the Deno runtime (metrics server on `Deno.serve`,
- * process probe, signal listeners).
+ * process probe, signal listeners), `createParallelExporter` for `deno serve --parallel`, and `serve`.
  *
  * @example
  * ```ts
@@ -11,16 +11,20 @@
  * ```
  * @module
  */
-import type { Exporter } from "../../core/exporter/exporter.ts";
-import type { CreateExporterOptions } from "../../core/exporter/create.ts";
+import type { Exporter, ExporterOptions, FetchHandler, ServeOptions, ServerHandle } from "../../core/exporter/api.ts";
 import { createHostExporter } from "../host_exporter.ts";
-import { denoRuntime } from "./runtime.ts";
+import { denoRuntime, serve as serveDeno } from "./runtime.ts";
 
-/** Creates an exporter for Deno. */
-export function createExporter(options: CreateExporterOptions = {}): Exporter {
+/** Creates an exporter for Deno. Starts nothing: `whenReady` does. */
+export function createExporter(options: ExporterOptions = {}): Exporter {
   return createHostExporter(denoRuntime(), options);
 }
 
-export { denoEnv, denoRuntime, serve } from "./runtime.ts";
+/** Serves `handler` on `Deno.serve`; rejects when it cannot bind. */
+export function serve(handler: FetchHandler, options: ServeOptions): Promise<ServerHandle> {
+  return serveDeno(handler, options);
+}
+
 export { createParallelExporter } from "./parallel.ts";
 export { readConfigFile } from "../config_file.ts";
+export type { FetchHandler, ServeOptions, ServerHandle };

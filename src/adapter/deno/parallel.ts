@@ -10,11 +10,14 @@
  * counter; memory and CPU gauges are the whole process's, reported by each slot.
  * @module
  */
-import { mkdir, open, rmdir, unlink } from "node:fs/promises";
+import { closeSync, mkdirSync, openSync, rmdirSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Exporter } from "../../core/exporter/exporter.ts";
-import { createExporterFor, type CreateExporterOptions } from "../../core/exporter/create.ts";
+import type { Exporter, ExporterOptions } from "../../core/exporter/api.ts";
+import { createExporterFor } from "../../core/exporter/create.ts";
+import { flushPeers } from "../../core/exporter/peer_flush.ts";
+import { shutDown } from "../../core/exporter/shutdown.ts";
+import { resolveMultiprocDir } from "../../storage/choose.ts";
 import { FilesystemStorage } from "../../storage/filesystem/storage.ts";
 import { denoGlobal } from "./deno.ts";
 import { denoRuntime } from "./runtime.ts";
@@ -29,16 +32,18 @@ type Message =
 const FLUSH_DEADLINE_MS = 250;
 
 /** Claims the first free slot of this process, as `worker_<n>`; `release` gives it back. */
-async function claimSlot(directory: string, pid: number): Promise<{ slot: string; release: () => Promise<void> }> {
+function claimSlot(directory: string, pid: number): { slot: string; release: () => void } {
   const slots = join(directory, "slots");
-  await mkdir(slots, { recursive: true, mode: 0o700 });
+  mkdirSync(slots, { recursive: true, mode: 0o700 });
   for (let n = 1; n <= 4096; n++) {
     const path = join(slots, `${pid}-${n}`);
     try {
-      await (await open(path, "wx", 0o600)).close();
-      const release = async () => {
-        await unlink(path).catch(() => {});
-        await rmdir(slots).catch(() => {}); // the last isolate out removes the folder
+      closeSync(openSync(path, "wx", 0o600));
+      const release = () => {
+        try {
+          unlinkSync(path);
+          rmdirSync(slots); // the last isolate out removes the folder
+        } catch { /* a peer still holds a slot */ }
       };
       return { slot: `worker_${n}`, release };
     } catch (error) {
@@ -49,55 +54,58 @@ async function claimSlot(directory: string, pid: number): Promise<{ slot: string
 }
 
 /**
- * Creates the exporter of one `deno serve --parallel` isolate and wires it to its peers.
+ * Creates the exporter of one `deno serve --parallel` isolate and wires it to its peers. Like every
+ * `createExporter`, synchronous; the isolate's start (`postFork`, `whenReady`: publishing and the
+ * metrics server, taken over by a peer when another isolate holds it) runs in the background.
  * The directory is `multiprocDir`, else `PROMETHEUS_MULTIPROC_DIR`, else one per Deno process
  * under the temporary directory.
  *
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { createParallelExporter, prometheus } from "hono-prometheus-exporter/deno";
- * const exporter = await createParallelExporter();
+ * import { prometheus } from "hono-prometheus-exporter";
+ * import { createParallelExporter } from "hono-prometheus-exporter/deno";
+ * const exporter = createParallelExporter();
  * const app = new Hono();
  * app.use(prometheus({ exporter }));
  * export default { fetch: app.fetch };
  * ```
  */
-export async function createParallelExporter(options: CreateExporterOptions = {}): Promise<Exporter> {
+export function createParallelExporter(options: ExporterOptions = {}): Exporter {
   const deno = denoGlobal();
   const runtime = denoRuntime();
-  const directory = options.multiprocDir ?? runtime.env("PROMETHEUS_MULTIPROC_DIR") ??
-    join(tmpdir(), `hono-prometheus-${deno.pid}`);
-  await mkdir(directory, { recursive: true, mode: 0o700 });
-  const claimed = options.workerId === undefined ? await claimSlot(directory, deno.pid) : undefined;
+  const directory = resolveMultiprocDir(options, runtime.env) ?? join(tmpdir(), `hono-prometheus-${deno.pid}`);
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  const claimed = options.workerId === undefined ? claimSlot(directory, deno.pid) : undefined;
   const slot = options.workerId ?? claimed!.slot;
   const channel = new BroadcastChannel(`hono-prometheus:${directory}`);
   const peers = new Set<string>();
-  const exitedPeers = new Set<string>();
-  const waiting = new Map<number, { pending: Set<string>; done: () => void }>();
+  /** Per flush round, the peers it waits for. */
+  const waiting = new Map<number, Map<string, () => void>>();
   let round = 0;
 
-  const flushPeers = (): Promise<void> => {
-    if (peers.size === 0) return Promise.resolve();
+  const askPeers = (): Promise<void> => {
     const mine = ++round;
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(finish, FLUSH_DEADLINE_MS);
-      function finish() {
-        clearTimeout(timer);
-        waiting.delete(mine);
-        resolve();
-      }
-      waiting.set(mine, { pending: new Set(peers), done: finish });
-      channel.postMessage({ type: "flush", from: exporter.identity.base, round: mine } satisfies Message);
-    });
+    const answers = new Map<string, () => void>();
+    waiting.set(mine, answers);
+    if (peers.size > 0) channel.postMessage({ type: "flush", from: me, round: mine } satisfies Message);
+    return flushPeers(
+      peers,
+      (peer, done) =>
+        new Promise<void>((resolve) => {
+          answers.set(peer, resolve);
+          done.addEventListener("abort", () => waiting.delete(mine));
+        }),
+      FLUSH_DEADLINE_MS,
+    );
   };
 
-  const exporter: Exporter = createExporterFor(runtime, {
+  const exporter = createExporterFor(runtime, {
     ...options,
     storage: options.storage ?? new FilesystemStorage({ directory }),
     workerId: slot,
     handleSignals: false,
-    beforeCollect: flushPeers,
+    beforeCollect: askPeers,
     serverRetry: { attempts: 1, standbyMs: 2000, ...options.serverRetry },
   });
   const me = exporter.identity.base;
@@ -113,31 +121,29 @@ export async function createParallelExporter(options: CreateExporterOptions = {}
         channel.postMessage({ type: "flushed", from: me, to: message.from, round: message.round } satisfies Message)
       );
     } else if (message.type === "flushed" && message.to === me) {
-      const wait = waiting.get(message.round);
-      wait?.pending.delete(message.from);
-      if (wait && wait.pending.size === 0) wait.done();
+      waiting.get(message.round)?.get(message.from)?.();
     } else if (message.type === "exited") {
-      exitedPeers.add(message.from);
       peers.delete(message.from);
+      for (const answers of waiting.values()) answers.get(message.from)?.();
     }
   };
   channel.postMessage({ type: "hello", from: me } satisfies Message);
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    await exporter.workerInt(signal);
-    await exporter.onExit();
-    await claimed?.release();
-    channel.postMessage({ type: "exited", from: me } satisfies Message);
-    // Deno.exit from any isolate ends them all: wait until every peer has published its last values.
-    for (let i = 0; i < 40 && peers.size > 0; i++) await new Promise((r) => setTimeout(r, 50));
-    deno.exit(0);
-  };
+  const shutdown = (signal: string) =>
+    shutDown(exporter, signal, {
+      after: async () => {
+        claimed?.release();
+        channel.postMessage({ type: "exited", from: me } satisfies Message);
+        // Deno.exit from any isolate ends them all: wait until every peer has published its last values.
+        const deadline = Date.now() + 2000;
+        while (peers.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      },
+      exit: (code) => deno.exit(code),
+    });
   for (const signal of ["SIGINT", "SIGTERM"]) deno.addSignalListener(signal, () => void shutdown(signal));
 
-  await exporter.postFork(slot);
-  await exporter.whenReady();
+  exporter.postFork(slot).then(() => exporter.whenReady()).catch((error) =>
+    exporter.logger.error(`the isolate's exporter did not start: ${String(error)}`)
+  );
   return exporter;
 }

@@ -6,7 +6,7 @@
  */
 import process from "node:process";
 import type { EnvSource } from "../../core/env.ts";
-import type { FetchHandler, Runtime, ServeOptions, ServerHandle } from "../../core/runtime.ts";
+import type { FetchHandler, Runtime, ServerHandle, ServerOptions } from "../../core/runtime.ts";
 import { serve as serveNode } from "../node/server.ts";
 import { loadTls } from "../tls.ts";
 import { denoGlobal } from "./deno.ts";
@@ -40,7 +40,7 @@ export function denoEnv(warn: (message: string) => void = console.warn): EnvSour
  * await server.close();
  * ```
  */
-export function serve(handler: FetchHandler, options: ServeOptions): Promise<ServerHandle> {
+export function serve(handler: FetchHandler, options: ServerOptions): Promise<ServerHandle> {
   // Deno.serve cannot ask for client certificates; Deno's node:https can (it hands them over, and
   // the Node adapter's server checks them), so HTTPS goes through it.
   if (options.tls !== undefined) return serveNode(handler, options);

@@ -1,6 +1,6 @@
 /**
  * Node.js entry point: `createExporter` with the Node runtime (metrics server on `node:http`,
- * process probe, signal handling).
+ * process probe, signal handling), `supervise` (gunicorn's arbiter on `node:cluster`) and `serve`.
  *
  * @example
  * ```ts
@@ -11,17 +11,45 @@
  * ```
  * @module
  */
-import type { Exporter } from "../../core/exporter/exporter.ts";
-import type { CreateExporterOptions } from "../../core/exporter/create.ts";
+import type { Exporter, ExporterOptions, FetchHandler, ServeOptions, ServerHandle } from "../../core/exporter/api.ts";
 import { createHostExporter } from "../host_exporter.ts";
 import { nodeRuntime } from "./runtime.ts";
+import { serve as serveNode } from "./server.ts";
+import { type SuperviseOptions, superviseWith, type WorkerMain } from "./supervisor.ts";
 
-/** Creates an exporter for Node.js. */
-export function createExporter(options: CreateExporterOptions = {}): Exporter {
+/** Creates an exporter for Node.js. Starts nothing: `whenReady` does. */
+export function createExporter(options: ExporterOptions = {}): Exporter {
   return createHostExporter(nodeRuntime(), options);
 }
 
-export { nodeRuntime, processProbe } from "./runtime.ts";
-export { serve } from "./server.ts";
-export { supervise, type SuperviseOptions, superviseWith, type WorkerMain } from "./supervisor.ts";
+/**
+ * Runs `main` in supervised workers through `node:cluster`. Call it at the top level of the app's
+ * entry file: in the primary it forks and supervises; in a worker it runs `main`.
+ *
+ * @example
+ * ```ts
+ * import { serve, supervise } from "hono-prometheus-exporter/node";
+ * await supervise(() => serve(() => new Response("ok"), { port: 8000, hostname: "0.0.0.0" }), { workers: 2 });
+ * ```
+ */
+export function supervise(main: WorkerMain, options: SuperviseOptions = {}): Promise<void> {
+  return superviseWith((o) => createHostExporter(nodeRuntime(), o), main, options);
+}
+
+/**
+ * Serves `handler` on `node:http`; rejects when it cannot bind.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "hono-prometheus-exporter/node";
+ * const server = await serve(() => new Response("ok"), { port: 0, hostname: "127.0.0.1" });
+ * await server.close();
+ * ```
+ */
+export function serve(handler: FetchHandler, options: ServeOptions): Promise<ServerHandle> {
+  return serveNode(handler, options);
+}
+
+export type { SuperviseOptions, WorkerMain };
 export { readConfigFile } from "../config_file.ts";
+export type { FetchHandler, ServeOptions, ServerHandle };

@@ -9,7 +9,7 @@ import type { TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { reportMalformedRequest } from "../../core/serve/malformed.ts";
-import type { FetchHandler, ServeOptions, ServerHandle } from "../../core/runtime.ts";
+import type { FetchHandler, ServerHandle, ServerOptions } from "../../core/runtime.ts";
 import { refuseClient } from "../tls.ts";
 
 /**
@@ -22,7 +22,7 @@ import { refuseClient } from "../tls.ts";
  * await server.close();
  * ```
  */
-export function serve(handler: FetchHandler, options: ServeOptions): Promise<ServerHandle> {
+export function serve(handler: FetchHandler, options: ServerOptions): Promise<ServerHandle> {
   const tls = options.tls;
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     if (tls !== undefined && tls.clientAuth !== "none") {

@@ -4,7 +4,8 @@
  * `<ns>_master_worker_restarts_total{reason}`), handles HUP (graceful reload), TTIN (one more
  * worker), TTOU (one fewer), INT and TERM (graceful stop), counting each in
  * `<ns>_master_signals_total{signal}`, and serves the aggregate on the metrics server. Every
- * process publishes to the filesystem backend in `PROMETHEUS_MULTIPROC_DIR`.
+ * process publishes to the storage the environment selects (Upstash when enabled), else to the
+ * filesystem backend in `PROMETHEUS_MULTIPROC_DIR` (a temporary directory when unset).
  * @module
  */
 import cluster, { type Worker } from "node:cluster";
@@ -13,14 +14,16 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { parseInteger, readEnv } from "../../core/env.ts";
-import type { Exporter } from "../../core/exporter/exporter.ts";
+import type { Exporter, ExporterOptions, ServerHandle } from "../../core/exporter/api.ts";
+import type { InternalOptions, ProcessExporter } from "../../core/exporter/exporter.ts";
+import { flushPeers } from "../../core/exporter/peer_flush.ts";
+import { shutDown, shuttingDown } from "../../core/exporter/shutdown.ts";
+import { resolveMultiprocDir } from "../../storage/choose.ts";
 import { Counter } from "../../core/values/metrics.ts";
-import type { ServerHandle } from "../../core/runtime.ts";
-import type { CreateExporterOptions } from "../../core/exporter/create.ts";
 import { hostEnv } from "../host_exporter.ts";
 
 /** Options of {@link supervise}. */
-export interface SuperviseOptions extends CreateExporterOptions {
+export interface SuperviseOptions extends ExporterOptions {
   /** Number of workers. Env `WORKERS`; default the number of CPUs. */
   readonly workers?: number;
   /** How long a worker may take to stop gracefully before it is killed, in ms. Default 30000. */
@@ -36,23 +39,12 @@ const SLOT_ENV = "HONO_PROMETHEUS_WORKER_SLOT";
 const SIGNALS = ["SIGHUP", "SIGTTIN", "SIGTTOU", "SIGINT", "SIGTERM"] as const;
 
 /**
- * Runs `main` in supervised workers. Call it at the top level of the app's entry file: in the
- * primary it forks and supervises; in a worker it runs `main`.
- *
- * @example
- * ```ts
- * import { supervise, serve } from "hono-prometheus-exporter/node";
- * await supervise((exporter) => serve(() => new Response("ok"), { port: 8000, hostname: "0.0.0.0" }), { workers: 2 });
- * ```
+ * Runs `main` in supervised workers, with a given adapter's `createExporter` (the Node and Bun
+ * entries' `supervise` pass their own). In the primary it forks and supervises; in a worker it
+ * runs `main`.
  */
-export async function supervise(main: WorkerMain, options: SuperviseOptions = {}): Promise<void> {
-  const { createExporter } = await import("./index.ts");
-  await superviseWith(createExporter, main, options);
-}
-
-/** {@link supervise} with a given adapter's `createExporter` (Bun passes its own). */
 export async function superviseWith(
-  createExporter: (options: CreateExporterOptions) => Exporter,
+  createExporter: (options: InternalOptions) => ProcessExporter,
   main: WorkerMain,
   options: SuperviseOptions = {},
 ): Promise<void> {
@@ -61,7 +53,7 @@ export async function superviseWith(
 }
 
 async function runWorker(
-  createExporter: (options: CreateExporterOptions) => Exporter,
+  createExporter: (options: InternalOptions) => ProcessExporter,
   main: WorkerMain,
   options: SuperviseOptions,
 ): Promise<void> {
@@ -72,15 +64,8 @@ async function runWorker(
   const server = await main(exporter, slot);
   await exporter.whenReady();
   process.send?.("hono-prometheus:ready");
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    await exporter.workerInt(signal);
-    await server.close(); // requests in flight finish and are recorded before the last publish
-    await exporter.onExit();
-    process.exit(0);
-  };
+  // Requests in flight finish, and are recorded, before the last publish.
+  const stop = (signal: string) => shutDown(exporter, signal, { drain: () => server.close(), exit: process.exit });
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGQUIT", async () => {
@@ -96,55 +81,36 @@ async function runWorker(
 }
 
 async function runPrimary(
-  createExporter: (options: CreateExporterOptions) => Exporter,
+  createExporter: (options: InternalOptions) => ProcessExporter,
   options: SuperviseOptions,
 ): Promise<void> {
   const env = hostEnv((name) => process.env[name], options); // the configuration file too
-  const multiprocDir = options.multiprocDir ?? env("PROMETHEUS_MULTIPROC_DIR") ??
-    mkdtempSync(join(tmpdir(), "hono-prometheus-"));
+  const multiprocDir = resolveMultiprocDir(options, env) ?? mkdtempSync(join(tmpdir(), "hono-prometheus-"));
   process.env.PROMETHEUS_MULTIPROC_DIR = multiprocDir; // inherited by the workers
   const bySlot = new Map<string, Worker>();
   const ready = new Set<Worker>();
   const flushDeadlineMs = options.flushDeadlineMs ?? 250;
-  // Before each scrape every ready worker publishes, so the aggregate is exact rather than up to
-  // one interval old. One overall deadline, never one per worker: a worker that is starting,
-  // dying or stuck cannot slow a scrape down past it (its last publish is served instead).
-  const flushWorkers = () => {
-    const waiting = [...ready].filter((w) => !w.isDead() && w.isConnected());
-    if (waiting.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      let pending = waiting.length;
-      const listeners = new Map<Worker, (message: unknown) => void>();
-      const gone = new Map<Worker, () => void>();
-      const finish = () => {
-        clearTimeout(timer);
-        for (const [worker, listener] of listeners) worker.off("message", listener);
-        for (const [worker, listener] of gone) worker.off("disconnect", listener);
-        resolve();
-      };
-      const timer = setTimeout(finish, flushDeadlineMs);
-      const answered = () => --pending === 0 && finish();
-      for (const worker of waiting) {
-        let counted = false;
-        const done = () => {
-          if (counted) return;
-          counted = true;
-          answered();
-        };
-        const listener = (message: unknown) => message === "hono-prometheus:flushed" && done();
-        listeners.set(worker, listener);
-        worker.on("message", listener);
-        // A worker killed just before the scrape: its channel closes before its exit is seen.
-        gone.set(worker, done);
-        worker.once("disconnect", done);
-        try {
-          worker.send("hono-prometheus:flush", (error: Error | null) => error && done());
-        } catch {
-          done();
-        }
-      }
-    });
-  };
+  const flushWorkers = () =>
+    flushPeers(
+      [...ready].filter((w) => !w.isDead() && w.isConnected()),
+      (worker, done) =>
+        new Promise<void>((resolve) => {
+          const flushed = (message: unknown) => message === "hono-prometheus:flushed" && resolve();
+          worker.on("message", flushed);
+          // A worker killed just before the scrape: its channel closes before its exit is seen.
+          worker.once("disconnect", resolve);
+          done.addEventListener("abort", () => {
+            worker.off("message", flushed);
+            worker.off("disconnect", resolve);
+          });
+          try {
+            worker.send("hono-prometheus:flush", (error: Error | null) => error && resolve());
+          } catch {
+            resolve();
+          }
+        }),
+      flushDeadlineMs,
+    );
   const exporter = createExporter({
     ...options,
     multiprocDir,
@@ -170,7 +136,6 @@ async function runPrimary(
     readEnv(env, "WORKERS", (name, raw) => parseInteger(name, raw, 1, 1024)) ??
     availableParallelism();
   const retiring = new Set<Worker>();
-  let shuttingDown = false;
 
   const fork = (slot: string): Worker => {
     const worker = cluster.fork({ [SLOT_ENV]: slot, PROMETHEUS_MULTIPROC_DIR: multiprocDir });
@@ -196,7 +161,7 @@ async function runPrimary(
     });
 
   cluster.on("exit", (worker, code, signal) => {
-    if (retiring.delete(worker) || shuttingDown) return;
+    if (retiring.delete(worker) || shuttingDown(exporter)) return;
     const slot = [...bySlot].find(([, w]) => w === worker)?.[0];
     if (slot === undefined) return;
     restarts.inc({ reason: signal ? signal : `exit_${code}` });
@@ -229,12 +194,11 @@ async function runPrimary(
         });
         await stopWorker(old);
       }
-    } else if (!shuttingDown) {
-      shuttingDown = true;
-      await exporter.workerInt(signal);
-      await Promise.all([...bySlot.values()].map(stopWorker));
-      await exporter.onExit();
-      process.exit(0);
+    } else {
+      await shutDown(exporter, signal, {
+        drain: async () => void await Promise.all([...bySlot.values()].map(stopWorker)),
+        exit: process.exit,
+      });
     }
   };
   for (const signal of SIGNALS) process.on(signal, () => void onSignal(signal));

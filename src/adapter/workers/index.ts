@@ -21,4 +21,4 @@
  * ```
  * @module
  */
-export { createExporter, type WorkersExporterOptions, workersRuntime } from "./workers.ts";
+export { createExporter, type WorkersExporterOptions } from "./workers.ts";

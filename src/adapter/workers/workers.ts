@@ -6,15 +6,30 @@
  */
 import { type EnvSource, parseBoolean, readEnv } from "../../core/env.ts";
 import { ConfigError } from "../../core/errors.ts";
-import type { Exporter } from "../../core/exporter/exporter.ts";
+import type { Exporter, ExporterOptions } from "../../core/exporter/api.ts";
 import { consoleLogger } from "../../core/log.ts";
 import type { Runtime } from "../../core/runtime.ts";
 import type { Storage } from "../../core/storage.ts";
-import { createExporterFor, type CreateExporterOptions } from "../../core/exporter/create.ts";
-import { upstashFromEnv } from "../../storage/upstash.ts";
+import { createExporterFor } from "../../core/exporter/create.ts";
+import { upstashFromEnv } from "../../storage/upstash_env.ts";
+
+/** Options of the Workers `createExporter`: those of the other entries that an isolate can honour. */
+export type WorkersExporterOptions = Omit<
+  ExporterOptions,
+  | "multiprocDir"
+  | "metricsPort"
+  | "bindAddress"
+  | "serverRetry"
+  | "handleSignals"
+  | "tls"
+  | "configFile"
+  | "metricsServer"
+>;
 
 /** What a host has and an isolate does not: options and bindings that are errors on Workers. */
-const HOST_ONLY = {
+const HOST_ONLY: Readonly<
+  Record<Exclude<keyof ExporterOptions, keyof WorkersExporterOptions | "metricsServer">, string>
+> = {
   multiprocDir: "Workers have no file system; share counts through Upstash (an UPSTASH_REDIS_REST_URL binding)",
   metricsPort: "Workers cannot run a metrics server; serve /metrics from the app with metricsHandler",
   bindAddress: "Workers cannot run a metrics server; serve /metrics from the app with metricsHandler",
@@ -22,7 +37,7 @@ const HOST_ONLY = {
   handleSignals: "Workers have no signals; an isolate's counts are published after each response",
   tls: "Cloudflare serves your Worker over HTTPS at its edge; lock /metrics with PROMETHEUS_METRICS_TOKEN",
   configFile: "Workers have no file system; set the settings as bindings (wrangler.toml [vars], or secrets)",
-} as const;
+};
 const HOST_ONLY_BINDINGS = {
   PROMETHEUS_MULTIPROC_DIR: HOST_ONLY.multiprocDir,
   PROMETHEUS_METRICS_PORT: HOST_ONLY.metricsPort,
@@ -34,20 +49,7 @@ const HOST_ONLY_BINDINGS = {
   PROMETHEUS_CONFIG_FILE: HOST_ONLY.configFile,
 } as const;
 
-/** Options of the Workers `createExporter`: those of the other entries that an isolate can honour. */
-export type WorkersExporterOptions = Omit<CreateExporterOptions, keyof typeof HOST_ONLY | "metricsServer">;
-
-/**
- * The Workers runtime adapter: `env` reads the bindings the first request brings.
- *
- * @example
- * ```ts
- * import { workersRuntime } from "hono-prometheus-exporter/workers";
- * const runtime = workersRuntime();
- * runtime.bindEnv?.({ PROMETHEUS_METRICS_TOKEN: "secret" });
- * console.log(runtime.env("PROMETHEUS_METRICS_TOKEN") === "secret"); // true
- * ```
- */
+/** The Workers runtime adapter: `env` reads the bindings the first request brings. */
 export function workersRuntime(): Runtime {
   let bindings: Record<string, unknown> = {};
   return {
@@ -75,7 +77,7 @@ export function workersRuntime(): Runtime {
  * ```
  */
 export function createExporter(options: WorkersExporterOptions = {}): Exporter {
-  const given = options as CreateExporterOptions;
+  const given = options as ExporterOptions;
   for (const [name, why] of Object.entries(HOST_ONLY)) {
     if (given[name as keyof typeof HOST_ONLY] !== undefined) throw new ConfigError(name, why);
   }

@@ -7,41 +7,15 @@
  */
 import type { EnvSource } from "../env.ts";
 import { ConfigError } from "../errors.ts";
-import { Exporter, type ExporterOptions } from "./exporter.ts";
+import { type InternalOptions, ProcessExporter } from "./exporter.ts";
 import { register, type Registry } from "../values/metrics.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Storage } from "../storage.ts";
-import type { UpstashStorageOptions } from "../../storage/upstash.ts";
 import { sharedMemoryStorage } from "../../storage/memory.ts";
 
-/** Options of `createExporter`: configuration, and optionally the storage and runtime to use. */
-export interface CreateExporterOptions extends ExporterOptions {
-  /**
-   * On Node, Bun and Deno: directory shared by this host's processes, selecting the filesystem
-   * backend. Env `PROMETHEUS_MULTIPROC_DIR`. Ignored when `storage` is given; an error elsewhere.
-   */
-  readonly multiprocDir?: string;
-  /**
-   * On Node, Bun, Deno and Workers: Upstash settings, selecting the Upstash backend (as do
-   * `REDIS_ENABLED=true`, and on Workers an `UPSTASH_REDIS_REST_URL` binding); unset fields come
-   * from `UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN`, `REDIS_KEY_PREFIX`,
-   * `REDIS_TTL_SECONDS`, `REDIS_TTL_DISABLED`. Ignored when `storage` is given.
-   */
-  readonly upstash?: UpstashStorageOptions;
-  /**
-   * On Node, Bun and Deno: a YAML configuration file in the Python original's shape (root key
-   * `exporter:`); environment variables win over it. Env `PROMETHEUS_CONFIG_FILE`. An error elsewhere.
-   */
-  readonly configFile?: string;
-  /** Storage backend. Default: chosen from the environment, else the memory storage of this process or isolate. */
-  readonly storage?: Storage;
-  /** Runtime adapter. Default: the one of the entry point `createExporter` came from. */
-  readonly runtime?: Runtime;
-}
-
 interface Live {
-  readonly exporter: Exporter;
-  readonly options: CreateExporterOptions;
+  readonly exporter: ProcessExporter;
+  readonly options: InternalOptions;
 }
 
 const live = new WeakMap<Registry, Live>();
@@ -54,9 +28,9 @@ const live = new WeakMap<Registry, Live>();
  */
 export function createExporterFor(
   runtime: Runtime,
-  options: CreateExporterOptions = {},
+  options: InternalOptions = {},
   fromEnv?: (env: EnvSource) => Storage | undefined,
-): Exporter {
+): ProcessExporter {
   const chosen = options.runtime ?? runtime;
   const registry = options.registry ?? register;
   const existing = live.get(registry);
@@ -70,7 +44,7 @@ export function createExporterFor(
     );
   }
   const given = options.storage;
-  const exporter = new Exporter(options, {
+  const exporter = new ProcessExporter(options, {
     storage: given ?? ((env) => fromEnv?.(env) ?? sharedMemoryStorage()),
     runtime: chosen,
   });

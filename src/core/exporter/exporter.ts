@@ -5,13 +5,14 @@
  * @module
  */
 import type { Registry } from "../values/metrics.ts";
-import type { BackoffPolicy } from "../publish/backoff.ts";
 import type { Collection, Collector } from "../collect/collector.ts";
-import type { ConfigOptions, ResolvedConfig } from "../config.ts";
-import type { EnvSource } from "../env.ts";
-import { type Core, wire } from "./wiring.ts";
-import { describeError, StorageError } from "../errors.ts";
-import { type Hook, type HookName, type Hooks, runHook } from "./hooks.ts";
+import type { ResolvedConfig } from "../config.ts";
+import { type Core, type ExporterParts, type InternalOptions, wire } from "./wiring.ts";
+
+export type { InternalOptions };
+import { ConfigError, describeError, StorageError } from "../errors.ts";
+import type { Exporter } from "./api.ts";
+import { type Hook, type HookName, runHook } from "./hooks.ts";
 import type { ProcessIdentity } from "../publish/identity.ts";
 import { consoleLogger, type Logger } from "../log.ts";
 import { register as defaultRegistry } from "../values/metrics.ts";
@@ -20,61 +21,26 @@ import { contentTypeOf, dropCollisions, type ExpositionFormat, negotiateFormat, 
 import type { Runtime, ServerHandle } from "../runtime.ts";
 import { damageFamily, type SelfMetrics } from "./self_metrics.ts";
 import { ScrapeReport } from "../serve/scrape_report.ts";
+import { shutDown } from "./shutdown.ts";
 import { standBy, startServerWithRetry } from "../serve/bind_retry.ts";
 import type { Storage, StoredState } from "../storage.ts";
 import { unrefIfPossible } from "../timers.ts";
 import type { WorkerMetrics, WorkerState } from "./worker_metrics.ts";
 
-/** Options of an {@link Exporter}: configuration plus the parts it is built from. */
-export interface ExporterOptions extends ConfigOptions {
-  /** Registry holding the metrics to aggregate. Default: prom-client's global registry. */
-  readonly registry?: Registry;
-  /** Lifecycle hook overrides. */
-  readonly hooks?: Hooks<Exporter>;
-  /** Where messages go. Default: console. */
-  readonly logger?: Logger;
-  /** Current time in ms since the epoch. Default `Date.now`; tests pass their own. */
-  readonly clock?: () => number;
-  /** Retry schedule of failed publishes. Default 250 ms doubling to 30 s, with jitter. */
-  readonly backoff?: Partial<BackoffPolicy>;
-  /**
-   * Metrics server bind retries: attempts (default 5) and the first delay (default 500 ms, growing).
-   * With `standbyMs`, a process that cannot bind keeps trying every `standbyMs` in the background,
-   * so that it takes over when the holder (another isolate of the same app) goes away.
-   */
-  readonly serverRetry?: { readonly attempts?: number; readonly initialDelayMs?: number; readonly standbyMs?: number };
-  /** Run workerInt and onExit on SIGINT/SIGTERM, then exit. Default true where the runtime has signals. */
-  readonly handleSignals?: boolean;
-  /** Publish this process's values before each scrape it serves. Default true. */
-  readonly publishOnScrape?: boolean;
-  /** Runs before each collection, for example a supervisor asking its workers to publish. */
-  readonly beforeCollect?: () => Promise<void>;
-}
-
-/** The parts an adapter or factory supplies. */
-export interface ExporterParts {
-  /**
-   * Where values are published, or how to choose it from the environment once that can be read
-   * (on the edge, at the first request, from its bindings).
-   */
-  readonly storage: Storage | ((env: EnvSource) => Storage);
-  /** The runtime adapter. */
-  readonly runtime: Runtime;
-}
-
 /**
- * One process's exporter. Create it with `createExporter` from the main entry or an adapter.
- * On edge runtimes it is inert until the first request: no random values, timers or I/O at
- * module scope, and the configuration comes from that request's bindings (see {@link bind}).
+ * One process's exporter, the implementation of {@link Exporter}. Create it with `createExporter`
+ * from the main entry or an adapter. On edge runtimes it is inert until the first request: no
+ * random values, timers or I/O at module scope, and the configuration comes from that request's
+ * bindings (see {@link bind}).
  */
-export class Exporter {
+export class ProcessExporter implements Exporter {
   /** Registry holding the metrics. */
   readonly registry: Registry;
   /** Runtime adapter. */
   readonly runtime: Runtime;
   /** Where messages go. */
   readonly logger: Logger;
-  readonly #options: ExporterOptions;
+  readonly #options: InternalOptions;
   readonly #parts: ExporterParts;
   #core: Core | undefined;
   #coreError: unknown;
@@ -93,7 +59,7 @@ export class Exporter {
    * @param options Configuration and overrides.
    * @param parts Storage and runtime.
    */
-  constructor(options: ExporterOptions, parts: ExporterParts) {
+  constructor(options: InternalOptions, parts: ExporterParts) {
     this.#options = options;
     this.#parts = parts;
     this.runtime = parts.runtime;
@@ -139,6 +105,10 @@ export class Exporter {
   /** Serves the aggregate. */
   get collector(): Collector {
     return this.#resolve().collector;
+  }
+  /** This process's `worker_id` label. */
+  get workerId(): string {
+    return this.workerMetrics.workerId;
   }
   /** Memory, CPU, uptime and state gauges. */
   get workerMetrics(): WorkerMetrics {
@@ -382,10 +352,8 @@ export class Exporter {
         return;
       }
       stopping = true;
-      await this.workerInt(signal);
-      if (appListens) return;
-      await this.onExit();
-      this.runtime.exit?.(0);
+      if (appListens) await this.workerInt(signal);
+      else await shutDown(this, signal, { exit: this.runtime.exit });
     });
   }
 
@@ -394,11 +362,11 @@ export class Exporter {
     extra: { workerId?: string; signal?: string },
     builtIn: () => void | Promise<void>,
   ): Promise<void> {
-    const override: Hook<Exporter> | undefined = this.#options.hooks?.[name];
+    const override: Hook | undefined = this.#options.hooks?.[name];
     const runDefault = async () => {
       await builtIn();
     };
-    const hook: Hook<Exporter> = override ?? runDefault;
+    const hook: Hook = override ?? runDefault;
     return runHook(
       name,
       hook,
@@ -414,3 +382,12 @@ function plain(status: number, message: string): Response {
 }
 
 export type { WorkerState };
+
+/**
+ * The implementation behind a public {@link Exporter}, for the middleware, the handler and the
+ * adapters; a ConfigError for an object that `createExporter` did not make.
+ */
+export function internals(exporter: Exporter): ProcessExporter {
+  if (exporter instanceof ProcessExporter) return exporter;
+  throw new ConfigError("exporter", "is not an exporter made by createExporter; pass the one createExporter returned");
+}

@@ -9,7 +9,9 @@ import { MetricsGuard } from "../serve/auth.ts";
 import { Collector } from "../collect/collector.ts";
 import { metricsLock, resolveConfig, type ResolvedConfig } from "../config.ts";
 import { ConfigError } from "../errors.ts";
-import type { ExporterOptions, ExporterParts } from "./exporter.ts";
+import type { ExporterOptions } from "./api.ts";
+import type { BackoffPolicy } from "../publish/backoff.ts";
+import type { EnvSource } from "../env.ts";
 import { FlushWindow } from "../publish/flush_window.ts";
 import { ProcessIdentity } from "../publish/identity.ts";
 import type { Logger } from "../log.ts";
@@ -21,6 +23,32 @@ import { SelfMetrics } from "./self_metrics.ts";
 import { SharedScrape } from "../serve/shared_scrape.ts";
 import type { Storage } from "../storage.ts";
 import { WorkerMetrics } from "./worker_metrics.ts";
+
+/**
+ * The options the factory and the adapters give an exporter: the public options, plus parts that
+ * only the library and its tests set.
+ */
+export interface InternalOptions extends ExporterOptions {
+  /** Current time in ms since the epoch. Default `Date.now`; tests pass their own. */
+  readonly clock?: () => number;
+  /** Retry schedule of failed publishes. Default 250 ms doubling to 30 s, with jitter. */
+  readonly backoff?: Partial<BackoffPolicy>;
+  /** Runs before each collection: a supervisor asking its workers to publish (see `peer_flush.ts`). */
+  readonly beforeCollect?: () => Promise<void>;
+  /** Runtime adapter. Default: the one of the entry point `createExporter` came from. */
+  readonly runtime?: Runtime;
+}
+
+/** The parts an adapter or factory supplies. */
+export interface ExporterParts {
+  /**
+   * Where values are published, or how to choose it from the environment once that can be read
+   * (on the edge, at the first request, from its bindings).
+   */
+  readonly storage: Storage | ((env: EnvSource) => Storage);
+  /** The runtime adapter. */
+  readonly runtime: Runtime;
+}
 
 /** What an exporter builds from its configuration: on hosts at once, on the edge at the first request. */
 export interface Core {
@@ -40,7 +68,7 @@ export interface Core {
 
 /** Builds an exporter's parts from its options; a bad setting throws a ConfigError. */
 export function wire(
-  options: ExporterOptions,
+  options: InternalOptions,
   parts: ExporterParts,
   registry: Registry,
   logger: Logger,

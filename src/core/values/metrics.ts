@@ -38,7 +38,10 @@ function checkNames(kind: string, config: { name: string; labelNames?: readonly 
 
 /** prom-client's Counter; a bad metric or label name is a ConfigError that names it. */
 export class Counter<T extends string = string> extends client.Counter<T> {
-  /** @param configuration prom-client's counter configuration. */
+  /**
+   * Declares a counter; a bad name is a ConfigError.
+   * @param configuration prom-client's counter configuration.
+   */
   constructor(configuration: client.CounterConfiguration<T>) {
     checkNames("Counter", configuration);
     super(configuration);
@@ -46,7 +49,10 @@ export class Counter<T extends string = string> extends client.Counter<T> {
 }
 /** prom-client's Histogram; a bad metric or label name is a ConfigError that names it. */
 export class Histogram<T extends string = string> extends client.Histogram<T> {
-  /** @param configuration prom-client's histogram configuration. */
+  /**
+   * Declares a histogram; a bad name is a ConfigError.
+   * @param configuration prom-client's histogram configuration.
+   */
   constructor(configuration: client.HistogramConfiguration<T>) {
     checkNames("Histogram", configuration);
     super(configuration);
@@ -54,7 +60,10 @@ export class Histogram<T extends string = string> extends client.Histogram<T> {
 }
 /** prom-client's Summary; a bad metric or label name is a ConfigError that names it. */
 export class Summary<T extends string = string> extends client.Summary<T> {
-  /** @param configuration prom-client's summary configuration. */
+  /**
+   * Declares a summary; a bad name is a ConfigError.
+   * @param configuration prom-client's summary configuration.
+   */
   constructor(configuration: client.SummaryConfiguration<T>) {
     checkNames("Summary", configuration);
     super(configuration);

@@ -1,0 +1,200 @@
+/**
+ * The exporter as users see it: the options of `createExporter` (the same on every entry point)
+ * and the {@link Exporter} it returns. The implementation is `exporter.ts`.
+ * @module
+ */
+import type { Logger } from "../log.ts";
+import type { Storage } from "../storage.ts";
+import type { MultiprocessMode } from "../values/modes.ts";
+import type { Registry } from "../values/metrics.ts";
+import type { UpstashStorageOptions } from "../../storage/upstash.ts";
+
+/**
+ * Options of `createExporter`. Every duration is in milliseconds. Settings with an `Env` name can
+ * come from that environment variable (on Workers, that binding) instead; an option wins over it.
+ * An option an entry point cannot honour (a directory on Workers) is a ConfigError.
+ */
+export interface ExporterOptions {
+  /** Metric name prefix. Default `hono`. */
+  readonly namespace?: string;
+  /** Registry holding the metrics to aggregate. Default: prom-client's global registry. */
+  readonly registry?: Registry;
+  /** Where values are published. Default: chosen from the environment (see `upstash`, `multiprocDir`), else memory. */
+  readonly storage?: Storage;
+  /**
+   * Upstash settings, selecting the Upstash backend (as do `REDIS_ENABLED=true`, and on Workers an
+   * `UPSTASH_REDIS_REST_URL` binding); unset fields come from `UPSTASH_REDIS_REST_URL`,
+   * `UPSTASH_REDIS_REST_TOKEN`, `REDIS_KEY_PREFIX`, `REDIS_TTL_SECONDS`, `REDIS_TTL_DISABLED`.
+   */
+  readonly upstash?: UpstashStorageOptions;
+  /** Node, Bun, Deno: directory shared by this host's processes, selecting the filesystem backend. Env `PROMETHEUS_MULTIPROC_DIR`. */
+  readonly multiprocDir?: string;
+  /** Node, Bun, Deno: a YAML file in the Python original's shape (root key `exporter:`); variables win over it. Env `PROMETHEUS_CONFIG_FILE`. */
+  readonly configFile?: string;
+  /** Port of the metrics server. Env `PROMETHEUS_METRICS_PORT`; default 9091; 0 picks a free port. */
+  readonly metricsPort?: number;
+  /** Address the metrics server binds to. Env `PROMETHEUS_BIND_ADDRESS`; default `0.0.0.0`. */
+  readonly bindAddress?: string;
+  /** Whether `whenReady` starts the metrics server. Env `PROMETHEUS_METRICS_SERVER`; default true (false on Workers). */
+  readonly metricsServer?: boolean;
+  /**
+   * Metrics server bind retries: attempts (default 5) and the first delay (default 500 ms, growing).
+   * With `standbyMs`, a process that cannot bind keeps trying every `standbyMs` in the background,
+   * so that it takes over when the holder (another isolate of the same app) goes away.
+   */
+  readonly serverRetry?: {
+    /** Attempts in all. Default 5. */
+    readonly attempts?: number;
+    /** Delay after the first failure; the n-th waits n times as long. Default 500. */
+    readonly initialDelayMs?: number;
+    /** After the last attempt, keep trying this often in the background. Default: give up. */
+    readonly standbyMs?: number;
+  };
+  /** HTTPS for the metrics server (hosts), field by field over `PROMETHEUS_SSL_*`. */
+  readonly tls?: {
+    /** Server certificate (PEM). Env `PROMETHEUS_SSL_CERTFILE`. */
+    readonly certFile?: string;
+    /** Its private key (PEM). Env `PROMETHEUS_SSL_KEYFILE`. */
+    readonly keyFile?: string;
+    /** CA certificates (PEM) that client certificates must be signed by. Env `PROMETHEUS_SSL_CLIENT_CAFILE`. */
+    readonly clientCaFile?: string;
+    /** A directory of such CA certificates. Env `PROMETHEUS_SSL_CLIENT_CAPATH`. */
+    readonly clientCaPath?: string;
+    /** Refuse clients without a valid certificate. Env `PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED`; default false. */
+    readonly clientAuthRequired?: boolean;
+  };
+  /** Bearer token `/metrics` accepts. Env `PROMETHEUS_METRICS_TOKEN`. Never logged. */
+  readonly metricsToken?: string;
+  /** Basic-auth user name `/metrics` accepts (with `metricsPassword`). Env `PROMETHEUS_METRICS_USERNAME`. */
+  readonly metricsUsername?: string;
+  /** Basic-auth password (with `metricsUsername`). Env `PROMETHEUS_METRICS_PASSWORD`. Never logged. */
+  readonly metricsPassword?: string;
+  /**
+   * Serve `/metrics` without credentials. Env `PROMETHEUS_METRICS_PUBLIC`. Default true on hosts,
+   * false on Workers, where metrics are refused (403) until a token is set or this is true.
+   */
+  readonly publicMetrics?: boolean;
+  /** How often the process publishes. Default 1000 with local storage (filesystem, memory), else 5000. */
+  readonly publishIntervalMs?: number;
+  /**
+   * After each response, hand a coalesced publish to the request's `waitUntil` (or a timer where
+   * there is none). Default true on Workers, false elsewhere, where the interval publishes.
+   */
+  readonly publishAfterResponse?: boolean;
+  /** With `publishAfterResponse`: requests within this window share one publish. Default 1000. */
+  readonly flushWindowMs?: number;
+  /** Publish this process's values before each scrape it serves. Default true. */
+  readonly publishOnScrape?: boolean;
+  /** Scrapes within this window share one storage read. Default 1000; 0 shares only concurrent ones. */
+  readonly minScrapeIntervalMs?: number;
+  /** After this long without a publish a process is no longer live. Default 3 publish intervals, at least 15000. */
+  readonly staleAfterMs?: number;
+  /** After this long without a publish a process is retired. Default 120000 (at least twice `staleAfterMs`). */
+  readonly deadAfterMs?: number;
+  /** How often the worker gauges (memory, CPU, uptime) are sampled. Default 10000. */
+  readonly workerMetricsIntervalMs?: number;
+  /** Most series per metric. Default 10000. */
+  readonly seriesLimit?: number;
+  /** This process's `worker_id` label. Env `PROMETHEUS_WORKER_ID`; default from host and pid. */
+  readonly workerId?: string;
+  /** Mode of plain prom-client gauges, by metric name (the `Gauge` of this library takes `multiprocessMode`). */
+  readonly gaugeModes?: Readonly<Record<string, MultiprocessMode>>;
+  /** Run `workerInt` and `onExit` on SIGINT/SIGTERM, then exit. Default true where the runtime has signals. */
+  readonly handleSignals?: boolean;
+  /** Lifecycle hook overrides. */
+  readonly hooks?: Hooks;
+  /** Where messages go. Default: console. */
+  readonly logger?: Logger;
+}
+
+/**
+ * A Hono middleware or handler, as `app.use` and `app.get` take it. `c` is Hono's `Context`; it is
+ * typed `unknown` here so that the type does not tie you to one Hono version's generics.
+ */
+export type Middleware = (c: unknown, next: () => Promise<void>) => Promise<Response | void>;
+
+/** A fetch handler: what `serve` serves. */
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/** Options of the host entries' `serve`. */
+export interface ServeOptions {
+  /** TCP port; 0 picks a free one. */
+  readonly port: number;
+  /** Address to bind. */
+  readonly hostname: string;
+  /** Let several processes listen on the port (SO_REUSEPORT), where the runtime supports it. */
+  readonly reusePort?: boolean;
+}
+
+/** A server the exporter or `serve` started. */
+export interface ServerHandle {
+  /** The port it listens on (the real one when 0 was asked for). */
+  readonly port: number;
+  /** Stops listening and closes connections. */
+  close(): Promise<void>;
+}
+
+/** What a hook is told. */
+export interface HookContext {
+  /** The exporter the hook belongs to. */
+  readonly exporter: Exporter;
+  /** The worker slot, for `postFork`. */
+  readonly workerId?: string;
+  /** The signal that triggered `workerInt`. */
+  readonly signal?: string;
+  /** Runs the built-in behaviour of this hook, for an override that wants to keep it. */
+  readonly runDefault: () => Promise<void>;
+}
+
+/**
+ * Lifecycle hook overrides, named after gunicorn's. A hook that throws is logged and counted
+ * (`<ns>_exporter_hook_errors_total`), never thrown to the app.
+ */
+export interface Hooks {
+  /** Before the app starts: the worker state becomes `starting`. */
+  readonly onStarting?: (context: HookContext) => void | Promise<void>;
+  /** The app serves: publishing, sampling, the metrics server and signal handling start. */
+  readonly whenReady?: (context: HookContext) => void | Promise<void>;
+  /** In a new worker: `context.workerId` becomes its `worker_id`. */
+  readonly postFork?: (context: HookContext) => void | Promise<void>;
+  /** On SIGINT/SIGTERM (`context.signal`): state `quitting` (or `aborting`), then a publish. */
+  readonly workerInt?: (context: HookContext) => void | Promise<void>;
+  /** Last: timers and the server stop, everything is published, marked exited. */
+  readonly onExit?: (context: HookContext) => void | Promise<void>;
+}
+
+/**
+ * One process's (or isolate's) exporter: made by `createExporter` of any entry point. Creating it
+ * starts nothing; `whenReady` starts publishing and the metrics server. On Workers it is inert
+ * until the first request, whose bindings configure it.
+ */
+export interface Exporter {
+  /** Registry holding the metrics. */
+  readonly registry: Registry;
+  /** This process's `worker_id` label (on Workers, read at the first request). */
+  readonly workerId: string;
+  /** The metrics server, once `whenReady` started it. */
+  readonly metricsServer: ServerHandle | undefined;
+  /** Whether `onExit` has run: the exporter no longer publishes. */
+  readonly exited: boolean;
+  /** Runs the `onStarting` hook: the worker state becomes `starting`. */
+  onStarting(): Promise<void>;
+  /** Runs the `whenReady` hook: publishing on an interval, worker gauges, the metrics server, signals. */
+  whenReady(): Promise<void>;
+  /** Runs the `postFork` hook in a new worker: `workerId` becomes its `worker_id`. */
+  postFork(workerId: string): Promise<void>;
+  /** Runs the `workerInt` hook: state `quitting` (or `aborting` on SIGABRT/SIGQUIT), then a publish. */
+  workerInt(signal?: string): Promise<void>;
+  /** Runs the `onExit` hook: stops timers and the server, and publishes everything, marked exited. */
+  onExit(): Promise<void>;
+  /** Publishes everything recorded so far. Rejects when storage fails (values stay pending). */
+  flush(): Promise<void>;
+  /** The publish of the current flush window: calls within one `flushWindowMs` share it. Never rejects. */
+  flushSoon(): Promise<void>;
+  /** The aggregate of every process, in the text format, from a fresh read of storage. */
+  collect(format?: "prometheus" | "openmetrics"): Promise<string>;
+  /** Answers a scrape request (credentials, content negotiation, 503 when storage cannot be read). */
+  scrape(request: Request): Promise<Response>;
+  /** A fetch handler: `GET /metrics` scrapes, anything else is 404. */
+  readonly fetch: (request: Request) => Response | Promise<Response>;
+}
