@@ -19,7 +19,7 @@
  * @module
  */
 import type { Exporter, ExporterOptions } from "./src/core/exporter/api.ts";
-import { createExporterFor } from "./src/core/exporter/create.ts";
+import { createExporterFor } from "./src/adapter/factory.ts";
 import { webRuntime } from "./src/core/runtime.ts";
 import { emptyEnv } from "./src/core/env.ts";
 import { ConfigError } from "./src/core/errors.ts";

@@ -37,7 +37,7 @@ export async function publishRouteProcesses(
       identity: new ProcessIdentity({ hostname: `bench${p}` }),
       clock: Date.now,
       seriesLimit: 100_000,
-      backoff: { initialMs: 10, maxMs: 100, jitter: false },
+      backoff: { initialDelayMs: 10, maxDelayMs: 100, jitter: false },
       logger: consoleLogger,
     }).publish();
     jsons.push(await registry.getMetricsAsJSON());

@@ -5,7 +5,7 @@
  */
 import type { InternalOptions, ProcessExporter } from "../core/exporter/exporter.ts";
 import type { Runtime } from "../core/runtime.ts";
-import { createExporterFor } from "../core/exporter/create.ts";
+import { createExporterFor } from "./factory.ts";
 import { hostStorage } from "../storage/choose.ts";
 import type { EnvSource } from "../core/env.ts";
 import { readConfigFile } from "./config_file.ts";

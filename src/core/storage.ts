@@ -21,7 +21,7 @@ export interface MetricDescriptor {
   readonly buckets?: readonly number[];
 }
 
-/** Series key (see `series.ts`) to encoded value (see `values.ts`). */
+/** Series key (see `codec/series_key.ts`) to encoded value (see `codec/values.ts`). */
 export type SeriesMap = Map<string, string>;
 
 /** One publish: the series that changed since the last acknowledged publish, as absolute values. */

@@ -1,5 +1,6 @@
 /**
- * The HTTP metrics of the DESIGN table, declared once per registry and namespace.
+ * The HTTP metrics (the README's Metrics table: requests, duration, sizes, failures, error
+ * handling), declared once per registry and namespace.
  * @module
  */
 import type { Registry } from "../core/values/metrics.ts";

@@ -4,7 +4,7 @@ import { Redis } from "@upstash/redis";
 import { Hono } from "hono";
 import { createExporter, prometheus, Registry } from "../../mod.ts";
 import { ConfigError } from "../../src/core/errors.ts";
-import { createExporterFor } from "../../src/core/exporter/create.ts";
+import { createExporterFor } from "../../src/adapter/factory.ts";
 import { webRuntime } from "../../src/core/runtime.ts";
 import { UpstashStorage } from "../../src/storage/upstash.ts";
 import { type RedisServer, startRedis } from "../support/redis.ts";

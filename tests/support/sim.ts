@@ -52,7 +52,7 @@ export class SimProcess {
       identity: this.identity,
       clock: clock.now,
       seriesLimit: 1000,
-      backoff: { initialMs: 1, maxMs: 4, jitter: false },
+      backoff: { initialDelayMs: 1, maxDelayMs: 4, jitter: false },
       logger: this.logger,
     });
   }

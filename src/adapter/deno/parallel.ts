@@ -14,7 +14,7 @@ import { closeSync, mkdirSync, openSync, rmdirSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Exporter, ExporterOptions } from "../../core/exporter/api.ts";
-import { createExporterFor } from "../../core/exporter/create.ts";
+import { createExporterFor } from "../factory.ts";
 import { flushPeers } from "../../core/exporter/peer_flush.ts";
 import { shutDown } from "../../core/exporter/shutdown.ts";
 import { resolveMultiprocDir } from "../../storage/choose.ts";

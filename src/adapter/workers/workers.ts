@@ -10,7 +10,7 @@ import type { Exporter, ExporterOptions } from "../../core/exporter/api.ts";
 import { consoleLogger } from "../../core/log.ts";
 import type { Runtime } from "../../core/runtime.ts";
 import type { Storage } from "../../core/storage.ts";
-import { createExporterFor } from "../../core/exporter/create.ts";
+import { createExporterFor } from "../factory.ts";
 import { upstashFromEnv } from "../../storage/upstash_env.ts";
 
 /** Options of the Workers `createExporter`: those of the other entries that an isolate can honour. */

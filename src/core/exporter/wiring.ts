@@ -116,7 +116,7 @@ export function wire(
     clock,
     seriesLimit: config.seriesLimit,
     gaugeModes: config.gaugeModes,
-    backoff: { initialMs: 250, maxMs: 30_000, jitter: true, ...options.backoff },
+    backoff: { initialDelayMs: 250, maxDelayMs: 30_000, jitter: true, ...options.backoff },
     logger: logger,
     unrefTimer: runtime.unrefTimer,
     events: selfMetrics.publisherEvents(),

@@ -1,6 +1,6 @@
 /**
  * Takes a process's snapshot: reads every metric of a prom-client registry through its public
- * `get()` and encodes each series compactly (see `values.ts`). The publisher diffs snapshots to
+ * `get()` and encodes each series compactly (see `codec/values.ts`). The publisher diffs snapshots to
  * send only what changed.
  * @module
  */
