@@ -54,25 +54,28 @@ export interface ProcessRecord {
   readonly heartbeat: number;
   /** Whether its last publish said it was shutting down. */
   readonly exited: boolean;
-  /** Its series, absolute values. */
-  readonly series: Map<string, string>;
+  /** Its series, absolute values. Read-only: a backend may share it with its own cache. */
+  readonly series: ReadonlyMap<string, string>;
 }
 
-/** Everything a collector needs for one scrape. */
+/**
+ * Everything a collector needs for one scrape: a snapshot, which later publishes and retirements
+ * do not change.
+ */
 export interface StoredState {
   /** Metric descriptors by metric name. */
   readonly descriptors: ReadonlyMap<string, MetricDescriptor>;
   /** Every process not yet retired. */
   readonly processes: readonly ProcessRecord[];
   /** Counters, histograms and summaries of retired processes, summed. */
-  readonly retired: Map<string, string>;
+  readonly retired: ReadonlyMap<string, string>;
   /** Changes each time a retirement is committed; the compare-and-set token of `retire`. */
   readonly retiredVersion: number;
   /**
    * A second copy of the retired total, where the backend keeps one: a series whose value in
    * `retired` cannot be read is taken from here, so that losing one copy loses no count.
    */
-  readonly retiredCopy?: Map<string, string>;
+  readonly retiredCopy?: ReadonlyMap<string, string>;
   /** Stored records the backend could not read now (skipped and kept for repair, not fatal). */
   readonly corrupt: number;
   /** Entries that are not the backend's own records (a directory or FIFO named like a log): skipped. */

@@ -1,13 +1,32 @@
 /**
- * The storage contract, tested once for every backend. A backend's test file calls
- * `testStorage` with a factory and adds what is special to it.
+ * The storage contract, tested once for every backend (as unstorage's `testDriver`). A backend's
+ * test file calls `testStorage` with a factory and its capabilities, and adds what is special to it.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { MetricDescriptor, ProcessUpdate, Storage } from "../../src/core/storage.ts";
 
-/** Makes a fresh, empty storage; `clock` is the time the backend must use for expiry. */
-export type StorageFactory = (clock: () => number) => Promise<Storage> | Storage;
+/** What a factory is given: the clock the backend must use, and how long its tombstones last. */
+export interface FactoryOptions {
+  readonly clock: () => number;
+  readonly tombstoneTtlMs: number;
+}
+
+/** Makes a fresh, empty storage. */
+export type StorageFactory = (options: FactoryOptions) => Promise<Storage> | Storage;
+
+/** What differs between backends, so that each test asks the right thing of each. */
+export interface StorageCapabilities {
+  /**
+   * What expires a tombstone: the clock the backend was given (memory, filesystem: tested by
+   * advancing it), or the server's own clock (Redis: tested in real time, polling).
+   */
+  readonly tombstoneClock: "given" | "server";
+  /** The backend implements `publishAndRead` (a publish and a read in one round trip). */
+  readonly publishAndRead: boolean;
+}
+
+const TOMBSTONE_TTL_MS = 300;
 
 const counter: MetricDescriptor = { type: "counter", help: "Requests." };
 const histogram: MetricDescriptor = { type: "histogram", help: "Latency.", buckets: [0.1, 1] };
@@ -24,13 +43,22 @@ function update(id: string, heartbeat: number, series: Record<string, string>, e
 }
 
 /** Runs the storage conformance suite against the backend `factory` makes. */
-export function testStorage(name: string, factory: StorageFactory): void {
+export function testStorage(name: string, factory: StorageFactory, capabilities: StorageCapabilities): void {
   describe(`${name} storage conformance`, () => {
     let now = 1_000_000;
     const clock = () => now;
     const fresh = async () => {
       now = 1_000_000;
-      return await factory(clock);
+      return await factory({ clock, tombstoneTtlMs: TOMBSTONE_TTL_MS });
+    };
+    const retireOne = async (s: Storage, id: string, heartbeat: number, folded: Record<string, string>) => {
+      const read = await s.read();
+      const retirement = {
+        expectedVersion: read.retiredVersion,
+        processes: [{ id, heartbeat }],
+        retiredUpdates: new Map(Object.entries(folded)),
+      };
+      assert.equal(await s.retire(retirement), true, "the retirement commits");
     };
 
     test("reads back what was published, with descriptors and heartbeat", async () => {
@@ -159,5 +187,73 @@ export function testStorage(name: string, factory: StorageFactory): void {
       assert.equal(total, 36);
       await s.close();
     });
+    test("a tombstone expires: after its lifetime the retired id publishes as a new process", async () => {
+      const s = await fresh();
+      await s.publish(update("a", 10, { c_total: "5" }));
+      await retireOne(s, "a", 10, { c_total: "5" });
+      assert.equal((await s.publish(update("a", 20, { c_total: "6" }))).status, "retired", "within its lifetime");
+      if (capabilities.tombstoneClock === "given") {
+        now += TOMBSTONE_TTL_MS - 1;
+        assert.equal((await s.publish(update("a", 21, { c_total: "6" }))).status, "retired", "1 ms before");
+        now += 2;
+        assert.equal((await s.publish(update("a", 22, { c_total: "7" }))).status, "ok", "1 ms after");
+      } else {
+        // The server's clock: poll until the tombstone is gone, with a deadline well past its lifetime.
+        const deadline = Date.now() + 20 * TOMBSTONE_TTL_MS;
+        let status = "retired";
+        for (let beat = 21; status === "retired" && Date.now() < deadline; beat++) {
+          status = (await s.publish(update("a", beat, { c_total: "7" }))).status;
+          if (status === "retired") await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.equal(status, "ok", `the tombstone outlived ${20 * TOMBSTONE_TTL_MS} ms`);
+      }
+      const after = await s.read();
+      assert.equal(after.processes.length, 1, "the id is a process again");
+      assert.equal(after.processes[0].series.get("c_total"), "7");
+      assert.equal(after.retired.get("c_total"), "5", "what was folded stays folded");
+      await s.close();
+    });
+
+    // A read's maps are read-only (the contract types them so): a backend may share them with its cache.
+    test("a read is a snapshot: later publishes and retirements do not reach it", async () => {
+      const s = await fresh();
+      const given = update("a", 10, { c_total: "1", g: "2" });
+      await s.publish(given);
+      (given.series as Map<string, string>).set("c_total", "999"); // the caller reuses its map
+      const first = await s.read();
+      await s.publish(update("a", 20, { c_total: "5" }));
+      await s.publish(update("b", 21, { c_total: "8" }));
+      await retireOne(s, "b", 21, { c_total: "8" });
+      assert.equal(first.processes.length, 1, "a process published later is not in an earlier read");
+      assert.equal(first.processes[0].series.get("c_total"), "1", "nor is a later value, nor the caller's change");
+      assert.equal(first.processes[0].heartbeat, 10);
+      assert.equal(first.retired.size, 0, "nor a later retirement");
+      const second = await s.read();
+      assert.equal(second.processes.find((p) => p.id === "a")?.series.get("c_total"), "5", "a new read sees them");
+      assert.equal(second.retired.get("c_total"), "8");
+      await s.close();
+    });
+
+    if (capabilities.publishAndRead) {
+      test("publishAndRead: one round trip whose read includes the publish", async () => {
+        const s = await fresh();
+        await s.publish(update("b", 5, { c_total: "2" }));
+        const { outcome, state } = await s.publishAndRead!(update("a", 10, { c_total: "3" }));
+        assert.equal(outcome.status, "ok");
+        const byId = new Map(state!.processes.map((p) => [p.id, p.series.get("c_total")]));
+        assert.deepEqual(Object.fromEntries(byId), { a: "3", b: "2" });
+        await retireOne(s, "a", 10, { c_total: "3" });
+        const again = await s.publishAndRead!(update("a", 11, { c_total: "4" }));
+        assert.equal(again.outcome.status, "retired", "a retired id is refused there too");
+        assert.equal(again.state, undefined);
+        await s.close();
+      });
+    } else {
+      test("no publishAndRead: the exporter publishes, then reads", async () => {
+        const s = await fresh();
+        assert.equal(s.publishAndRead, undefined);
+        await s.close();
+      });
+    }
   });
 }

@@ -28,7 +28,9 @@ after(async () => {
 // Each conformance test gets its own key prefix in the one real Redis.
 testStorage(
   "upstash",
-  () => new UpstashStorage({ url: gateway.url, token: gateway.token, keyPrefix: `conf${++prefixes}` }),
+  ({ tombstoneTtlMs }) =>
+    new UpstashStorage({ url: gateway.url, token: gateway.token, keyPrefix: `conf${++prefixes}`, tombstoneTtlMs }),
+  { tombstoneClock: "server", publishAndRead: true },
 );
 
 describe("upstash storage", () => {

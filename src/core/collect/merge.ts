@@ -6,7 +6,7 @@
  */
 import { type ModeRule, modeRule } from "../values/modes.ts";
 import { appendLabel, splitSeriesKey } from "../codec/series_key.ts";
-import type { MetricDescriptor, ProcessRecord, SeriesMap, StoredState } from "../storage.ts";
+import type { MetricDescriptor, ProcessRecord, StoredState } from "../storage.ts";
 import { addHistogram, decodeCounter, decodeGauge, decodeSummary } from "../codec/values.ts";
 
 /** A histogram or summary being summed. */
@@ -85,7 +85,7 @@ class Merger {
   constructor(readonly descriptors: ReadonlyMap<string, MetricDescriptor>) {}
 
   /** Adds one series map: a process's (with its id) or the retired total's (id undefined). */
-  add(series: SeriesMap, processId: string | undefined, live: boolean, processLabel: string): void {
+  add(series: ReadonlyMap<string, string>, processId: string | undefined, live: boolean, processLabel: string): void {
     for (const [key, encoded] of series) {
       let slot = this.#slots.get(key);
       if (slot === undefined) slot = this.#slot(key);

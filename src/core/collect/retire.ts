@@ -9,12 +9,11 @@
  */
 import { combine } from "../codec/values.ts";
 import type { MetricDescriptor, ProcessRecord, Retirement, Storage, StoredState } from "../storage.ts";
-import type { SeriesMap } from "../storage.ts";
 
 /** What {@link retireDead} did. */
 export interface RetireResult {
   /** The retired total to merge with, when the retirement was committed. */
-  readonly retired?: SeriesMap;
+  readonly retired?: ReadonlyMap<string, string>;
   /** Ids of the processes retired by this call (empty when none, or another collector won). */
   readonly ids: ReadonlySet<string>;
   /** Seconds the backend's `retire` took, when it was called. */
@@ -48,9 +47,9 @@ export async function retireDead(
  * The retired total with each value that does not read taken from the backend's second copy,
  * where it reads there; the keys that read in no copy are listed.
  */
-export function readableRetired(state: StoredState): { retired: SeriesMap; unreadable: string[] } {
+export function readableRetired(state: StoredState): { retired: ReadonlyMap<string, string>; unreadable: string[] } {
   const unreadable: string[] = [];
-  let retired = state.retired;
+  let patched: Map<string, string> | undefined;
   const copy = state.retiredCopy;
   const reads = (key: string, value: string | undefined): boolean => {
     if (value === undefined) return false;
@@ -62,8 +61,7 @@ export function readableRetired(state: StoredState): { retired: SeriesMap; unrea
     if (reads(key, value)) continue;
     const other = copy?.get(key);
     if (other !== undefined && reads(key, other)) {
-      if (retired === state.retired) retired = new Map(state.retired);
-      retired.set(key, other);
+      (patched ??= new Map(state.retired)).set(key, other);
     } else {
       unreadable.push(key);
     }
@@ -71,11 +69,10 @@ export function readableRetired(state: StoredState): { retired: SeriesMap; unrea
   if (copy !== undefined) {
     for (const [key, value] of copy) {
       if (state.retired.has(key) || !reads(key, value)) continue;
-      if (retired === state.retired) retired = new Map(state.retired);
-      retired.set(key, value); // missing from the first copy
+      (patched ??= new Map(state.retired)).set(key, value); // missing from the first copy
     }
   }
-  return { retired, unreadable };
+  return { retired: patched ?? state.retired, unreadable };
 }
 
 function descriptorOf(state: StoredState, key: string): MetricDescriptor | undefined {

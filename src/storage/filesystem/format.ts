@@ -110,6 +110,8 @@ export class LogState {
   truncated = false;
   /** A reader holds `series`: copy before applying more lines. */
   lent = false;
+  /** The first bytes of the file, as first read: a reused inode with other bytes is another log. */
+  head: Buffer | undefined;
 
   /** Applies the complete lines of `text` (the bytes after `offset`); a torn last line waits. */
   apply(text: string): void {

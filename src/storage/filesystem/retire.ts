@@ -9,7 +9,7 @@
 import * as fs from "node:fs/promises";
 import { join } from "node:path";
 import { StorageError } from "../../core/errors.ts";
-import type { MetricDescriptor, PublishOutcome, Retirement, SeriesMap } from "../../core/storage.ts";
+import type { MetricDescriptor, PublishOutcome, Retirement } from "../../core/storage.ts";
 import { checkId, entryPath, openLine, parseLog, repairPath, sealLine } from "./format.ts";
 import { type DirectoryLock, writeAtomically } from "./lock.ts";
 import { readRetired, type RetiredFile, writeRetired } from "./retired.ts";
@@ -35,7 +35,10 @@ async function retireLocked(context: RetireContext, retirement: Retirement): Pro
   try {
     const retired = await readRetired(directory);
     if (retired.file.version !== retirement.expectedVersion) return false;
-    const folded = new Map<string, { series: SeriesMap; descriptors: Map<string, MetricDescriptor> }>();
+    const folded = new Map<
+      string,
+      { series: ReadonlyMap<string, string>; descriptors: Map<string, MetricDescriptor> }
+    >();
     const damagedLogs = new Set<string>();
     for (const p of retirement.processes) {
       const id = checkId(p.id);

@@ -52,6 +52,8 @@ interface Own {
 
 /** How many problems a read describes in words (the counts cover all of them). */
 const MAX_PROBLEMS = 5;
+/** How much of a log's start identifies it (its first heartbeat is in it). */
+const HEAD_BYTES = 64;
 
 /**
  * Storage in a directory shared by the processes of one host.
@@ -269,11 +271,15 @@ export class FilesystemStorage implements Storage {
       if (!stat.isFile()) return undefined;
       const key = `${stat.dev}:${stat.ino}`;
       let state = this.#logs.get(key) ?? seen.get(key);
+      // An inode is reused once its file is gone (a retired log removed, another created): the
+      // same inode with a different first line is a new log, read whole.
+      if (state !== undefined && !(await sameHead(handle, state.head))) state = undefined;
       if (state === undefined) state = new LogState();
       else if (stat.size < state.offset) state.truncated = true;
       if (stat.size > state.offset) {
         const buffer = Buffer.alloc(stat.size - state.offset);
         const { bytesRead } = await handle.read(buffer, 0, buffer.length, state.offset);
+        if (state.offset === 0) state.head = Buffer.from(buffer.subarray(0, Math.min(HEAD_BYTES, bytesRead)));
         state.apply(buffer.subarray(0, bytesRead).toString("utf8"));
       }
       seen.set(key, state);
@@ -363,6 +369,17 @@ function describeType(entry: Dirent): string {
   if (entry.isSymbolicLink()) return "a symbolic link";
   if (entry.isSocket()) return "a socket";
   return "not a regular file";
+}
+
+/**
+ * Whether the file starts with `head` (the first bytes of a log as first read). A file cut shorter
+ * in place is still the same log (its state is kept, marked truncated); different bytes are not.
+ */
+async function sameHead(handle: fs.FileHandle, head: Buffer | undefined): Promise<boolean> {
+  if (head === undefined) return true; // nothing read yet: nothing to compare
+  const buffer = Buffer.alloc(head.length);
+  const { bytesRead } = await handle.read(buffer, 0, head.length, 0);
+  return buffer.subarray(0, bytesRead).equals(head.subarray(0, bytesRead));
 }
 
 function sameFile(a: Stats, b: Stats): boolean {
