@@ -9,7 +9,7 @@
 import { createApp } from "../app.ts";
 import { createExporter, runtimeName, serve } from "../../src/adapter/auto.ts";
 
-const exporter = await createExporter();
+const exporter = createExporter();
 await exporter.onStarting();
 
 const app = createApp(exporter);

@@ -8,9 +8,9 @@
 import { createExporter, runtimeName, serve } from "../../src/adapter/auto.ts";
 import { createApp } from "../app.ts";
 
-const exporter = await createExporter({ upstash: {} }); // credentials and prefix from the environment
+const exporter = createExporter({ upstash: {} }); // credentials and prefix from the environment
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
-const app = createApp(exporter, `${runtimeName()}:${env.PORT ?? 8000}`);
+const app = createApp(exporter, `${runtimeName()}:${exporter.workerId}`);
 const server = await serve(app.fetch, { port: Number(env.PORT ?? 8000), hostname: env.HOST ?? "0.0.0.0" });
 await exporter.whenReady();
 console.log(

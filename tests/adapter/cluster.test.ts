@@ -8,10 +8,22 @@ import { replaced, slotPids, startClusterExample, startParallelExample } from ".
 import { RUNTIME } from "../support/runtime.ts";
 import { renderDirectory, sample, sumOf } from "../support/sim.ts";
 import { load } from "../support/load.ts";
+import { until } from "../support/poll.ts";
 
 /** The number of requests answered 200 out of `n`. */
-async function answeredOf(url: string, n: number, concurrency = 8): Promise<number> {
-  return (await load(url, n, concurrency)).ok;
+async function answeredOf(url: string, n: number, concurrency = 8, progress?: { answered: number }): Promise<number> {
+  return (await load(url, n, concurrency, progress)).ok;
+}
+
+/**
+ * Starts `n` requests and resolves once `first` of them are answered (the rest are in flight),
+ * with the promise of how many are answered in all.
+ */
+async function underLoad(url: string, n: number, first: number): Promise<{ answered: Promise<number> }> {
+  const progress = { answered: 0 };
+  const answered = answeredOf(url, n, 4, progress);
+  await until(`${first} of ${n} requests answered`, () => progress.answered >= first);
+  return { answered };
 }
 
 test(
@@ -33,10 +45,9 @@ test(
           .length,
         3,
       );
-      const late = answeredOf(url, 200, 4);
-      await new Promise((r) => setTimeout(r, 20));
+      const late = await underLoad(url, 200, 10);
       const code = await app.stop("SIGTERM");
-      answered += await late;
+      answered += await late.answered;
       assert.equal(code, 0, app.output());
       assert.equal(sumOf(await renderDirectory(dir), "hono_worker_requests_total"), answered);
       assert.equal(existsSync(join(dir, "slots")), false, "every isolate gave its slot file back");
@@ -131,12 +142,12 @@ test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
-    const during = answeredOf(url, 100, 4);
-    await new Promise((r) => setTimeout(r, 30));
+    const during = (await underLoad(url, 100, 10)).answered;
     const publishedBeforeKill = sumOf(await scrape(), "hono_worker_requests_total");
     process.kill(pid, "SIGKILL");
     answered += await during;
-    await new Promise((r) => setTimeout(r, 500));
+    const scrapedAtKill = seen.length;
+    await until("five scrapes after the kill", () => seen.length >= scrapedAtKill + 5);
     scraping = false;
     await scraper;
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i] >= seen[i - 1], `scrape ${i} went backwards: ${seen}`);
@@ -175,10 +186,9 @@ test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
 
     // SIGTERM under load: the supervisor stops every worker gracefully; nothing answered is lost.
     answered += await answeredOf(url, 100);
-    const late = answeredOf(url, 100, 4);
-    await new Promise((r) => setTimeout(r, 20));
+    const late = await underLoad(url, 100, 10);
     const code = await app.stop("SIGTERM");
-    answered += await late;
+    answered += await late.answered;
     assert.equal(code, 0, app.output());
     assert.equal(sumOf(await renderDirectory(dir), "hono_worker_requests_total"), answered - lostToKill);
   } finally {

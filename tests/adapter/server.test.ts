@@ -4,20 +4,30 @@ import { describe, test } from "node:test";
 import { Hono } from "hono";
 import { prometheus } from "../../src/hono/middleware.ts";
 import { createExporter, serve } from "../../src/adapter/auto.ts";
+import { createExporterFor } from "../../src/adapter/factory.ts";
+import { hostRuntime } from "../../src/adapter/host_runtime.ts";
 import { Registry } from "../../src/core/values/metrics.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
-import { freePort, RUNTIME } from "../support/runtime.ts";
+import { until } from "../support/poll.ts";
+import { RUNTIME } from "../support/runtime.ts";
 import { MemoryLogger, sample } from "../support/sim.ts";
 
-async function exporterOn(
+/** An exporter for `port`; `binds` counts its attempts to bind the metrics server. */
+function exporterOn(
   port: number,
   logger: MemoryLogger,
   serverRetry: { attempts?: number; initialDelayMs?: number; standbyMs?: number } = {
     attempts: 5,
     initialDelayMs: 100,
   },
+  binds = { count: 0 },
 ) {
-  return await createExporter({
+  const runtime = hostRuntime();
+  const serveCounted: typeof runtime.serve = (handler, options) => {
+    binds.count++;
+    return runtime.serve!(handler, options);
+  };
+  return createExporterFor({ ...runtime, serve: serveCounted }, {
     registry: new Registry(),
     storage: new MemoryStorage(),
     metricsPort: port,
@@ -31,7 +41,7 @@ async function exporterOn(
 describe(`metrics server on ${RUNTIME}`, () => {
   test("whenReady serves the aggregate on the configured port", async () => {
     const logger = new MemoryLogger();
-    const exporter = await exporterOn(0, logger);
+    const exporter = exporterOn(0, logger);
     await exporter.whenReady();
     const port = exporter.metricsServer?.port;
     assert.ok(port && port > 0);
@@ -43,12 +53,13 @@ describe(`metrics server on ${RUNTIME}`, () => {
   });
 
   test("a port conflict is retried, and binds once the port is freed", async () => {
-    const port = await freePort();
-    const blocker = await serve(() => new Response("other app"), { port, hostname: "127.0.0.1" });
+    const blocker = await serve(() => new Response("other app"), { port: 0, hostname: "127.0.0.1" });
+    const port = blocker.port;
     const logger = new MemoryLogger();
-    const exporter = await exporterOn(port, logger);
+    const binds = { count: 0 };
+    const exporter = exporterOn(port, logger, undefined, binds);
     const ready = exporter.whenReady();
-    await new Promise((r) => setTimeout(r, 150));
+    await until("a second bind attempt (the first one failed)", () => binds.count >= 2);
     await blocker.close();
     await ready;
     assert.equal(exporter.metricsServer?.port, port);
@@ -58,10 +69,10 @@ describe(`metrics server on ${RUNTIME}`, () => {
   });
 
   test("a port that stays taken: gives up after the attempts with one clear line, no crash", async () => {
-    const port = await freePort();
-    const blocker = await serve(() => new Response("other app"), { port, hostname: "127.0.0.1" });
+    const blocker = await serve(() => new Response("other app"), { port: 0, hostname: "127.0.0.1" });
+    const port = blocker.port;
     const logger = new MemoryLogger();
-    const exporter = await exporterOn(port, logger, { attempts: 3, initialDelayMs: 100 });
+    const exporter = exporterOn(port, logger, { attempts: 3, initialDelayMs: 100 });
     const started = Date.now();
     await exporter.whenReady();
     assert.ok(Date.now() - started >= 300, "waited 100 + 200 ms between the 3 attempts");
@@ -78,27 +89,26 @@ describe(`metrics server on ${RUNTIME}`, () => {
   });
 
   test("with standby, a process that could not bind takes the metrics server over when the holder exits", async () => {
-    const port = await freePort();
     const holderLogs = new MemoryLogger();
     const standbyLogs = new MemoryLogger();
-    const holder = await exporterOn(port, holderLogs, { attempts: 1, standbyMs: 100 });
-    const standby = await exporterOn(port, standbyLogs, { attempts: 1, standbyMs: 100 });
+    const holder = exporterOn(0, holderLogs, { attempts: 1, standbyMs: 100 });
     await holder.whenReady();
+    const port = holder.metricsServer!.port;
+    const standby = exporterOn(port, standbyLogs, { attempts: 1, standbyMs: 100 });
     await standby.whenReady();
     assert.equal(holder.metricsServer?.port, port);
     assert.equal(standby.metricsServer, undefined, "the port is taken");
     assert.deepEqual(standbyLogs.lines.filter((l) => l.startsWith("error")), [], "standing by is not an error");
     await holder.onExit();
-    const taken = () => standby.metricsServer; // read afresh: the assertion above narrowed the property
-    for (let i = 0; i < 40 && taken() === undefined; i++) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(taken()?.port, port);
+    const taken = await until("the standby to take the port over", () => standby.metricsServer, 5000);
+    assert.equal(taken.port, port);
     assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 200);
     assert.ok(standbyLogs.lines.some((l) => l.includes("metrics server taken over")));
     await standby.onExit();
   });
 
   test("a request whose Host makes no URL is answered (400 where the server refuses it), counted, no error text echoed", async () => {
-    const exporter = await createExporter({
+    const exporter = createExporter({
       registry: new Registry(),
       storage: new MemoryStorage(),
       metricsServer: false,

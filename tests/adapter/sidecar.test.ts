@@ -5,15 +5,14 @@ import { test } from "node:test";
 import { Counter, createExporter, Registry } from "../../mod.ts";
 import { UpstashStorage } from "../../src/storage/upstash.ts";
 import { startRedis } from "../support/redis.ts";
-import { commandFor, freePorts, RUNTIME } from "../support/runtime.ts";
+import { commandFor, RUNTIME } from "../support/runtime.ts";
 import { sample } from "../support/sim.ts";
-import { start } from "../support/spawn.ts";
+import { reportedPorts, start } from "../support/spawn.ts";
 import { startGateway } from "../support/upstash_gateway.ts";
 
 test(`the sidecar on ${RUNTIME} serves the aggregate from Upstash with no app`, async () => {
   const redis = await startRedis();
   const gateway = await startGateway(redis.port);
-  const [metricsPort] = await freePorts(1);
   const [command, args] = commandFor("src/cli.ts");
   try {
     const registry = new Registry();
@@ -26,9 +25,10 @@ test(`the sidecar on ${RUNTIME} serves the aggregate from Upstash with no app`, 
       UPSTASH_REDIS_REST_URL: gateway.url,
       UPSTASH_REDIS_REST_TOKEN: gateway.token,
       REDIS_KEY_PREFIX: `sidecar-${RUNTIME}`,
-      PROMETHEUS_METRICS_PORT: String(metricsPort),
+      PROMETHEUS_METRICS_PORT: "0",
       PROMETHEUS_BIND_ADDRESS: "127.0.0.1",
-    }, /sidecar serving the upstash aggregate/);
+    }, /sidecar serving the upstash aggregate on :\d+/);
+    const [metricsPort] = reportedPorts(sidecar, /sidecar serving the upstash aggregate on :(\d+)/);
     try {
       const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       assert.equal(sample(text, "jobs_total"), 42);

@@ -1,19 +1,19 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { promtoolCheck } from "../support/promtool.ts";
-import { commandFor, freePorts, RUNTIME } from "../support/runtime.ts";
+import { commandFor, RUNTIME } from "../support/runtime.ts";
 import { sample, sumOf } from "../support/sim.ts";
-import { start } from "../support/spawn.ts";
+import { EXAMPLE_PORTS, reportedPorts, start } from "../support/spawn.ts";
 
 test(`the basic example on ${RUNTIME}: 40 + 5 requests are counted exactly, promtool is clean`, async () => {
-  const [appPort, metricsPort] = await freePorts(2);
   const [command, args] = commandFor("examples/basic/app.ts");
   const app = await start(command, args, {
-    PORT: String(appPort),
+    PORT: "0",
     HOST: "127.0.0.1",
-    PROMETHEUS_METRICS_PORT: String(metricsPort),
+    PROMETHEUS_METRICS_PORT: "0",
     PROMETHEUS_BIND_ADDRESS: "127.0.0.1",
-  }, /app listening/);
+  }, EXAMPLE_PORTS);
+  const [appPort, metricsPort] = reportedPorts(app, EXAMPLE_PORTS);
   try {
     for (let i = 0; i < 40; i++) {
       const res = await fetch(`http://127.0.0.1:${appPort}/users/${i}`);

@@ -10,13 +10,12 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { makeCerts } from "../support/certs.ts";
 import { startPrometheus } from "../support/prometheus.ts";
-import { commandFor, freePorts, RUNTIME } from "../support/runtime.ts";
-import { start } from "../support/spawn.ts";
+import { commandFor, RUNTIME } from "../support/runtime.ts";
+import { EXAMPLE_PORTS, reportedPorts, start } from "../support/spawn.ts";
 
 test(`mutual TLS and a token from the environment alone on ${RUNTIME}: Prometheus scrapes the example and the sidecar`, async () => {
   const certs = makeCerts();
   const root = mkdtempSync(join(tmpdir(), "hpe-secure-"));
-  const [appPort, metricsPort, sidecarPort] = await freePorts(3);
   const token = "scrape-token-42";
   const secured = {
     PROMETHEUS_SSL_CERTFILE: certs.serverCert,
@@ -30,15 +29,17 @@ test(`mutual TLS and a token from the environment alone on ${RUNTIME}: Prometheu
   const [appCommand, appArgs] = commandFor("examples/basic/app.ts");
   const app = await start(appCommand, appArgs, {
     ...secured,
-    PORT: String(appPort),
+    PORT: "0",
     HOST: "127.0.0.1",
-    PROMETHEUS_METRICS_PORT: String(metricsPort),
-  }, /app listening/);
+    PROMETHEUS_METRICS_PORT: "0",
+  }, EXAMPLE_PORTS);
+  const [appPort, metricsPort] = reportedPorts(app, EXAMPLE_PORTS);
   const [cliCommand, cliArgs] = commandFor("src/cli.ts");
   const sidecar = await start(cliCommand, [...cliArgs, "serve"], {
     ...secured,
-    PROMETHEUS_METRICS_PORT: String(sidecarPort),
-  }, /sidecar serving/);
+    PROMETHEUS_METRICS_PORT: "0",
+  }, /sidecar serving .*:\d+\/metrics/);
+  const [sidecarPort] = reportedPorts(sidecar, /sidecar serving .*:(\d+)\/metrics/);
   const job = (name: string, tls: string, auth: boolean) =>
     [
       `  - job_name: ${name}`,

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type RedisServer, startRedis } from "../support/redis.ts";
-import { commandFor, freePorts, RUNTIME } from "../support/runtime.ts";
+import { commandFor, RUNTIME } from "../support/runtime.ts";
 import { sumOf } from "../support/sim.ts";
-import { type Running, start } from "../support/spawn.ts";
+import { EXAMPLE_PORTS, reportedPorts, type Running, start } from "../support/spawn.ts";
 import { type Gateway, startGateway } from "../support/upstash_gateway.ts";
 import { load } from "../support/load.ts";
+import { until } from "../support/poll.ts";
 
 /** Scrapes until the request total is `expected`, or gives the last total after `timeoutMs`. */
 async function settle(metricsUrl: string, expected: number, timeoutMs: number): Promise<number> {
@@ -35,17 +36,17 @@ describe(`the Upstash example on ${RUNTIME}, against a real Redis behind the RES
   });
 
   async function instance(prefix: string, token = gateway.token) {
-    const [appPort, metricsPort] = await freePorts(2);
     const [command, args] = commandFor("examples/upstash/app.ts");
     const app = await start(command, args, {
-      PORT: String(appPort),
+      PORT: "0",
       HOST: "127.0.0.1",
-      PROMETHEUS_METRICS_PORT: String(metricsPort),
+      PROMETHEUS_METRICS_PORT: "0",
       PROMETHEUS_BIND_ADDRESS: "127.0.0.1",
       UPSTASH_REDIS_REST_URL: gateway.url,
       UPSTASH_REDIS_REST_TOKEN: token,
       REDIS_KEY_PREFIX: prefix,
-    }, /app listening/);
+    }, EXAMPLE_PORTS);
+    const [appPort, metricsPort] = reportedPorts(app, EXAMPLE_PORTS);
     apps.push(app);
     return { app, url: `http://127.0.0.1:${appPort}`, metrics: `http://127.0.0.1:${metricsPort}/metrics` };
   }
@@ -83,8 +84,13 @@ describe(`the Upstash example on ${RUNTIME}, against a real Redis behind the RES
     const c = await instance(`token-${RUNTIME}`, "not-the-token");
     const result = await load(c.url, 50);
     assert.deepEqual(result, { ok: 50, failed: 0 });
-    await new Promise((r) => setTimeout(r, 1500));
-    const lines = c.app.output().split("\n").filter((l) => l.includes("publishing to upstash storage failed"));
+    // The failure is reported once per outage: wait for the report, then for two more refused
+    // publishes (the publisher retries with backoff), and there is still one report.
+    const reports = () => c.app.output().split("\n").filter((l) => l.includes("publishing to upstash storage failed"));
+    await until("the failed publish to be reported", () => reports().length > 0);
+    const refused = gateway.unauthorized;
+    await until("two more refused publishes", () => gateway.unauthorized >= refused + 2, 20_000, 50);
+    const lines = reports();
     assert.equal(lines.length, 1, c.app.output());
     assert.match(lines[0], /Unauthorized \(check UPSTASH_REDIS_REST_TOKEN\)/);
     assert.doesNotMatch(c.app.output(), /not-the-token/);

@@ -1,5 +1,13 @@
-/** Sends `n` GET /users/<i> requests, `concurrency` at a time; counts the answered (200) and the failed. */
-export async function load(url: string, n: number, concurrency = 8): Promise<{ ok: number; failed: number }> {
+/**
+ * Sends `n` GET /users/<i> requests, `concurrency` at a time; counts the answered (200) and the
+ * failed. `progress` is updated as answers arrive, for a test that acts while the load runs.
+ */
+export async function load(
+  url: string,
+  n: number,
+  concurrency = 8,
+  progress: { answered: number } = { answered: 0 },
+): Promise<{ ok: number; failed: number }> {
   let next = 0;
   let ok = 0;
   let failed = 0;
@@ -12,6 +20,7 @@ export async function load(url: string, n: number, concurrency = 8): Promise<{ o
         await res.arrayBuffer();
         if (res.status === 200) ok++;
         else failed++;
+        progress.answered++;
       } catch {
         failed++; // for example a connection to a worker that was killed
       }

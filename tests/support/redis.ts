@@ -1,4 +1,8 @@
-/** Starts a real redis-server (Debian's package) on a free loopback port, for one test file. */
+/**
+ * Starts a real redis-server (Debian's package) on a loopback port, for one test file. Redis
+ * cannot bind port 0 and report it (`--port 0` turns TCP off), so a free port is picked and, when
+ * another process takes it first, the start is retried on another.
+ */
 import { spawn } from "node:child_process";
 import { freePort } from "./runtime.ts";
 
@@ -8,7 +12,18 @@ export interface RedisServer {
 }
 
 export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startOn(await freePort());
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt === 5) throw error;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startOn(port: number): Promise<RedisServer> {
   const child = spawn("redis-server", [
     "--port",
     String(port),
@@ -23,21 +38,35 @@ export async function startRedis(): Promise<RedisServer> {
   });
   await new Promise<void>((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`redis-server did not start:\n${out}`));
+    }, 10_000);
     child.once(
       "error",
       (error) => reject(new Error(`redis-server is not installed (apt-get install redis-server): ${error.message}`)),
     );
-    child.stdout!.on("data", (d) => {
+    child.once("exit", () => {
+      clearTimeout(timer);
+      reject(/Address already in use/i.test(out) ? new PortTaken(out) : new Error(`redis-server exited:\n${out}`));
+    });
+    const onData = (d: Buffer) => {
       out += d;
       if (out.includes("Ready to accept connections")) {
         clearTimeout(timer);
         resolve();
       }
-    });
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
   });
   return {
     port,
-    stop: () => new Promise((resolve) => (child.once("exit", () => resolve()), child.kill("SIGTERM"))),
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
   };
 }

@@ -8,6 +8,19 @@ export interface Running {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * The ports a child reported: the numbers `pattern` captures in its output. Children bind port 0
+ * and print what they got, so no port is picked by a test and raced for.
+ */
+export function reportedPorts(running: Running, pattern: RegExp): number[] {
+  const match = running.output().match(pattern);
+  if (match === null) throw new Error(`no ports matching ${pattern} in the output:\n${running.output()}`);
+  return match.slice(1).map(Number);
+}
+
+/** The app and metrics ports of an example ("app listening on :<port> ... :<port>/metrics"). */
+export const EXAMPLE_PORTS = /app listening on :(\d+)\D.*?:(\d+)\/metrics/;
+
 /** Spawns `command`, resolving once its output matches `ready` (rejects after `timeoutMs`). */
 export function start(
   command: string,

@@ -19,6 +19,8 @@ export interface Gateway {
   readonly requests: Map<string, number>;
   /** Bytes of request bodies received so far. */
   bytesIn: number;
+  /** Requests refused for a wrong token (401) so far. */
+  unauthorized: number;
   setMode(mode: GatewayMode): Promise<void>;
   stop(): Promise<void>;
 }
@@ -35,6 +37,7 @@ export async function startGateway(redisPort: number, token = "test-token"): Pro
     token,
     requests,
     bytesIn: 0,
+    unauthorized: 0,
     async setMode(next) {
       if (next === "down" && mode !== "down") await close();
       if (next !== "down" && mode === "down") await listen(port);
@@ -65,7 +68,10 @@ export async function startGateway(redisPort: number, token = "test-token"): Pro
     }
     if (mode === "5xx") return reply(503, { error: "Service Unavailable (injected outage)" });
     if (req.method !== "POST") return reply(405, { error: "Method Not Allowed" });
-    if (req.headers.authorization !== `Bearer ${token}`) return reply(401, { error: "Unauthorized" });
+    if (req.headers.authorization !== `Bearer ${token}`) {
+      gateway.unauthorized++;
+      return reply(401, { error: "Unauthorized" });
+    }
     const path = new URL(req.url ?? "/", "http://gateway").pathname;
     requests.set(path, (requests.get(path) ?? 0) + 1);
     const base64 = req.headers["upstash-encoding"] === "base64";
