@@ -23,11 +23,12 @@ import { createExporterFor } from "./src/adapter/factory.ts";
 import { webRuntime } from "./src/core/runtime.ts";
 import { emptyEnv } from "./src/core/env.ts";
 import { ConfigError } from "./src/core/errors.ts";
-import { upstashFromEnv } from "./src/storage/upstash_env.ts";
+import { upstashFromEnv } from "./src/storage/redis/settings.ts";
 
 /**
  * Creates an exporter with only Web APIs (no metrics server, no signals, no process probe, no
- * environment): storage is the `storage` option, Upstash with the `upstash` option, else memory.
+ * environment): storage is the `storage` option, Upstash with the `upstash` option, else memory
+ * (Redis over TCP, a directory and a configuration file need the runtime's entry).
  * On Node, Bun or Deno import `createExporter` from the runtime's entry instead, and on Workers
  * from `/workers`.
  *
@@ -39,9 +40,14 @@ import { upstashFromEnv } from "./src/storage/upstash_env.ts";
  * ```
  */
 export function createExporter(options: ExporterOptions = {}): Exporter {
-  for (const option of ["multiprocDir", "configFile"] as const) {
+  for (const option of ["multiprocDir", "configFile", "redis"] as const) {
     if (options[option] !== undefined) {
-      throw new ConfigError(option, "needs a file system; import createExporter from /node, /bun or /deno");
+      throw new ConfigError(
+        option,
+        `needs ${
+          option === "redis" ? "TCP sockets" : "a file system"
+        }; import createExporter from /node, /bun or /deno`,
+      );
     }
   }
   const { upstash } = options;

@@ -49,6 +49,9 @@ const SECTIONS: Record<string, Record<string, Rule>> = {
     port: { variable: "REDIS_PORT", kind: "integer" },
     db: { variable: "REDIS_DB", kind: "integer" },
     password: { variable: "REDIS_PASSWORD", kind: "string" },
+    username: { variable: "REDIS_USERNAME", kind: "string" },
+    url: { variable: "REDIS_URL", kind: "string" },
+    cluster: { variable: "REDIS_CLUSTER", kind: "boolean" },
   },
   upstash: {
     url: { variable: "UPSTASH_REDIS_REST_URL", kind: "string" },
@@ -58,9 +61,6 @@ const SECTIONS: Record<string, Record<string, Rule>> = {
     db_files: { variable: "", kind: "boolean" }, // checked below: this exporter always cleans up
   },
 };
-
-/** Redis over TCP is not built yet: its settings are refused while Redis is on, never ignored. */
-const REDIS_TCP = ["REDIS_HOST", "REDIS_PORT", "REDIS_DB", "REDIS_PASSWORD"];
 
 /**
  * Reads the configuration file at `path` into the environment variables it sets.
@@ -116,16 +116,6 @@ export function readConfigFile(path: string): Record<string, string> {
       }
       if (!isMap(section.value)) fail(`exporter.${name}`, offsetOf(section.key), "expected a mapping");
       readKeys(section.value as YAMLMap, name, values, true, fail);
-    }
-  }
-  const redisOn = values.REDIS_ENABLED === "true";
-  for (const variable of REDIS_TCP) {
-    if (redisOn && values[variable] !== undefined) {
-      throw new ConfigError(
-        "PROMETHEUS_CONFIG_FILE",
-        `exporter.redis sets ${variable} with Redis enabled, and Redis over TCP is not supported yet: ` +
-          "use Upstash (exporter.upstash.url and token), or set exporter.redis.enabled to false",
-      );
     }
   }
   return values;

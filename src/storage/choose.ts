@@ -1,22 +1,20 @@
 /**
- * The storage a process on a host (Node, Bun, Deno) uses when none is given: Upstash when
- * `REDIS_ENABLED` is true (or the `upstash` option is set), else the filesystem backend when
- * `PROMETHEUS_MULTIPROC_DIR` (or `multiprocDir`) is set, else the memory backend of the process.
+ * The storage a process on a host (Node, Bun, Deno) uses when none is given: a Redis backend when
+ * the options or `REDIS_ENABLED` ask for one (Upstash or Redis over TCP, see `redis/settings.ts`),
+ * else the filesystem backend when `PROMETHEUS_MULTIPROC_DIR` (or `multiprocDir`) is set, else the
+ * memory backend of the process.
  * @module
  */
-import { type EnvSource, parseBoolean, readEnv } from "../core/env.ts";
+import type { EnvSource } from "../core/env.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Storage } from "../core/storage.ts";
 import { FilesystemStorage } from "./filesystem/storage.ts";
-import type { UpstashStorageOptions } from "./upstash.ts";
-import { upstashFromEnv } from "./upstash_env.ts";
+import { type RemoteOptions, remoteStorage } from "./redis/settings.ts";
 
 /** Options that choose a host's storage. */
-export interface HostStorageOptions {
+export interface HostStorageOptions extends RemoteOptions {
   /** Directory shared by the processes of this host. Env `PROMETHEUS_MULTIPROC_DIR`. */
   readonly multiprocDir?: string;
-  /** Upstash settings; present (or `REDIS_ENABLED=true`) selects Upstash. Unset fields come from the env. */
-  readonly upstash?: UpstashStorageOptions;
 }
 
 /**
@@ -35,9 +33,8 @@ export function resolveMultiprocDir(options: HostStorageOptions, env: EnvSource)
 
 /** The storage the options and environment select, or undefined for the memory backend. */
 export function hostStorage(env: EnvSource, options: HostStorageOptions): Storage | undefined {
-  if (options.upstash !== undefined || readEnv(env, "REDIS_ENABLED", parseBoolean) === true) {
-    return upstashFromEnv(env, options.upstash);
-  }
+  const remote = remoteStorage(env, options);
+  if (remote !== undefined) return remote;
   const directory = resolveMultiprocDir(options, env);
   return directory === undefined ? undefined : new FilesystemStorage({ directory });
 }

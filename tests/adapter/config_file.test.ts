@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { readConfigFile } from "../../src/adapter/config_file.ts";
 import { hostEnv } from "../../src/adapter/host_exporter.ts";
+import { hostStorage } from "../../src/storage/choose.ts";
 import { createExporter as createRootExporter } from "../../mod.ts";
 import { createExporter } from "../../src/adapter/workers/index.ts";
 import { envFromObject } from "../../src/core/env.ts";
@@ -117,11 +118,6 @@ describe("configuration file (PROMETHEUS_CONFIG_FILE)", () => {
       /exporter\.gunicorn\.timeout at line 3 .*gunicorn's own setting/,
     ],
     [
-      "Redis over TCP while Redis is on",
-      "exporter:\n  redis:\n    enabled: true\n    host: redis.internal\n",
-      /REDIS_HOST with Redis enabled, and Redis over TCP is not supported yet/,
-    ],
-    [
       "a duplicate key",
       "exporter:\n  prometheus:\n    metrics_port: 1\n    metrics_port: 2\n",
       /line 4 .*not valid YAML/,
@@ -141,6 +137,26 @@ describe("configuration file (PROMETHEUS_CONFIG_FILE)", () => {
     assert.throws(
       () => readConfigFile(join(dir, "missing.yml")),
       /PROMETHEUS_CONFIG_FILE: cannot read .*missing\.yml \(ENOENT\)/,
+    );
+  });
+
+  test("the seed's Redis settings select Redis over TCP; with an Upstash URL too, a ConfigError says to choose", () => {
+    const redis = file("exporter:\n  redis:\n    enabled: true\n    host: redis.internal\n    port: 6380\n    db: 2\n");
+    assert.deepEqual(readConfigFile(redis), {
+      REDIS_ENABLED: "true",
+      REDIS_HOST: "redis.internal",
+      REDIS_PORT: "6380",
+      REDIS_DB: "2",
+    });
+    const env = hostEnv(envFromObject({}), { configFile: redis });
+    assert.equal(hostStorage(env, {})?.kind, "redis");
+    const both = file(
+      "exporter:\n  redis:\n    enabled: true\n    host: redis.internal\n  upstash:\n    url: https://x.upstash.io\n    token: t\n",
+    );
+    assert.throws(
+      () => hostStorage(hostEnv(envFromObject({}), { configFile: both }), {}),
+      (e: unknown) =>
+        e instanceof ConfigError && e.setting === "REDIS_HOST" && /UPSTASH_REDIS_REST_URL/.test(e.message),
     );
   });
 

@@ -11,7 +11,7 @@ import { consoleLogger } from "../../core/log.ts";
 import type { Runtime } from "../../core/runtime.ts";
 import type { Storage } from "../../core/storage.ts";
 import { createExporterFor } from "../factory.ts";
-import { upstashFromEnv } from "../../storage/upstash_env.ts";
+import { upstashFromEnv } from "../../storage/redis/settings.ts";
 
 /** Options of the Workers `createExporter`: those of the other entries that an isolate can honour. */
 export type WorkersExporterOptions = Omit<
@@ -23,6 +23,7 @@ export type WorkersExporterOptions = Omit<
   | "handleSignals"
   | "tls"
   | "configFile"
+  | "redis"
   | "metricsServer"
 >;
 
@@ -36,6 +37,7 @@ const HOST_ONLY: Readonly<
   serverRetry: "Workers cannot run a metrics server; serve /metrics from the app with metricsHandler",
   handleSignals: "Workers have no signals; an isolate's counts are published after each response",
   tls: "Cloudflare serves your Worker over HTTPS at its edge; lock /metrics with PROMETHEUS_METRICS_TOKEN",
+  redis: "Workers cannot hold a TCP connection to Redis across requests; use Upstash (UPSTASH_REDIS_REST_URL)",
   configFile: "Workers have no file system; set the settings as bindings (wrangler.toml [vars], or secrets)",
 };
 const HOST_ONLY_BINDINGS = {
@@ -47,6 +49,8 @@ const HOST_ONLY_BINDINGS = {
   PROMETHEUS_SSL_CLIENT_CAFILE: HOST_ONLY.tls,
   PROMETHEUS_SSL_CLIENT_CAPATH: HOST_ONLY.tls,
   PROMETHEUS_CONFIG_FILE: HOST_ONLY.configFile,
+  REDIS_URL: HOST_ONLY.redis,
+  REDIS_HOST: HOST_ONLY.redis,
 } as const;
 
 /** The Workers runtime adapter: `env` reads the bindings the first request brings. */

@@ -8,6 +8,7 @@ import type { Storage } from "../storage.ts";
 import type { MultiprocessMode } from "../values/modes.ts";
 import type { Registry } from "../values/metrics.ts";
 import type { UpstashStorageOptions } from "../../storage/upstash.ts";
+import type { RedisStorageOptions } from "../../storage/redis.ts";
 
 /**
  * Options of `createExporter`. Every duration is in milliseconds. Settings with an `Env` name can
@@ -27,6 +28,13 @@ export interface ExporterOptions {
    * `UPSTASH_REDIS_REST_TOKEN`, `REDIS_KEY_PREFIX`, `REDIS_TTL_SECONDS`, `REDIS_TTL_DISABLED`.
    */
   readonly upstash?: UpstashStorageOptions;
+  /**
+   * Node, Bun, Deno: Redis over TCP (one server or a Redis Cluster), selecting that backend (as does
+   * `REDIS_ENABLED=true` with `REDIS_URL` or `REDIS_HOST`, or with no Upstash URL); unset fields come
+   * from `REDIS_URL`, `REDIS_HOST`, `REDIS_PORT`, `REDIS_DB`, `REDIS_USERNAME`, `REDIS_PASSWORD`,
+   * `REDIS_CLUSTER`, `REDIS_KEY_PREFIX`, `REDIS_TTL_SECONDS`, `REDIS_TTL_DISABLED`.
+   */
+  readonly redis?: RedisStorageOptions;
   /** Node, Bun, Deno: directory shared by this host's processes, selecting the filesystem backend. Env `PROMETHEUS_MULTIPROC_DIR`. */
   readonly multiprocDir?: string;
   /** Node, Bun, Deno: a YAML file in the Python original's shape (root key `exporter:`); variables win over it. Env `PROMETHEUS_CONFIG_FILE`. */

@@ -1,0 +1,69 @@
+/**
+ * A backend whose module (and client library) is loaded at its first use, as unstorage loads its
+ * drivers: an app that never publishes to Upstash or Redis never loads `@upstash/redis` or
+ * `@redis/client`. Its settings were checked before (a ConfigError at start-up); what cannot be
+ * known until the load (a peer dependency not installed) fails each call with a StorageError.
+ * @module
+ */
+import { describeError, StorageError } from "../core/errors.ts";
+import type { ProcessUpdate, PublishOutcome, Retirement, Storage, StoredState } from "../core/storage.ts";
+
+/** A storage loaded on first use. */
+export class LazyStorage implements Storage {
+  /** The backend's kind. */
+  readonly kind: string;
+  /** The backend's key lifetime, known from its settings. */
+  readonly expiresAfterMs: number | undefined;
+  readonly #load: () => Promise<Storage>;
+  #loaded: Promise<Storage> | undefined;
+
+  /**
+   * @param kind The backend's kind.
+   * @param expiresAfterMs Its key lifetime, if any.
+   * @param load Imports the backend's module and builds it.
+   */
+  constructor(kind: string, expiresAfterMs: number | undefined, load: () => Promise<Storage>) {
+    this.kind = kind;
+    this.expiresAfterMs = expiresAfterMs;
+    this.#load = load;
+  }
+
+  #storage(): Promise<Storage> {
+    return this.#loaded ??= this.#load().catch((error) => {
+      this.#loaded = undefined; // tried again at the next call
+      if (error instanceof StorageError) throw error;
+      throw new StorageError(this.kind, `cannot load the ${this.kind} backend: ${describeError(error)}`, {
+        cause: error,
+      });
+    });
+  }
+
+  /** Publishes through the loaded backend. */
+  async publish(update: ProcessUpdate): Promise<PublishOutcome> {
+    return (await this.#storage()).publish(update);
+  }
+
+  /** The backend's one-round-trip publish and read, or a publish then a read. */
+  async publishAndRead(update: ProcessUpdate): Promise<{ outcome: PublishOutcome; state?: StoredState }> {
+    const storage = await this.#storage();
+    if (storage.publishAndRead !== undefined) return storage.publishAndRead(update);
+    const outcome = await storage.publish(update);
+    return outcome.status === "retired" ? { outcome } : { outcome, state: await storage.read() };
+  }
+
+  /** Reads through the loaded backend. */
+  async read(): Promise<StoredState> {
+    return (await this.#storage()).read();
+  }
+
+  /** Retires through the loaded backend. */
+  async retire(retirement: Retirement): Promise<boolean> {
+    return (await this.#storage()).retire(retirement);
+  }
+
+  /** Closes the backend, if it was loaded. */
+  async close(): Promise<void> {
+    const loaded = this.#loaded;
+    if (loaded !== undefined) await (await loaded.catch(() => undefined))?.close();
+  }
+}
