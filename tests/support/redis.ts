@@ -1,39 +1,109 @@
 /**
- * Starts a real redis-server (Debian's package) on a loopback port, for one test file. Redis
- * cannot bind port 0 and report it (`--port 0` turns TCP off), so a free port is picked and, when
- * another process takes it first, the start is retried on another.
+ * Real redis-server processes (Debian's package) on loopback ports, for one test file: a single
+ * server (optionally persistent, so that it can be restarted with its data) or a three-node Redis
+ * Cluster joined with `redis-cli --cluster create`. Redis cannot bind port 0 and report it
+ * (`--port 0` turns TCP off), so a free port is picked and, when another process takes it
+ * first, the start is retried on another.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { freePort } from "./runtime.ts";
 
 export interface RedisServer {
   readonly port: number;
   stop(): Promise<void>;
+  /** Stops the server (SIGTERM: a persistent one writes its data) and starts it again on the same port. */
+  restart(): Promise<void>;
 }
 
-export async function startRedis(): Promise<RedisServer> {
+export interface RedisOptions {
+  /** Keep the data across a restart (append-only file in a temporary directory). */
+  readonly persistent?: boolean;
+  /** More redis-server arguments (`--requirepass`, `--cluster-enabled`...). */
+  readonly args?: readonly string[];
+}
+
+export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), "hpe-redis-"));
+  const args = [
+    ...(options.persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]),
+    "--save",
+    "",
+    "--dir",
+    dir,
+    ...(options.args ?? []),
+  ];
   for (let attempt = 1;; attempt++) {
+    const port = await freePort();
     try {
-      return await startOn(await freePort());
+      let stop = await startOn(port, args);
+      return {
+        port,
+        stop: async () => {
+          await stop();
+          rmSync(dir, { recursive: true, force: true });
+        },
+        restart: async () => {
+          await stop();
+          stop = await startOn(port, args);
+        },
+      };
     } catch (error) {
       if (!(error instanceof PortTaken) || attempt === 5) throw error;
     }
   }
 }
 
+/** Three redis-server nodes in cluster mode, all slots assigned, no replicas. */
+export interface RedisCluster {
+  readonly ports: readonly number[];
+  stop(): Promise<void>;
+}
+
+export async function startRedisCluster(): Promise<RedisCluster> {
+  for (let attempt = 1;; attempt++) {
+    const nodes: RedisServer[] = [];
+    try {
+      // A node also listens on its port + 10000 (the cluster bus): a taken bus port fails the start.
+      for (let i = 0; i < 3; i++) {
+        nodes.push(await startRedis({ args: ["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"] }));
+      }
+      const created = spawnSync("redis-cli", [
+        "--cluster",
+        "create",
+        ...nodes.map((n) => `127.0.0.1:${n.port}`),
+        "--cluster-replicas",
+        "0",
+        "--cluster-yes",
+      ], { encoding: "utf8", timeout: 30_000 });
+      if (created.status !== 0 || !/All 16384 slots covered/.test(created.stdout)) {
+        throw new Error(`redis-cli --cluster create failed:\n${created.stdout}\n${created.stderr}`);
+      }
+      // Every node must agree before clients connect.
+      const deadline = Date.now() + 20_000;
+      while (!nodes.every((n) => clusterOk(n.port))) {
+        if (Date.now() > deadline) throw new Error("the cluster did not reach cluster_state:ok in 20 s");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return { ports: nodes.map((n) => n.port), stop: async () => void await Promise.all(nodes.map((n) => n.stop())) };
+    } catch (error) {
+      await Promise.all(nodes.map((n) => n.stop()));
+      if (attempt === 3) throw error;
+    }
+  }
+}
+
+function clusterOk(port: number): boolean {
+  const info = spawnSync("redis-cli", ["-p", String(port), "cluster", "info"], { encoding: "utf8" });
+  return /cluster_state:ok/.test(info.stdout);
+}
+
 class PortTaken extends Error {}
 
-async function startOn(port: number): Promise<RedisServer> {
-  const child = spawn("redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-  ], {
+async function startOn(port: number, args: readonly string[]): Promise<() => Promise<void>> {
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   await new Promise<void>((resolve, reject) => {
@@ -60,13 +130,10 @@ async function startOn(port: number): Promise<RedisServer> {
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
   });
-  return {
-    port,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
+  return () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once("exit", () => resolve());
+      child.kill("SIGTERM");
+    });
 }

@@ -1,0 +1,203 @@
+/**
+ * Redis over TCP against real redis-server processes: the shared backend suite on one server (a
+ * non-zero database) and on a three-node Redis Cluster, what a publish and a scrape cost in round
+ * trips, the hash-tagged keys, and the faults (a wrong password, an unreachable host, a restart).
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { ConfigError, StorageError } from "../../src/core/errors.ts";
+import type { ProcessUpdate } from "../../src/core/storage.ts";
+import { RedisStorage } from "../../src/storage/redis.ts";
+import { redisFromEnv, remoteStorage } from "../../src/storage/redis/settings.ts";
+import { envFromObject } from "../../src/core/env.ts";
+import { until } from "../support/poll.ts";
+import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from "../support/redis.ts";
+import { RespClient } from "../support/resp.ts";
+import { testStorage } from "./conformance.ts";
+
+const DB = 3;
+let redis: RedisServer;
+let cluster: RedisCluster;
+let prefixes = 0;
+before(async () => {
+  [redis, cluster] = await Promise.all([startRedis({ persistent: true }), startRedisCluster()]);
+});
+after(async () => {
+  await Promise.all([redis?.stop(), cluster?.stop()]);
+});
+
+const opened: RedisStorage[] = [];
+after(() => Promise.all(opened.map((s) => s.close())));
+function storage(options: ConstructorParameters<typeof RedisStorage>[0]): RedisStorage {
+  const s = new RedisStorage(options);
+  opened.push(s);
+  return s;
+}
+
+testStorage(
+  "redis",
+  ({ tombstoneTtlMs }) =>
+    storage({ url: `redis://127.0.0.1:${redis.port}/${DB}`, keyPrefix: `conf${++prefixes}`, tombstoneTtlMs }),
+  { tombstoneClock: "server", publishAndRead: true },
+);
+
+testStorage(
+  "redis cluster",
+  ({ tombstoneTtlMs }) =>
+    storage({
+      url: `redis://127.0.0.1:${cluster.ports[prefixes % 3]}`,
+      cluster: true,
+      keyPrefix: `cluster${++prefixes}`,
+      tombstoneTtlMs,
+    }),
+  { tombstoneClock: "server", publishAndRead: true },
+);
+
+function update(id: string, heartbeat: number, series: Record<string, string>): ProcessUpdate {
+  return {
+    processId: id,
+    heartbeat,
+    exited: false,
+    descriptors: new Map([["c_total", { type: "counter", help: "c" }]]),
+    series: new Map(Object.entries(series)),
+  };
+}
+
+/** Scripts the server ran (each one round trip), from `INFO commandstats`. */
+async function scriptCalls(port: number): Promise<number> {
+  const client = await RespClient.connect(port);
+  try {
+    const [info] = await client.send([["INFO", "commandstats"]]);
+    let calls = 0;
+    for (const m of String(info).matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) calls += Number(m[1]);
+    return calls;
+  } finally {
+    client.close();
+  }
+}
+
+describe("redis storage", () => {
+  test("one round trip per publish, one per read, one for a scrape's publish and read, whatever the processes", async () => {
+    const s = storage({ url: `redis://127.0.0.1:${redis.port}/${DB}`, keyPrefix: "cost" });
+    await s.publish(update("warm", 1, { c_total: "1" })); // connects, loads the scripts
+    await s.read();
+    await s.publishAndRead(update("warm", 2, { c_total: "1" }));
+    for (let i = 0; i < 16; i++) await s.publish(update(`p${i}`, 10 + i, { c_total: String(i) }));
+    const before = await scriptCalls(redis.port);
+    await s.publish(update("p0", 100, { c_total: "42" }));
+    const afterPublish = await scriptCalls(redis.port);
+    const state = await s.read();
+    const afterRead = await scriptCalls(redis.port);
+    await s.publishAndRead(update("p1", 101, { c_total: "43" }));
+    const afterScrape = await scriptCalls(redis.port);
+    assert.equal(state.processes.length, 17);
+    assert.deepEqual([afterPublish - before, afterRead - afterPublish, afterScrape - afterRead], [1, 1, 1]);
+  });
+
+  test("keys carry the prefix as a hash tag, in the configured database only", async () => {
+    const s = storage({ url: `redis://127.0.0.1:${redis.port}/${DB}`, keyPrefix: "tagged" });
+    await s.publish(update("a", 1, { c_total: "1" }));
+    const client = await RespClient.connect(redis.port);
+    try {
+      const [, keys, , other] = await client.send([["SELECT", DB], ["KEYS", "*tagged*"], ["SELECT", 0], [
+        "KEYS",
+        "*tagged*",
+      ]]);
+      assert.deepEqual((keys as string[]).sort(), ["{tagged}:desc", "{tagged}:procs", "{tagged}:series:a"]);
+      assert.deepEqual(other, []);
+    } finally {
+      client.close();
+    }
+  });
+
+  test("a script the server lost (SCRIPT FLUSH, a restart) is sent again: the publish succeeds", async () => {
+    const s = storage({ url: `redis://127.0.0.1:${redis.port}/${DB}`, keyPrefix: "flushed" });
+    await s.publish(update("a", 1, { c_total: "1" }));
+    const client = await RespClient.connect(redis.port);
+    await client.send([["SCRIPT", "FLUSH"]]);
+    client.close();
+    assert.equal((await s.publish(update("a", 2, { c_total: "2" }))).status, "ok");
+    assert.equal((await s.read()).processes[0].series.get("c_total"), "2");
+  });
+
+  test("a restart of the server: publishes fail while it is down, then land; nothing published is lost", async () => {
+    const s = storage({ url: `redis://127.0.0.1:${redis.port}/${DB}`, keyPrefix: "restart", timeoutMs: 1000 });
+    await s.publish(update("a", 1, { c_total: "5" }));
+    await redis.restart();
+    const landed = await until(
+      "a publish after the restart",
+      async () => {
+        try {
+          return (await s.publish(update("a", 2, { c_total: "6" }))).status === "ok";
+        } catch (error) {
+          assert.ok(error instanceof StorageError, String(error));
+          return false;
+        }
+      },
+      20_000,
+      100,
+    );
+    assert.ok(landed);
+    assert.equal((await s.read()).processes[0].series.get("c_total"), "6");
+  });
+
+  test("a wrong password: a StorageError that says what to check and never shows the password", async () => {
+    const secured = await startRedis({ args: ["--requirepass", "right-password"] });
+    try {
+      const s = storage({ url: `redis://127.0.0.1:${secured.port}`, password: "wrong-password", timeoutMs: 1000 });
+      const error = await s.publish(update("a", 1, { c_total: "1" })).catch((e: unknown) => e);
+      assert.ok(error instanceof StorageError, String(error));
+      assert.match(error.message, /WRONGPASS|invalid username-password/);
+      assert.match(error.message, /check REDIS_PASSWORD/);
+      assert.doesNotMatch(error.message, /wrong-password|right-password/);
+      const fine = storage({ url: `redis://:right-password@127.0.0.1:${secured.port}`, keyPrefix: "pw" });
+      assert.equal((await fine.publish(update("a", 1, { c_total: "1" }))).status, "ok");
+    } finally {
+      await secured.stop();
+    }
+  });
+
+  test("an unreachable host: a StorageError naming where, within the timeout, and then at once", async () => {
+    const s = storage({ host: "127.0.0.1", port: 1, timeoutMs: 1000 });
+    let started = Date.now();
+    const first = await s.read().catch((e: unknown) => e);
+    assert.ok(first instanceof StorageError, String(first));
+    assert.match(first.message, /127\.0\.0\.1:1\/0: .*ECONNREFUSED.*check REDIS_URL, or REDIS_HOST and REDIS_PORT/);
+    assert.ok(Date.now() - started < 3000, "within the connect timeout");
+    started = Date.now();
+    await assert.rejects(s.read(), StorageError);
+    assert.ok(Date.now() - started < 500, "a known outage fails at once");
+  });
+
+  test("settings: REDIS_URL or REDIS_HOST/PORT/DB, never both; a cluster has database 0 only; errors name the variable", () => {
+    const env = (vars: Record<string, string>) => envFromObject({ REDIS_ENABLED: "true", ...vars });
+    assert.equal(remoteStorage(env({}), {})?.kind, "redis", "REDIS_ENABLED alone: the seed's localhost:6379");
+    assert.equal(remoteStorage(env({ REDIS_HOST: "r" }), {})?.kind, "redis");
+    assert.equal(
+      remoteStorage(env({ UPSTASH_REDIS_REST_URL: "https://u", UPSTASH_REDIS_REST_TOKEN: "t" }), {})?.kind,
+      "upstash",
+    );
+    const refused: Array<[Record<string, string>, string, RegExp]> = [
+      [{ REDIS_URL: "redis://h", REDIS_HOST: "h" }, "REDIS_URL", /set one or the other/],
+      [{ REDIS_URL: "http://h" }, "REDIS_URL", /expected redis:\/\/ or rediss:\/\//],
+      [{ REDIS_URL: "redis://h/x" }, "REDIS_URL", /not a database number/],
+      [{ REDIS_PORT: "70000" }, "REDIS_PORT", /65535/],
+      [{ REDIS_DB: "-1" }, "REDIS_DB", /./],
+      [{ REDIS_URL: "redis://h/2", REDIS_CLUSTER: "true" }, "REDIS_DB", /only database 0/],
+      [{ REDIS_URL: "redis://:secret@h", REDIS_PASSWORD: "other" }, "REDIS_PASSWORD", /in one place/],
+      [{ REDIS_HOST: "h", UPSTASH_REDIS_REST_URL: "https://u" }, "REDIS_HOST", /UPSTASH_REDIS_REST_URL/],
+      [{ REDIS_KEY_PREFIX: "a{b}" }, "REDIS_KEY_PREFIX", /brace/],
+    ];
+    for (const [vars, setting, message] of refused) {
+      assert.throws(
+        () => remoteStorage(env(vars), {}),
+        (e: unknown) =>
+          e instanceof ConfigError && e.setting === setting && message.test(e.message) &&
+          !e.message.includes("secret"),
+        JSON.stringify(vars),
+      );
+    }
+    assert.throws(() => remoteStorage(env({}), { upstash: {}, redis: {} }), /choose one backend/);
+    assert.equal(redisFromEnv(env({}), { host: "x" }).kind, "redis");
+  });
+});
