@@ -10,6 +10,7 @@ import { benchCollect } from "./collect.ts";
 import { benchFilesystem } from "./filesystem.ts";
 import { benchHttp } from "./http.ts";
 import { benchIncrement } from "./increment.ts";
+import { benchRedis } from "./redis.ts";
 import { benchUpstash } from "./upstash.ts";
 import { benchMiddleware } from "./middleware.ts";
 import { benchSigkill } from "./sigkill.ts";
@@ -112,6 +113,30 @@ if (want("upstash")) {
       "",
       `${s.ms.toFixed(1)} ms`,
       `${s.restRequests} REST requests`,
+    ]);
+  }
+}
+
+if (want("redis")) {
+  const r = await benchRedis();
+  rows.push([
+    "(redis) round trips over TCP: one publish / one scrape / a scrape that retires a process",
+    "Upstash: 1 / 1 / 2 REST requests",
+    `${r.roundTrips.publish} / ${r.roundTrips.scrape} / ${r.roundTrips.retiringScrape}`,
+    "",
+  ]);
+  rows.push([
+    `(redis) scrape (read, merge, render), ${r.processes} processes x ${r.series} series`,
+    `${r.promClientMs.toFixed(0)} ms (prom-client AggregatorRegistry); ${r.memoryMs.toFixed(0)} ms (memory backend)`,
+    `${r.redisMs.toFixed(0)} ms`,
+    `${(r.redisMs / r.promClientMs).toFixed(3)}x prom-client; ${(r.redisMs / r.memoryMs).toFixed(2)}x memory`,
+  ]);
+  if (r.bunClient !== undefined) {
+    rows.push([
+      "(redis) one EVALSHA round trip under Bun: @redis/client vs Bun's built-in RedisClient",
+      `${r.bunClient.bunUs.toFixed(0)} us (Bun.RedisClient)`,
+      `${r.bunClient.nodeRedisUs.toFixed(0)} us (@redis/client)`,
+      `${(r.bunClient.nodeRedisUs / r.bunClient.bunUs).toFixed(2)}x`,
     ]);
   }
 }

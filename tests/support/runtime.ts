@@ -12,6 +12,17 @@ export function commandFor(file: string): [string, string[]] {
   return [process.execPath, ["--import", "tsx", file]];
 }
 
+/** Another host runtime than the one running the tests (Node under Deno and Bun, Bun under Node). */
+export const OTHER_RUNTIME: "node" | "bun" = RUNTIME === "node" ? "bun" : "node";
+
+/** The command that runs `file` on `runtime` (from npm, as the test command installs them). */
+export function commandOn(runtime: "node" | "bun" | "deno", file: string): [string, string[]] {
+  if (runtime === RUNTIME) return commandFor(file);
+  if (runtime === "deno") return ["node_modules/.bin/deno", ["run", "-A", file]];
+  if (runtime === "bun") return ["node_modules/.bin/bun", [file]];
+  return ["node", ["--import", "tsx", file]];
+}
+
 /** `count` distinct TCP ports that were free a moment ago on 127.0.0.1 (held together while chosen). */
 export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
