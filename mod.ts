@@ -21,14 +21,12 @@
 import type { Exporter, ExporterOptions } from "./src/core/exporter/api.ts";
 import { createExporterFor } from "./src/adapter/factory.ts";
 import { webRuntime } from "./src/core/runtime.ts";
-import { emptyEnv } from "./src/core/env.ts";
 import { ConfigError } from "./src/core/errors.ts";
-import { upstashFromEnv } from "./src/storage/redis/settings.ts";
 
 /**
  * Creates an exporter with only Web APIs (no metrics server, no signals, no process probe, no
- * environment): storage is the `storage` option, Upstash with the `upstash` option, else memory
- * (Redis over TCP, a directory and a configuration file need the runtime's entry).
+ * environment): storage is the `storage` option, else memory. Options that choose a backend from
+ * the environment (`upstash`, `redis`, `multiprocDir`) and `configFile` belong to the runtime's entry.
  * On Node, Bun or Deno import `createExporter` from the runtime's entry instead, and on Workers
  * from `/workers`.
  *
@@ -40,22 +38,17 @@ import { upstashFromEnv } from "./src/storage/redis/settings.ts";
  * ```
  */
 export function createExporter(options: ExporterOptions = {}): Exporter {
-  for (const option of ["multiprocDir", "configFile", "redis"] as const) {
-    if (options[option] !== undefined) {
-      throw new ConfigError(
-        option,
-        `needs ${
-          option === "redis" ? "TCP sockets" : "a file system"
-        }; import createExporter from /node, /bun or /deno`,
-      );
-    }
+  const refused = {
+    multiprocDir: "needs a file system; import createExporter from /node, /bun or /deno",
+    configFile: "needs a file system; import createExporter from /node, /bun or /deno",
+    redis: "needs TCP sockets; import createExporter from /node, /bun or /deno",
+    upstash: "is read by the runtime entries (/node, /bun, /deno, /workers); here pass storage: " +
+      "new UpstashStorage({...}) from hono-prometheus-exporter/upstash",
+  } as const;
+  for (const [option, why] of Object.entries(refused)) {
+    if (options[option as keyof typeof refused] !== undefined) throw new ConfigError(option, why);
   }
-  const { upstash } = options;
-  return createExporterFor(
-    webRuntime,
-    options,
-    upstash === undefined ? undefined : () => upstashFromEnv(emptyEnv, upstash),
-  );
+  return createExporterFor(webRuntime, options);
 }
 
 export type {

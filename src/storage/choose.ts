@@ -9,7 +9,8 @@ import type { EnvSource } from "../core/env.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Storage } from "../core/storage.ts";
 import { FilesystemStorage } from "./filesystem/storage.ts";
-import { type RemoteOptions, remoteStorage } from "./redis/settings.ts";
+import type { RemoteOptions } from "./redis/settings.ts";
+import { remoteStorage } from "./redis/tcp_settings.ts";
 
 /** Options that choose a host's storage. */
 export interface HostStorageOptions extends RemoteOptions {

@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { ConfigError, StorageError } from "../../src/core/errors.ts";
 import type { ProcessUpdate } from "../../src/core/storage.ts";
 import { RedisStorage } from "../../src/storage/redis.ts";
-import { redisFromEnv, remoteStorage } from "../../src/storage/redis/settings.ts";
+import { redisFromEnv, remoteStorage } from "../../src/storage/redis/tcp_settings.ts";
 import { envFromObject } from "../../src/core/env.ts";
 import { until } from "../support/poll.ts";
 import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from "../support/redis.ts";

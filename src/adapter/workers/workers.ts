@@ -11,7 +11,8 @@ import { consoleLogger } from "../../core/log.ts";
 import type { Runtime } from "../../core/runtime.ts";
 import type { Storage } from "../../core/storage.ts";
 import { createExporterFor } from "../factory.ts";
-import { upstashFromEnv } from "../../storage/redis/settings.ts";
+import { upstashSettings } from "../../storage/redis/settings.ts";
+import { UpstashStorage } from "../../storage/upstash.ts";
 
 /** Options of the Workers `createExporter`: those of the other entries that an isolate can honour. */
 export type WorkersExporterOptions = Omit<
@@ -100,7 +101,7 @@ function workersStorage(env: EnvSource, options: WorkersExporterOptions): Storag
   }
   const enabled = readEnv(env, "REDIS_ENABLED", parseBoolean);
   if (options.upstash !== undefined || enabled === true || (enabled === undefined && env("UPSTASH_REDIS_REST_URL"))) {
-    return upstashFromEnv(env, options.upstash);
+    return new UpstashStorage(upstashSettings(env, options.upstash));
   }
   (options.logger ?? consoleLogger).warn(
     "no UPSTASH_REDIS_REST_URL binding: counts stay in each isolate's memory, and /metrics shows only the " +

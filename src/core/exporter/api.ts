@@ -7,8 +7,7 @@ import type { Logger } from "../log.ts";
 import type { Storage } from "../storage.ts";
 import type { MultiprocessMode } from "../values/modes.ts";
 import type { Registry } from "../values/metrics.ts";
-import type { UpstashStorageOptions } from "../../storage/upstash.ts";
-import type { RedisStorageOptions } from "../../storage/redis.ts";
+import type { RedisStorageOptions, UpstashStorageOptions } from "../../storage/redis/options.ts";
 
 /**
  * Options of `createExporter`. Every duration is in milliseconds. Settings with an `Env` name can
