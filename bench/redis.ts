@@ -12,8 +12,7 @@ import { webRuntime } from "../src/core/runtime.ts";
 import { Counter, Registry } from "../src/core/values/metrics.ts";
 import { MemoryStorage } from "../src/storage/memory.ts";
 import { RedisStorage } from "../src/storage/redis.ts";
-import { startRedis } from "../tests/support/redis.ts";
-import { RespClient } from "../tests/support/resp.ts";
+import { scriptCalls, startRedis } from "../tests/support/redis.ts";
 import { benchCollector, publishRouteProcesses } from "./data.ts";
 import { median } from "./stats.ts";
 
@@ -25,18 +24,6 @@ export interface RedisBench {
   readonly memoryMs: number;
   readonly promClientMs: number;
   readonly bunClient?: { readonly nodeRedisUs: number; readonly bunUs: number };
-}
-
-async function scriptCalls(port: number): Promise<number> {
-  const resp = await RespClient.connect(port);
-  try {
-    const [info] = await resp.send([["INFO", "commandstats"]]);
-    let calls = 0;
-    for (const m of String(info).matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) calls += Number(m[1]);
-    return calls;
-  } finally {
-    resp.close();
-  }
 }
 
 export async function benchRedis(rounds = 7, processes = 16, routes = 1000): Promise<RedisBench> {

@@ -11,7 +11,7 @@ import { RedisStorage } from "../../src/storage/redis.ts";
 import { redisFromEnv, remoteStorage } from "../../src/storage/redis/tcp_settings.ts";
 import { envFromObject } from "../../src/core/env.ts";
 import { until } from "../support/poll.ts";
-import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from "../support/redis.ts";
+import { type RedisCluster, type RedisServer, scriptCalls, startRedis, startRedisCluster } from "../support/redis.ts";
 import { RespClient } from "../support/resp.ts";
 import { testStorage } from "./conformance.ts";
 
@@ -61,19 +61,6 @@ function update(id: string, heartbeat: number, series: Record<string, string>): 
     descriptors: new Map([["c_total", { type: "counter", help: "c" }]]),
     series: new Map(Object.entries(series)),
   };
-}
-
-/** Scripts the server ran (each one round trip), from `INFO commandstats`. */
-async function scriptCalls(port: number): Promise<number> {
-  const client = await RespClient.connect(port);
-  try {
-    const [info] = await client.send([["INFO", "commandstats"]]);
-    let calls = 0;
-    for (const m of String(info).matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) calls += Number(m[1]);
-    return calls;
-  } finally {
-    client.close();
-  }
 }
 
 describe("redis storage", () => {

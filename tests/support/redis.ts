@@ -9,6 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RespClient } from "./resp.ts";
 import { freePort } from "./runtime.ts";
 
 export interface RedisServer {
@@ -136,4 +137,17 @@ async function startOn(port: number, args: readonly string[]): Promise<() => Pro
       child.once("exit", () => resolve());
       child.kill("SIGTERM");
     });
+}
+
+/** Scripts the server at `port` has run (each one round trip of ours), from `INFO commandstats`. */
+export async function scriptCalls(port: number): Promise<number> {
+  const client = await RespClient.connect(port);
+  try {
+    const [info] = await client.send([["INFO", "commandstats"]]);
+    let calls = 0;
+    for (const m of String(info).matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) calls += Number(m[1]);
+    return calls;
+  } finally {
+    client.close();
+  }
 }
