@@ -61,6 +61,7 @@ export type {
 } from "./src/core/exporter/api.ts";
 export { prometheus, type PrometheusOptions } from "./src/hono/middleware.ts";
 export { metricsHandler } from "./src/hono/handler.ts";
+export { instrument } from "./src/hono/instrument.ts";
 export {
   Counter,
   Gauge,

@@ -1,13 +1,15 @@
 /**
- * (b) HTTP throughput of the bench app with autocannon, per runtime: bare Hono, a no-op
- * middleware, this middleware, @hono/prometheus. Variants rotate within each round so that
- * machine noise spreads over all of them; the median of the rounds is reported.
+ * (b) HTTP throughput of the bench app per runtime, with a native load generator: wrk (Debian's),
+ * `-t1 -c32` on `GET /users/:id`, pinned to core 1 while the server has core 0. Every variant
+ * (bare Hono, a no-op middleware, this middleware, @hono/prometheus) runs in every round, in an
+ * order that rotates from round to round, so that machine noise falls on all of them; ratios are
+ * taken within each round, and their median and spread over the rounds are reported. Without wrk
+ * it falls back to autocannon, whose own cost bounds what it can measure (said in the result).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import process from "node:process";
 import autocannon from "autocannon";
 import { median } from "./stats.ts";
-
 import { type Variant, VARIANTS } from "./variants.ts";
 
 const COMMANDS: Record<string, [string, string[]]> = {
@@ -16,10 +18,9 @@ const COMMANDS: Record<string, [string, string[]]> = {
   deno: ["node_modules/.bin/deno", ["run", "-A", "bench/http_app.ts"]],
 };
 
-// The server gets core 0 and this process (autocannon) core 1, where taskset exists: two
-// processes fighting over two cores would measure the scheduler, not the middleware.
+/** Where taskset exists, the server gets core 0 and the load generator core 1. */
 const pinned = spawnSync("taskset", ["-c", "1", "true"]).status === 0;
-if (pinned) spawnSync("taskset", ["-cp", "1", String(process.pid)]);
+const hasWrk = spawnSync("wrk", ["--version"]).error === undefined;
 
 async function startApp(runtime: string, variant: Variant) {
   const [bin, binArgs] = COMMANDS[runtime];
@@ -40,44 +41,82 @@ async function startApp(runtime: string, variant: Variant) {
   return { port, stop: () => new Promise<void>((r) => (child.once("exit", () => r()), child.kill("SIGKILL"))) };
 }
 
+/** Requests per second over `seconds`; rejects on any non-2xx answer or socket error. */
 function load(port: number, seconds: number): Promise<number> {
+  const url = `http://127.0.0.1:${port}/users/42`;
+  if (!hasWrk) {
+    return new Promise((resolve, reject) => {
+      autocannon({ url, connections: 32, duration: seconds }, (err, result) => {
+        if (err) reject(err);
+        else if (result.non2xx > 0 || result.errors > 0) {
+          reject(new Error(`${result.non2xx} non-2xx, ${result.errors} errors`));
+        } else resolve(result.requests.average);
+      });
+    });
+  }
+  const wrk = ["wrk", "-t1", "-c32", `-d${seconds}s`, url];
+  const [command, args] = pinned ? ["taskset", ["-c", "1", ...wrk]] : [wrk[0], wrk.slice(1)];
   return new Promise((resolve, reject) => {
-    autocannon({ url: `http://127.0.0.1:${port}/users/42`, connections: 32, duration: seconds }, (err, result) => {
-      if (err) reject(err);
-      else if (result.non2xx > 0 || result.errors > 0) {
-        reject(new Error(`${result.non2xx} non-2xx, ${result.errors} errors`));
-      } else resolve(result.requests.average);
+    execFile(command, args, { encoding: "utf8" }, (error, stdout) => {
+      if (error) return reject(error);
+      const failures = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(stdout);
+      if (failures) return reject(new Error(`wrk: ${failures[0]}`));
+      const rps = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
+      if (!rps) return reject(new Error(`wrk printed no rate:\n${stdout}`));
+      resolve(Number(rps[1]));
     });
   });
 }
 
-/** Median throughput per variant, and the median over rounds of each variant's ratio to `noop` and `hono-prometheus` in the same round. */
-export interface HttpResult {
-  readonly rps: Record<Variant, number>;
-  readonly vsNoop: number;
-  readonly vsHonoPrometheus: number;
-  readonly pinned: boolean;
+/** A ratio's median over the rounds, and its lowest and highest round. */
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
 }
 
-export async function benchHttp(runtime: string, rounds = 5, seconds = 2): Promise<HttpResult> {
+/** Throughput per variant (median of rounds), and each variant's ratios within the rounds. */
+export interface HttpResult {
+  readonly runtime: string;
+  readonly generator: "wrk" | "autocannon (generator-bound: its own cost limits the figures)";
+  readonly pinned: boolean;
+  readonly rounds: number;
+  readonly seconds: number;
+  readonly rps: Record<Variant, number>;
+  /** `ratios[a][b]`: requests per second of variant `a` over variant `b`, in the same round. */
+  readonly ratios: Record<Variant, Record<Variant, Spread>>;
+}
+
+export async function benchHttp(runtime: string, rounds = 5, seconds = 3): Promise<HttpResult> {
   const samples = Object.fromEntries(VARIANTS.map((v) => [v, [] as number[]])) as Record<Variant, number[]>;
   for (let round = 0; round < rounds; round++) {
     const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]);
     for (const variant of order) {
       const app = await startApp(runtime, variant);
       try {
-        await load(app.port, 1); // warm-up: JIT and connection pool
+        await load(app.port, 1); // warm-up: JIT, connections
         samples[variant].push(await load(app.port, seconds));
       } finally {
         await app.stop();
       }
     }
   }
-  const ratios = (other: Variant) => median(samples.exporter.map((x, i) => x / samples[other][i]));
+  const spread = (values: number[]): Spread => ({
+    median: median(values),
+    min: Math.min(...values),
+    max: Math.max(...values),
+  });
+  const ratios = Object.fromEntries(VARIANTS.map((a) => [
+    a,
+    Object.fromEntries(VARIANTS.map((b) => [b, spread(samples[a].map((x, i) => x / samples[b][i]))])),
+  ])) as Record<Variant, Record<Variant, Spread>>;
   return {
-    rps: Object.fromEntries(VARIANTS.map((v) => [v, median(samples[v])])) as Record<Variant, number>,
-    vsNoop: ratios("noop"),
-    vsHonoPrometheus: ratios("hono-prometheus"),
+    runtime,
+    generator: hasWrk ? "wrk" : "autocannon (generator-bound: its own cost limits the figures)",
     pinned,
+    rounds,
+    seconds,
+    rps: Object.fromEntries(VARIANTS.map((v) => [v, median(samples[v])])) as Record<Variant, number>,
+    ratios,
   };
 }

@@ -12,7 +12,7 @@ const env = (globalThis as { process?: { env: Record<string, string | undefined>
 const variant = (env.BENCH_VARIANT ?? "bare") as Variant;
 const app = new Hono();
 const exporter = variant === "exporter"
-  ? await createExporter({ registry: new Registry(), metricsServer: false, handleSignals: false })
+  ? createExporter({ registry: new Registry(), metricsServer: false, handleSignals: false })
   : undefined;
 applyVariant(app, variant, () => exporter!);
 await exporter?.whenReady();

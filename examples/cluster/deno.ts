@@ -8,9 +8,10 @@
 import { createApp } from "../app.ts";
 import { createParallelExporter } from "../../src/adapter/deno/index.ts";
 
-const exporter = createParallelExporter();
+const exporter = createParallelExporter(); // starts at once; whenReady() is that start
 const slot = exporter.workerId;
 const app = createApp(exporter, slot);
-console.log(`${slot} ready`);
+await exporter.whenReady();
+console.log(`${slot} ready; metrics on :${exporter.metricsServer?.port ?? "standby"}`);
 
 export default { fetch: app.fetch };

@@ -2,9 +2,11 @@
 # Installs the Debian packages the tests use, when missing: promtool and the Prometheus server
 # (package prometheus), redis-server (behind the tests' Upstash REST gateway), openssl (throwaway
 # certificates) and curl (the TLS tests' client), and ca-certificates for curl's HTTPS.
+# With --bench, also wrk (the HTTP benchmark's load generator).
 # Needs root (CI and the dev machines are); otherwise says what to install.
 set -euo pipefail
 missing=()
+if [ "${1:-}" = "--bench" ]; then command -v wrk >/dev/null 2>&1 || missing+=(wrk); fi
 { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)

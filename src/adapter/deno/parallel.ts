@@ -56,7 +56,8 @@ function claimSlot(directory: string, pid: number): { slot: string; release: () 
 /**
  * Creates the exporter of one `deno serve --parallel` isolate and wires it to its peers. Like every
  * `createExporter`, synchronous; the isolate's start (`postFork`, `whenReady`: publishing and the
- * metrics server, taken over by a peer when another isolate holds it) runs in the background.
+ * metrics server, taken over by a peer when another isolate holds it) begins at once, and
+ * `await exporter.whenReady()` waits for it.
  * The directory is `multiprocDir`, else `PROMETHEUS_MULTIPROC_DIR`, else one per Deno process
  * under the temporary directory.
  *

@@ -186,7 +186,10 @@ export interface Exporter {
   readonly exited: boolean;
   /** Runs the `onStarting` hook: the worker state becomes `starting`. */
   onStarting(): Promise<void>;
-  /** Runs the `whenReady` hook: publishing on an interval, worker gauges, the metrics server, signals. */
+  /**
+   * Runs the `whenReady` hook: publishing on an interval, worker gauges, the metrics server,
+   * signals. Once: later calls return the first call's promise.
+   */
   whenReady(): Promise<void>;
   /** Runs the `postFork` hook in a new worker: `workerId` becomes its `worker_id`. */
   postFork(workerId: string): Promise<void>;

@@ -49,6 +49,7 @@ export class ProcessExporter implements Exporter {
   #workerTimer: ReturnType<typeof setInterval> | undefined;
   #removeSignalListener: (() => void) | undefined;
   #started = false;
+  #ready: Promise<void> | undefined;
   #exited = false;
   #scrapeFailing = false;
   #report: ScrapeReport | undefined;
@@ -150,7 +151,12 @@ export class ProcessExporter implements Exporter {
    * Runs the `whenReady` hook: starts publishing on an interval, samples the worker gauges on a
    * timer, serves the aggregate on the metrics server and handles shutdown signals.
    */
-  async whenReady(): Promise<void> {
+  whenReady(): Promise<void> {
+    // Once: a second call (an app awaiting the start an adapter began) gets the same promise.
+    return this.#ready ??= this.#whenReady();
+  }
+
+  async #whenReady(): Promise<void> {
     if (!this.#started) await this.onStarting();
     return this.#run("whenReady", {}, async () => {
       this.workerMetrics.setState("running");

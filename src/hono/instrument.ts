@@ -1,0 +1,146 @@
+/**
+ * The app wrapper: the same HTTP metrics as the middleware, measured at the app's `fetch`, with no
+ * middleware in the chain. Hono serves a route with one handler without composing a chain at all;
+ * a middleware, even one that does nothing, costs every request that composition. The wrapper
+ * learns the route from Hono's own match (it wraps the app's router, so the match is made once)
+ * and the errors from Hono's error handler (`app.onError` keeps working, before or after).
+ * @module
+ */
+import type { Context } from "hono";
+import { routePath } from "hono/route";
+import { internals } from "../core/exporter/exporter.ts";
+import type { PrometheusOptions } from "./middleware.ts";
+import { HttpRecorder } from "./recorder.ts";
+
+/** What one request's match and error handling told. */
+interface Seen {
+  /** The route pattern of the deepest handler reached, as the middleware's `routePath` sees it. */
+  route: string;
+  error: unknown;
+  handled: boolean;
+}
+
+type MatchResult = [Array<[[unknown, { path: string }], unknown]>, ...unknown[]];
+interface HonoInternals {
+  router: { match(method: string, path: string): MatchResult };
+  errorHandler: (error: Error, c: Context) => Response | Promise<Response>;
+}
+
+/** The request being dispatched (Hono matches synchronously, at the start of `fetch`). */
+let current: Seen | undefined;
+const byRequest = new WeakMap<Request, Seen>();
+const instrumented = new WeakSet<object>();
+
+/**
+ * Wraps `app` so that each request is recorded at its `fetch`, with the same metric names, labels
+ * and values as `app.use(prometheus({ exporter }))` (a request no route matched has the route
+ * `/*`, as under the middleware). Serve the returned function instead of `app.fetch`; call it
+ * once per app.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { createExporter, instrument } from "hono-prometheus-exporter";
+ * const exporter = createExporter({ metricsServer: false });
+ * const app = new Hono();
+ * app.get("/users/:id", (c) => c.json({ id: c.req.param("id") }));
+ * export default { fetch: instrument(app, { exporter }) };
+ * ```
+ */
+export function instrument(
+  app: { fetch(request: Request, env?: unknown, executionCtx?: unknown): Response | Promise<Response> },
+  options: PrometheusOptions,
+): (request: Request, env?: unknown, executionCtx?: unknown) => Promise<Response> {
+  const hono = app as unknown as HonoInternals;
+  if (typeof hono.router?.match !== "function") {
+    throw new TypeError("instrument() takes a Hono app (new Hono()); for other apps use the prometheus() middleware");
+  }
+  if (instrumented.has(app)) throw new TypeError("this app is instrumented already: call instrument() once per app");
+  instrumented.add(app);
+  const recorder = new HttpRecorder(internals(options.exporter), options);
+  wrapRouter(hono);
+  wrapErrorHandler(hono);
+  const fetch = app.fetch;
+  return async (request: Request, env?: unknown, executionCtx?: unknown): Promise<Response> => {
+    const metrics = recorder.ready(env);
+    if (metrics === undefined) return await fetch(request, env, executionCtx);
+    const started = performance.now();
+    const seen: Seen = { route: "/*", error: undefined, handled: false };
+    byRequest.set(request, seen);
+    current = seen;
+    let response: Response | undefined;
+    try {
+      const result = fetch(request, env, executionCtx);
+      current = undefined;
+      response = await result;
+      return response;
+    } catch (error) {
+      seen.error ??= error ?? new Error("undefined thrown");
+      seen.handled = false;
+      throw error;
+    } finally {
+      current = undefined;
+      const waitUntil = (executionCtx as { waitUntil?(promise: Promise<void>): void } | undefined)?.waitUntil;
+      recorder.record(metrics, {
+        method: request.method,
+        route: seen.route,
+        started,
+        request,
+        response,
+        error: seen.error,
+        handled: seen.handled,
+      }, waitUntil === undefined ? undefined : (promise) => waitUntil.call(executionCtx, promise));
+    }
+  };
+}
+
+/**
+ * The app's router, wrapped: the route of a request with one matched handler is that handler's;
+ * with several (the app's own middleware), each handler notes its route when it runs, so the
+ * deepest one reached is known, as `routePath` knows it under the middleware.
+ */
+function wrapRouter(hono: HonoInternals): void {
+  const router = hono.router;
+  hono.router = Object.assign(Object.create(router), {
+    match(method: string, path: string): MatchResult {
+      const result = router.match(method, path);
+      const seen = current;
+      if (seen === undefined) return result;
+      current = undefined; // a HEAD request matches once more, as GET: the first match tells
+      const handlers = result[0];
+      if (handlers.length === 1) {
+        seen.route = handlers[0][0][1].path;
+        return result;
+      }
+      if (handlers.length === 0) return result;
+      const noted = handlers.map(([[handler, route], params]) => {
+        const run = handler as (c: Context, next: () => Promise<void>) => unknown;
+        const noting = (c: Context, next: () => Promise<void>) => {
+          seen.route = route.path;
+          return run(c, next);
+        };
+        return [[noting, route], params] as [[unknown, { path: string }], unknown];
+      });
+      return [noted, ...result.slice(1)] as MatchResult;
+    },
+  });
+}
+
+/** Hono's error handler, wrapped (now and whenever `app.onError` sets another): errors are noted. */
+function wrapErrorHandler(hono: HonoInternals): void {
+  let handler = hono.errorHandler;
+  const noting = (error: Error, c: Context) => {
+    const seen = byRequest.get(c.req.raw);
+    if (seen !== undefined) {
+      seen.error = error;
+      seen.handled = true;
+      seen.route = routePath(c) || seen.route;
+    }
+    return handler(error, c);
+  };
+  Object.defineProperty(hono, "errorHandler", {
+    configurable: true,
+    get: () => noting,
+    set: (next: HonoInternals["errorHandler"]) => (handler = next),
+  });
+}

@@ -1,0 +1,165 @@
+/**
+ * What the middleware and the app wrapper (`instrument`) share: the HTTP metrics of one registry,
+ * set up at the first request (on the edge, from its bindings), one request's record from what
+ * either of them observed, and the hand-off of the flush window's publish after a response.
+ * @module
+ */
+import { describeError } from "../core/errors.ts";
+import type { ProcessExporter } from "../core/exporter/exporter.ts";
+import { onMalformedRequest } from "../core/serve/malformed.ts";
+import { responseContentLength } from "./content_length.ts";
+import { type HttpMetrics, httpMetrics } from "./http_metrics.ts";
+
+/** The HTTP options of the middleware and the wrapper. */
+export interface HttpOptions {
+  /** Request duration buckets, in seconds. */
+  readonly durationBuckets?: readonly number[];
+  /** Request and response size buckets, in bytes. */
+  readonly sizeBuckets?: readonly number[];
+  /** Add `worker_id` to the request counter. Default false. */
+  readonly requestsByWorker?: boolean;
+}
+
+/** One request, as observed. */
+export interface Observation {
+  readonly method: string;
+  /** The matched route pattern. */
+  readonly route: string;
+  readonly started: number;
+  /** The request (its headers are read only for methods that may carry a body). */
+  readonly request: Request;
+  /** The response, unless the request threw past the app. */
+  readonly response: Response | undefined;
+  /** What was thrown past the app, or what Hono's error handler received. */
+  readonly error: unknown;
+  /** The error reached Hono's error handler (`app.onError`). */
+  readonly handled: boolean;
+}
+
+const countingMalformed = new WeakSet<HttpMetrics>();
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
+
+/** Records requests into one exporter's HTTP metrics; never throws. */
+export class HttpRecorder {
+  readonly #exporter: ProcessExporter;
+  readonly #options: HttpOptions;
+  #metrics: HttpMetrics | undefined;
+  #disabled = false;
+  #afterResponse = false;
+  #noExecutionContext = false;
+  #recordFailures = 0;
+  #handed: Promise<void> | undefined;
+
+  /**
+   * @param exporter The exporter whose registry and configuration the metrics follow.
+   * @param options Buckets and labels.
+   */
+  constructor(exporter: ProcessExporter, options: HttpOptions) {
+    this.#exporter = exporter;
+    this.#options = options;
+    // On a host the configuration is known now, and so are its errors.
+    if (!exporter.runtime.edge) this.#setUp(undefined);
+  }
+
+  /** The metrics, set up at the first request (with its bindings on the edge); undefined when they are off. */
+  ready(bindings: unknown): HttpMetrics | undefined {
+    if (this.#metrics === undefined && !this.#disabled) this.#setUp(bindings);
+    return this.#metrics;
+  }
+
+  #setUp(bindings: unknown): void {
+    const exporter = this.#exporter;
+    exporter.bind(bindings);
+    try {
+      const { namespace, publishAfterResponse } = exporter.config;
+      const { durationBuckets, sizeBuckets, requestsByWorker } = this.#options;
+      const workerId = requestsByWorker ? () => exporter.workerMetrics.workerId : () => undefined;
+      const table = this.#metrics = httpMetrics(exporter.registry, {
+        namespace,
+        workerId,
+        durationBuckets,
+        sizeBuckets,
+      });
+      this.#afterResponse = publishAfterResponse;
+      // Requests the server answered 400 before any app could see them are counted here too (once
+      // per registry, however many middlewares record into it).
+      if (!countingMalformed.has(table)) {
+        countingMalformed.add(table);
+        onMalformedRequest((method) =>
+          table.requests.record(METHODS.has(method) ? method : "OTHER", "malformed", 400, 0)
+        );
+      }
+    } catch (error) {
+      // The app keeps serving; the cause is said once and /metrics answers it (500).
+      this.#disabled = true;
+      exporter.logger.error(`HTTP metrics are off: ${describeError(error)}`);
+    }
+  }
+
+  /**
+   * Records one request, then (with `publishAfterResponse`) hands the flush window's publish to
+   * `waitUntil`. Metrics never fail a request: a failure here is said once.
+   */
+  record(metrics: HttpMetrics, seen: Observation, waitUntil: ((promise: Promise<void>) => void) | undefined): void {
+    try {
+      record(metrics, seen);
+      if (this.#afterResponse) this.#handOff(waitUntil);
+    } catch (error) {
+      if (this.#recordFailures++ === 0) {
+        this.#exporter.logger.error(`recording HTTP metrics failed: ${String(error)}`);
+      }
+    }
+  }
+
+  // The publish of a flush window is handed to the waitUntil of the request that opened it: that
+  // request's context owns the window's timer and its fetch, and keeps the isolate alive until
+  // the publish has landed, with what every later request of the window recorded. Later requests
+  // hand nothing, so no request waits on a promise of another request's context (workerd warns
+  // about those). Where there is no waitUntil, the window's timer runs the publish.
+  #handOff(waitUntil: ((promise: Promise<void>) => void) | undefined): void {
+    const publish = this.#exporter.flushSoon();
+    if (publish === this.#handed) return;
+    this.#handed = publish;
+    if (this.#noExecutionContext || waitUntil === undefined) return;
+    try {
+      waitUntil(publish);
+    } catch {
+      this.#noExecutionContext = true;
+    }
+  }
+}
+
+function record(metrics: HttpMetrics, seen: Observation): void {
+  const seconds = (performance.now() - seen.started) / 1000;
+  const method = METHODS.has(seen.method) ? seen.method : "OTHER";
+  const { route, response } = seen;
+  const status = response === undefined ? 500 : response.status;
+  metrics.requests.record(method, route, status, seconds);
+  // Touching request headers makes Bun and @hono/node-server build a Headers object, so only
+  // requests that may carry a body are asked for their length.
+  if (method !== "GET" && method !== "HEAD") {
+    const requestLength = seen.request.headers.get("content-length");
+    if (requestLength !== null) observeSize(metrics.requestSize, { method, route }, requestLength);
+  }
+  if (response !== undefined) {
+    const responseLength = responseContentLength(response);
+    if (responseLength !== null) observeSize(metrics.responseSize, { method, route }, responseLength);
+  }
+  if (seen.error !== undefined) {
+    const errorType = errorTypeOf(seen.error);
+    metrics.failed.inc({ method, route, error_type: errorType });
+    if (seen.handled) metrics.errorHandling.inc({ method, route, error_type: errorType });
+  } else if (status >= 500) {
+    metrics.failed.inc({ method, route, error_type: "http_5xx" });
+  }
+}
+
+function observeSize(histogram: HttpMetrics["requestSize"], labels: Record<string, string>, header: string): void {
+  const bytes = Number(header);
+  if (Number.isInteger(bytes) && bytes >= 0) histogram.observe(labels, bytes);
+}
+
+function errorTypeOf(error: unknown): string {
+  const name = error instanceof Error ? error.constructor.name || error.name : typeof error;
+  return name.length > 64 ? name.slice(0, 64) : name;
+}
