@@ -1,31 +1,33 @@
 /**
- * The app the HTTP benchmark loads, in one of four variants (BENCH_VARIANT): `bare` Hono, a `noop`
- * middleware, `exporter` (this library's middleware), `hono-prometheus` (@hono/prometheus).
+ * The app the HTTP benchmark loads, in one of five variants (BENCH_VARIANT): `bare` Hono, a `noop`
+ * middleware, `exporter` (this library's middleware), `instrument` (this library's app wrapper, no
+ * middleware), `hono-prometheus` (@hono/prometheus).
  * Runs on Node (through @hono/node-server), Bun and Deno. Prints "ready <port>" when listening.
  */
 import { Hono } from "hono";
 import { createExporter, runtimeName } from "../src/adapter/auto.ts";
 import { Registry } from "../src/core/values/metrics.ts";
-import { applyVariant, type Variant } from "./variants.ts";
+import { applyVariant, fetchOf, type Variant } from "./variants.ts";
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
 const variant = (env.BENCH_VARIANT ?? "bare") as Variant;
 const app = new Hono();
-const exporter = variant === "exporter"
+const exporter = variant === "exporter" || variant === "instrument"
   ? createExporter({ registry: new Registry(), metricsServer: false, handleSignals: false })
   : undefined;
 applyVariant(app, variant, () => exporter!);
+const fetch = fetchOf(app, variant, () => exporter!);
 await exporter?.whenReady();
 
 const port = Number(env.PORT ?? 0);
 const runtime = runtimeName();
 if (runtime === "node") {
   const { serve } = await import("@hono/node-server");
-  const server = serve({ fetch: app.fetch, port, hostname: "127.0.0.1" }, (info) => console.log(`ready ${info.port}`));
+  const server = serve({ fetch, port, hostname: "127.0.0.1" }, (info) => console.log(`ready ${info.port}`));
   void server;
 } else {
   const { serve } = await import("../src/adapter/auto.ts");
-  const server = await serve(app.fetch, { port, hostname: "127.0.0.1" });
+  const server = await serve(fetch, { port, hostname: "127.0.0.1" });
   console.log(`ready ${server.port}`);
 }
 

@@ -60,6 +60,12 @@ for (const runtime of ["node", "bun", "deno"]) {
       ratio(r.ratios.exporter.bare, 0.95),
     ]);
     rows.push([
+      `(b) ${runtime}: instrument(app) vs bare Hono`,
+      rps(r.rps.bare),
+      rps(r.rps.instrument),
+      ratio(r.ratios.instrument.bare, 0.95),
+    ]);
+    rows.push([
       `(b) ${runtime}: this middleware vs @hono/prometheus`,
       rps(r.rps["hono-prometheus"]),
       rps(r.rps.exporter),
