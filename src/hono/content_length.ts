@@ -25,8 +25,11 @@ export function responseContentLength(response: Response): string | null {
 }
 
 let cacheSymbol: symbol | undefined;
+/** Deno and Bun answer with their own Responses (no node-server cache to look for). */
+const nativeResponses = "Deno" in globalThis || "Bun" in globalThis;
 
 function lightweightCache(response: Response): unknown[] | undefined {
+  if (nativeResponses) return undefined;
   // Once node-server's symbol is known, one property read answers; before that, look for it.
   if (cacheSymbol !== undefined) {
     const value = (response as unknown as Record<symbol, unknown>)[cacheSymbol];

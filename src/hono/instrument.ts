@@ -7,9 +7,10 @@
  * @module
  */
 import type { Context } from "hono";
-import { routePath } from "hono/route";
+import { answeredRoute } from "./route.ts";
 import { internals } from "../core/exporter/exporter.ts";
 import type { PrometheusOptions } from "./middleware.ts";
+import type { HttpMetrics } from "./http_metrics.ts";
 import { HttpRecorder } from "./recorder.ts";
 
 /** What one request's match and error handling told. */
@@ -50,7 +51,7 @@ const instrumented = new WeakSet<object>();
 export function instrument(
   app: { fetch(request: Request, env?: unknown, executionCtx?: unknown): Response | Promise<Response> },
   options: PrometheusOptions,
-): (request: Request, env?: unknown, executionCtx?: unknown) => Promise<Response> {
+): (request: Request, env?: unknown, executionCtx?: unknown) => Response | Promise<Response> {
   const hono = app as unknown as HonoInternals;
   if (typeof hono.router?.match !== "function") {
     throw new TypeError("instrument() takes a Hono app (new Hono()); for other apps use the prometheus() middleware");
@@ -61,36 +62,56 @@ export function instrument(
   wrapRouter(hono);
   wrapErrorHandler(hono);
   const fetch = app.fetch;
-  return async (request: Request, env?: unknown, executionCtx?: unknown): Promise<Response> => {
+  const done = (
+    metrics: HttpMetrics,
+    request: Request,
+    seen: Seen,
+    started: number,
+    response: Response | undefined,
+    executionCtx: unknown,
+  ) =>
+    recorder.record(
+      metrics,
+      request,
+      seen.route,
+      started,
+      response,
+      seen.error,
+      seen.handled,
+      executionCtx === undefined ? undefined : { executionCtx },
+    );
+  return (request: Request, env?: unknown, executionCtx?: unknown): Response | Promise<Response> => {
     const metrics = recorder.ready(env);
-    if (metrics === undefined) return await fetch(request, env, executionCtx);
+    if (metrics === undefined) return fetch(request, env, executionCtx);
     const started = performance.now();
     const seen: Seen = { route: "/*", error: undefined, handled: false };
     byRequest.set(request, seen);
     current = seen;
-    let response: Response | undefined;
+    let result: Response | Promise<Response>;
     try {
-      const result = fetch(request, env, executionCtx);
-      current = undefined;
-      response = await result;
-      return response;
+      result = fetch(request, env, executionCtx);
     } catch (error) {
-      seen.error ??= error ?? new Error("undefined thrown");
+      seen.error = error ?? new Error("undefined thrown");
       seen.handled = false;
+      done(metrics, request, seen, started, undefined, executionCtx);
       throw error;
     } finally {
       current = undefined;
-      const waitUntil = (executionCtx as { waitUntil?(promise: Promise<void>): void } | undefined)?.waitUntil;
-      recorder.record(metrics, {
-        method: request.method,
-        route: seen.route,
-        started,
-        request,
-        response,
-        error: seen.error,
-        handled: seen.handled,
-      }, waitUntil === undefined ? undefined : (promise) => waitUntil.call(executionCtx, promise));
     }
+    if (result instanceof Response) {
+      // Hono answered synchronously (a route with one synchronous handler): no promise in between.
+      done(metrics, request, seen, started, result, executionCtx);
+      return result;
+    }
+    return result.then((response) => {
+      done(metrics, request, seen, started, response, executionCtx);
+      return response;
+    }, (error: unknown) => {
+      seen.error = error ?? new Error("undefined thrown");
+      seen.handled = false;
+      done(metrics, request, seen, started, undefined, executionCtx);
+      throw error;
+    });
   };
 }
 
@@ -134,7 +155,7 @@ function wrapErrorHandler(hono: HonoInternals): void {
     if (seen !== undefined) {
       seen.error = error;
       seen.handled = true;
-      seen.route = routePath(c) || seen.route;
+      seen.route = answeredRoute(c) || seen.route;
     }
     return handler(error, c);
   };

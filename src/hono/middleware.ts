@@ -4,10 +4,10 @@
  * @module
  */
 import type { Context } from "hono";
-import { routePath } from "hono/route";
 import type { Exporter, Middleware } from "../core/exporter/api.ts";
 import { internals } from "../core/exporter/exporter.ts";
 import { type HttpOptions, HttpRecorder } from "./recorder.ts";
+import { answeredRoute } from "./route.ts";
 
 /** Options of {@link prometheus}. */
 export interface PrometheusOptions extends HttpOptions {
@@ -43,15 +43,16 @@ export function prometheus(options: PrometheusOptions): Middleware {
       thrown = error ?? new Error("undefined thrown");
       throw error;
     } finally {
-      recorder.record(metrics, {
-        method: c.req.method,
-        route: routePath(c) || "unmatched",
+      recorder.record(
+        metrics,
+        c.req.raw,
+        answeredRoute(c) || "unmatched",
         started,
-        request: c.req.raw,
-        response: thrown === undefined ? c.res : undefined,
-        error: thrown ?? c.error,
-        handled: c.error !== undefined,
-      }, (promise) => c.executionCtx.waitUntil(promise));
+        thrown === undefined ? c.res : undefined,
+        thrown ?? c.error,
+        c.error !== undefined,
+        c,
+      );
     }
   };
 }

@@ -20,22 +20,6 @@ export interface HttpOptions {
   readonly requestsByWorker?: boolean;
 }
 
-/** One request, as observed. */
-export interface Observation {
-  readonly method: string;
-  /** The matched route pattern. */
-  readonly route: string;
-  readonly started: number;
-  /** The request (its headers are read only for methods that may carry a body). */
-  readonly request: Request;
-  /** The response, unless the request threw past the app. */
-  readonly response: Response | undefined;
-  /** What was thrown past the app, or what Hono's error handler received. */
-  readonly error: unknown;
-  /** The error reached Hono's error handler (`app.onError`). */
-  readonly handled: boolean;
-}
-
 const countingMalformed = new WeakSet<HttpMetrics>();
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
 
@@ -97,13 +81,24 @@ export class HttpRecorder {
   }
 
   /**
-   * Records one request, then (with `publishAfterResponse`) hands the flush window's publish to
-   * `waitUntil`. Metrics never fail a request: a failure here is said once.
+   * Records one request: `response` is undefined when the request threw past the app; `error` is
+   * what was thrown, or what Hono's error handler received (`handled`). Then (with
+   * `publishAfterResponse`) hands the flush window's publish to `context.executionCtx.waitUntil`. Metrics never
+   * fail a request: a failure here is said once.
    */
-  record(metrics: HttpMetrics, seen: Observation, waitUntil: ((promise: Promise<void>) => void) | undefined): void {
+  record(
+    metrics: HttpMetrics,
+    request: Request,
+    route: string,
+    started: number,
+    response: Response | undefined,
+    error: unknown,
+    handled: boolean,
+    context: { readonly executionCtx: unknown } | undefined,
+  ): void {
     try {
-      record(metrics, seen);
-      if (this.#afterResponse) this.#handOff(waitUntil);
+      record(metrics, request, route, started, response, error, handled);
+      if (this.#afterResponse) this.#handOff(context);
     } catch (error) {
       if (this.#recordFailures++ === 0) {
         this.#exporter.logger.error(`recording HTTP metrics failed: ${String(error)}`);
@@ -116,39 +111,47 @@ export class HttpRecorder {
   // the publish has landed, with what every later request of the window recorded. Later requests
   // hand nothing, so no request waits on a promise of another request's context (workerd warns
   // about those). Where there is no waitUntil, the window's timer runs the publish.
-  #handOff(waitUntil: ((promise: Promise<void>) => void) | undefined): void {
+  #handOff(context: { readonly executionCtx: unknown } | undefined): void {
     const publish = this.#exporter.flushSoon();
     if (publish === this.#handed) return;
     this.#handed = publish;
-    if (this.#noExecutionContext || waitUntil === undefined) return;
+    if (this.#noExecutionContext || context === undefined) return;
     try {
-      waitUntil(publish);
+      // Hono's `c.executionCtx` throws where there is none (it is read here, off the common path).
+      (context.executionCtx as { waitUntil(promise: Promise<void>): void }).waitUntil(publish);
     } catch {
       this.#noExecutionContext = true;
     }
   }
 }
 
-function record(metrics: HttpMetrics, seen: Observation): void {
-  const seconds = (performance.now() - seen.started) / 1000;
-  const method = METHODS.has(seen.method) ? seen.method : "OTHER";
-  const { route, response } = seen;
+function record(
+  metrics: HttpMetrics,
+  request: Request,
+  route: string,
+  started: number,
+  response: Response | undefined,
+  error: unknown,
+  handled: boolean,
+): void {
+  const seconds = (performance.now() - started) / 1000;
+  const method = METHODS.has(request.method) ? request.method : "OTHER";
   const status = response === undefined ? 500 : response.status;
   metrics.requests.record(method, route, status, seconds);
   // Touching request headers makes Bun and @hono/node-server build a Headers object, so only
   // requests that may carry a body are asked for their length.
   if (method !== "GET" && method !== "HEAD") {
-    const requestLength = seen.request.headers.get("content-length");
+    const requestLength = request.headers.get("content-length");
     if (requestLength !== null) observeSize(metrics.requestSize, { method, route }, requestLength);
   }
   if (response !== undefined) {
     const responseLength = responseContentLength(response);
     if (responseLength !== null) observeSize(metrics.responseSize, { method, route }, responseLength);
   }
-  if (seen.error !== undefined) {
-    const errorType = errorTypeOf(seen.error);
+  if (error !== undefined) {
+    const errorType = errorTypeOf(error);
     metrics.failed.inc({ method, route, error_type: errorType });
-    if (seen.handled) metrics.errorHandling.inc({ method, route, error_type: errorType });
+    if (handled) metrics.errorHandling.inc({ method, route, error_type: errorType });
   } else if (status >= 500) {
     metrics.failed.inc({ method, route, error_type: "http_5xx" });
   }
