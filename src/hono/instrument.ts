@@ -29,7 +29,12 @@ interface HonoInternals {
 
 /** The request being dispatched (Hono matches synchronously, at the start of `fetch`). */
 let current: Seen | undefined;
-const byRequest = new WeakMap<Request, Seen>();
+/**
+ * Where Hono's error handler finds the request's record: a property of the request itself (a
+ * WeakMap entry per request costs the garbage collector more than the request does).
+ */
+const SEEN = Symbol("hono-prometheus-exporter.seen");
+type WithSeen = Request & { [SEEN]?: Seen };
 const instrumented = new WeakSet<object>();
 
 /**
@@ -85,7 +90,7 @@ export function instrument(
     if (metrics === undefined) return fetch(request, env, executionCtx);
     const started = performance.now();
     const seen: Seen = { route: "/*", error: undefined, handled: false };
-    byRequest.set(request, seen);
+    (request as WithSeen)[SEEN] = seen;
     current = seen;
     let result: Response | Promise<Response>;
     try {
@@ -151,7 +156,7 @@ function wrapRouter(hono: HonoInternals): void {
 function wrapErrorHandler(hono: HonoInternals): void {
   let handler = hono.errorHandler;
   const noting = (error: Error, c: Context) => {
-    const seen = byRequest.get(c.req.raw);
+    const seen = (c.req.raw as WithSeen)[SEEN];
     if (seen !== undefined) {
       seen.error = error;
       seen.handled = true;
