@@ -14,6 +14,7 @@ import { benchFilesystem } from "./filesystem.ts";
 import { benchHttp, type HttpResult, type Spread } from "./http.ts";
 import { benchIncrement } from "./increment.ts";
 import { benchRedis } from "./redis.ts";
+import { benchScale } from "./scale.ts";
 import { benchUpstash } from "./upstash.ts";
 import { benchMiddleware } from "./middleware.ts";
 import { benchSigkill } from "./sigkill.ts";
@@ -167,6 +168,34 @@ if (want("redis")) {
       `${(r.bunClient.nodeRedisUs / r.bunClient.bunUs).toFixed(2)}x`,
     ]);
   }
+}
+
+if (want("scale")) {
+  const r = await benchScale();
+  rows.push([
+    `(scale) collect + render from the filesystem, ${r.fs.processes} processes x ${r.fs.series} series (steady scrapes)`,
+    `${r.fs.promClientMs.toFixed(0)} ms (prom-client AggregatorRegistry)`,
+    `${r.fs.steadyMs.toFixed(0)} ms (first scrape ${r.fs.coldMs.toFixed(0)} ms)`,
+    verdict(r.fs.steadyMs / r.fs.promClientMs, 0.1, "<="),
+  ]);
+  rows.push([
+    "(scale) peak RSS of the bench process, after this collector / after prom-client too",
+    "",
+    `${r.fs.rssAfterOursMiB.toFixed(0)} MiB / ${r.fs.rssAfterPromClientMiB.toFixed(0)} MiB`,
+    "",
+  ]);
+  rows.push([
+    `(scale) one publish of ${r.publish.series} changed series (snapshot, encoding, write to memory)`,
+    "10 ms (goal)",
+    `${r.publish.ms.toFixed(1)} ms`,
+    verdict(r.publish.ms / 10, 1, "<="),
+  ]);
+  rows.push([
+    `(scale) one scrape, ${r.remote.processes} processes x ${r.remote.series} series: Upstash (REST gateway) / Redis TCP`,
+    "",
+    `${r.remote.upstashMs.toFixed(0)} ms / ${r.remote.redisMs.toFixed(0)} ms`,
+    "",
+  ]);
 }
 
 if (want("workers")) {

@@ -1,0 +1,144 @@
+/**
+ * Scale: collect + render of 64 processes x 10 000 series (a counter and a histogram per label
+ * set) on the filesystem backend, against prom-client's AggregatorRegistry on the same data, with
+ * the process's peak RSS after each; the publish of 10 000 changed series (snapshot, encoding,
+ * the write to memory storage); a scrape of 64 processes x 1000 series over Upstash (the REST
+ * gateway over a real redis-server) and over Redis TCP.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import client from "prom-client";
+import { ProcessIdentity } from "../src/core/publish/identity.ts";
+import { Publisher } from "../src/core/publish/publisher.ts";
+import { consoleLogger } from "../src/core/log.ts";
+import { Counter, Histogram, Registry } from "../src/core/values/metrics.ts";
+import { FilesystemStorage } from "../src/storage/filesystem/storage.ts";
+import { MemoryStorage } from "../src/storage/memory.ts";
+import { RedisStorage } from "../src/storage/redis.ts";
+import { UpstashStorage } from "../src/storage/upstash.ts";
+import { startRedis } from "../tests/support/redis.ts";
+import { startGateway } from "../tests/support/upstash_gateway.ts";
+import { benchCollector, publishRouteProcesses } from "./data.ts";
+import { median } from "./stats.ts";
+
+export interface ScaleResult {
+  readonly fs: {
+    readonly processes: number;
+    readonly series: number;
+    readonly coldMs: number;
+    readonly steadyMs: number;
+    readonly promClientMs: number;
+    readonly rssAfterOursMiB: number;
+    readonly rssAfterPromClientMiB: number;
+  };
+  readonly publish: { readonly series: number; readonly ms: number };
+  readonly remote: {
+    readonly processes: number;
+    readonly series: number;
+    readonly upstashMs: number;
+    readonly redisMs: number;
+  };
+}
+
+const maxRssMiB = () => process.resourceUsage().maxRSS / 1024;
+
+async function time(rounds: number, run: () => Promise<unknown>): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t = performance.now();
+    await run();
+    samples.push(performance.now() - t);
+  }
+  return median(samples);
+}
+
+export async function benchScale(rounds = 3): Promise<ScaleResult> {
+  const root = mkdtempSync(join(tmpdir(), "hpe-scale-"));
+  try {
+    // 64 x 10 000 on the filesystem: 1667 routes x 3 statuses, a counter and a histogram each.
+    const directory = join(root, "fs");
+    const jsons = await publishRouteProcesses(new FilesystemStorage({ directory }), 64, 1667);
+    const t0 = performance.now();
+    await benchCollector(new FilesystemStorage({ directory })).render("prometheus");
+    const coldMs = performance.now() - t0;
+    const collector = benchCollector(new FilesystemStorage({ directory }));
+    await collector.render("prometheus");
+    const steadyMs = await time(rounds, () => collector.render("prometheus"));
+    const rssAfterOursMiB = maxRssMiB();
+    const promClientMs = await time(rounds, () => client.AggregatorRegistry.aggregate(jsons).metrics());
+    const rssAfterPromClientMiB = maxRssMiB();
+
+    // One publish of 10 000 changed series.
+    const registry = new Registry();
+    const labelNames = ["method", "route", "status"];
+    const counter = new Counter({ name: "c_total", help: "c", labelNames, registers: [registry] });
+    const histogram = new Histogram({ name: "h_seconds", help: "h", labelNames, registers: [registry] });
+    const publisher = new Publisher({
+      registry,
+      storage: new MemoryStorage(),
+      identity: new ProcessIdentity({ hostname: "scale" }),
+      clock: Date.now,
+      seriesLimit: 100_000,
+      backoff: { initialDelayMs: 10, maxDelayMs: 100, jitter: false },
+      logger: consoleLogger,
+    });
+    const touchAll = () => {
+      for (let r = 0; r < 5000; r++) {
+        const labels = { method: "GET", route: `/r/${r}`, status: "200" };
+        counter.inc(labels);
+        histogram.observe(labels, (r % 10) / 100);
+      }
+    };
+    touchAll();
+    await publisher.publish();
+    const samples: number[] = [];
+    for (let i = 0; i < Math.max(5, rounds); i++) {
+      touchAll(); // every series changed
+      const t = performance.now();
+      await publisher.publish();
+      samples.push(performance.now() - t);
+    }
+
+    // 64 x 1000 over Upstash and Redis TCP.
+    const redis = await startRedis();
+    const gateway = await startGateway(redis.port);
+    const tcp = new RedisStorage({ url: `redis://127.0.0.1:${redis.port}/2`, keyPrefix: "scale" });
+    try {
+      const rest = new UpstashStorage({
+        url: gateway.url,
+        token: gateway.token,
+        keyPrefix: "scale",
+        timeoutMs: 60_000,
+      });
+      await publishRouteProcesses(rest, 64, 167);
+      await publishRouteProcesses(tcp, 64, 167);
+      const upstashCollector = benchCollector(rest);
+      const redisCollector = benchCollector(tcp);
+      await upstashCollector.render("prometheus");
+      await redisCollector.render("prometheus");
+      const upstashMs = await time(rounds, () => upstashCollector.render("prometheus"));
+      const redisMs = await time(rounds, () => redisCollector.render("prometheus"));
+      return {
+        fs: {
+          processes: 64,
+          series: 1667 * 3 * 2,
+          coldMs,
+          steadyMs,
+          promClientMs,
+          rssAfterOursMiB,
+          rssAfterPromClientMiB,
+        },
+        publish: { series: 10_000, ms: median(samples) },
+        remote: { processes: 64, series: 167 * 3 * 2, upstashMs, redisMs },
+      };
+    } finally {
+      await tcp.close();
+      await gateway.stop();
+      await redis.stop();
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
