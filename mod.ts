@@ -57,9 +57,10 @@ export type {
   HookContext,
   Hooks,
   Middleware,
+  PrometheusOptions,
   ServerHandle,
 } from "./src/core/exporter/api.ts";
-export { prometheus, type PrometheusOptions } from "./src/hono/middleware.ts";
+export { prometheus } from "./src/hono/middleware.ts";
 export { metricsHandler } from "./src/hono/handler.ts";
 export { instrument } from "./src/hono/instrument.ts";
 export {

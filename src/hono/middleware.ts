@@ -4,16 +4,12 @@
  * @module
  */
 import type { Context } from "hono";
-import type { Exporter, Middleware } from "../core/exporter/api.ts";
+import type { Middleware, PrometheusOptions } from "../core/exporter/api.ts";
 import { internals } from "../core/exporter/exporter.ts";
-import { type HttpOptions, HttpRecorder } from "./recorder.ts";
+import { HttpRecorder } from "./recorder.ts";
 import { answeredRoute } from "./route.ts";
 
-/** Options of {@link prometheus}. */
-export interface PrometheusOptions extends HttpOptions {
-  /** The exporter whose registry and namespace the metrics go to. */
-  readonly exporter: Exporter;
-}
+export type { PrometheusOptions };
 
 /**
  * Creates the middleware that records HTTP metrics: requests, duration, sizes, failures and

@@ -5,20 +5,14 @@
  * @module
  */
 import { describeError } from "../core/errors.ts";
+import type { PrometheusOptions } from "../core/exporter/api.ts";
 import type { ProcessExporter } from "../core/exporter/exporter.ts";
 import { onMalformedRequest } from "../core/serve/malformed.ts";
 import { responseContentLength } from "./content_length.ts";
 import { type HttpMetrics, httpMetrics } from "./http_metrics.ts";
 
 /** The HTTP options of the middleware and the wrapper. */
-export interface HttpOptions {
-  /** Request duration buckets, in seconds. */
-  readonly durationBuckets?: readonly number[];
-  /** Request and response size buckets, in bytes. */
-  readonly sizeBuckets?: readonly number[];
-  /** Add `worker_id` to the request counter. Default false. */
-  readonly requestsByWorker?: boolean;
-}
+export type HttpOptions = Omit<PrometheusOptions, "exporter">;
 
 const countingMalformed = new WeakSet<HttpMetrics>();
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);

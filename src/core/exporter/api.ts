@@ -133,6 +133,18 @@ export interface ServeOptions {
   readonly reusePort?: boolean;
 }
 
+/** Options of `prometheus()` (the middleware) and `instrument()` (the app wrapper). */
+export interface PrometheusOptions {
+  /** The exporter whose registry and namespace the metrics go to. */
+  readonly exporter: Exporter;
+  /** Request duration buckets, in seconds. */
+  readonly durationBuckets?: readonly number[];
+  /** Request and response size buckets, in bytes. */
+  readonly sizeBuckets?: readonly number[];
+  /** Add `worker_id` to the request counter. Default false. */
+  readonly requestsByWorker?: boolean;
+}
+
 /** A server the exporter or `serve` started. */
 export interface ServerHandle {
   /** The port it listens on (the real one when 0 was asked for). */
