@@ -143,3 +143,35 @@ describe("snapshot encoding", () => {
     assert.ok(bytes * 10 < json, `compact ${bytes} B vs JSON ${json} B`);
   });
 });
+
+describe("snapshot of prom-client histograms", () => {
+  test("read from prom-client's own state, they encode exactly as through get() (labels escaped, buckets cumulative)", async () => {
+    const make = () => {
+      const registry = new Registry();
+      const histogram = new Histogram({
+        name: "h_seconds",
+        help: "h",
+        labelNames: ["route", "note"],
+        buckets: [0.01, 0.1, 0.25, 1],
+        registers: [registry],
+      });
+      for (let i = 0; i < 50; i++) {
+        histogram.observe(
+          { route: `/r/${i % 7}`, note: i % 3 ? 'quote " and \\ slash' : "line\nbreak" },
+          (i % 13) / 10,
+        );
+      }
+      return { registry, histogram };
+    };
+    const options = { seriesLimit: 1000, known: new Map<string, string>(), onDropped() {}, now: 0 };
+    const direct = make();
+    const viaGet = make();
+    // A collect callback makes the snapshot take prom-client's get(), as it must for such a metric.
+    (viaGet.histogram as unknown as { collect: () => void }).collect = () => {};
+    const a = await takeSnapshot(direct.registry, options);
+    const b = await takeSnapshot(viaGet.registry, options);
+    assert.equal(a.series.size, 14, "7 routes x 2 notes");
+    assert.deepEqual([...a.series].sort(), [...b.series].sort());
+    assert.deepEqual(a.descriptors.get("h_seconds"), b.descriptors.get("h_seconds"));
+  });
+});
