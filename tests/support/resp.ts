@@ -11,13 +11,19 @@ export type RespValue = string | number | null | RespValue[] | RespError;
 export class RespClient {
   #socket: Socket;
   #buffer = Buffer.alloc(0);
+  #chunks: Buffer[] = [];
   #pending: Array<(value: RespValue) => void> = [];
   #closed = false;
 
   private constructor(socket: Socket) {
     this.#socket = socket;
     socket.on("data", (chunk: Buffer) => {
-      this.#buffer = Buffer.concat([this.#buffer, chunk]);
+      // Every complete reply ends with CRLF: a chunk that does not may not end one, so the chunks
+      // wait (a large reply arrives in many chunks; parsing it again at each would be quadratic).
+      this.#chunks.push(chunk);
+      const n = chunk.length;
+      if (n < 2 || chunk[n - 2] !== 13 || chunk[n - 1] !== 10) return;
+      this.#buffer = Buffer.concat([this.#buffer, ...this.#chunks.splice(0)]);
       for (;;) {
         const parsed = parse(this.#buffer, 0);
         if (parsed === undefined) break;
