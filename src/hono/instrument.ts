@@ -30,11 +30,11 @@ interface HonoInternals {
 /** The request being dispatched (Hono matches synchronously, at the start of `fetch`). */
 let current: Seen | undefined;
 /**
- * Where Hono's error handler finds the request's record: a property of the request itself (a
- * WeakMap entry per request costs the garbage collector more than the request does).
+ * What Hono's error handler leaves for the wrapper: a property of the request, set only when there
+ * is an error (a WeakMap entry, or a property, per request costs more than the request's record).
  */
-const SEEN = Symbol("hono-prometheus-exporter.seen");
-type WithSeen = Request & { [SEEN]?: Seen };
+const FAILED = Symbol("hono-prometheus-exporter.failed");
+type WithFailure = Request & { [FAILED]?: { readonly error: Error; readonly route: string } };
 const instrumented = new WeakSet<object>();
 
 /**
@@ -74,7 +74,14 @@ export function instrument(
     started: number,
     response: Response | undefined,
     executionCtx: unknown,
-  ) =>
+  ) => {
+    const failure = (request as WithFailure)[FAILED];
+    if (failure !== undefined) {
+      // As under the middleware: the error handler saw it (`c.error`); what was thrown, if anything, wins.
+      seen.error ??= failure.error;
+      seen.handled = true;
+      seen.route = failure.route || seen.route;
+    }
     recorder.record(
       metrics,
       request,
@@ -85,12 +92,12 @@ export function instrument(
       seen.handled,
       executionCtx === undefined ? undefined : { executionCtx },
     );
+  };
   return (request: Request, env?: unknown, executionCtx?: unknown): Response | Promise<Response> => {
     const metrics = recorder.ready(env);
     if (metrics === undefined) return fetch(request, env, executionCtx);
     const started = performance.now();
     const seen: Seen = { route: "/*", error: undefined, handled: false };
-    (request as WithSeen)[SEEN] = seen;
     current = seen;
     let result: Response | Promise<Response>;
     try {
@@ -156,12 +163,7 @@ function wrapRouter(hono: HonoInternals): void {
 function wrapErrorHandler(hono: HonoInternals): void {
   let handler = hono.errorHandler;
   const noting = (error: Error, c: Context) => {
-    const seen = (c.req.raw as WithSeen)[SEEN];
-    if (seen !== undefined) {
-      seen.error = error;
-      seen.handled = true;
-      seen.route = answeredRoute(c) || seen.route;
-    }
+    (c.req.raw as WithFailure)[FAILED] = { error, route: answeredRoute(c) };
     return handler(error, c);
   };
   Object.defineProperty(hono, "errorHandler", {
