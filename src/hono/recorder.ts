@@ -91,11 +91,31 @@ export class HttpRecorder {
     context: { readonly executionCtx: unknown } | undefined,
   ): void {
     try {
-      record(metrics, request, route, started, response, error, handled);
+      const seconds = (performance.now() - started) / 1000;
+      const method = METHODS.has(request.method) ? request.method : "OTHER";
+      const status = response === undefined ? 500 : response.status;
+      metrics.requests.record(method, route, status, seconds);
+      // Touching request headers makes Bun and @hono/node-server build a Headers object, so only
+      // requests that may carry a body are asked for their length.
+      if (method !== "GET" && method !== "HEAD") {
+        const requestLength = request.headers.get("content-length");
+        if (requestLength !== null) observeSize(metrics.requestSize, { method, route }, requestLength);
+      }
+      if (response !== undefined) {
+        const responseLength = responseContentLength(response);
+        if (responseLength !== null) observeSize(metrics.responseSize, { method, route }, responseLength);
+      }
+      if (error !== undefined) {
+        const errorType = errorTypeOf(error);
+        metrics.failed.inc({ method, route, error_type: errorType });
+        if (handled) metrics.errorHandling.inc({ method, route, error_type: errorType });
+      } else if (status >= 500) {
+        metrics.failed.inc({ method, route, error_type: "http_5xx" });
+      }
       if (this.#afterResponse) this.#handOff(context);
-    } catch (error) {
+    } catch (failure) {
       if (this.#recordFailures++ === 0) {
-        this.#exporter.logger.error(`recording HTTP metrics failed: ${String(error)}`);
+        this.#exporter.logger.error(`recording HTTP metrics failed: ${String(failure)}`);
       }
     }
   }
@@ -116,38 +136,6 @@ export class HttpRecorder {
     } catch {
       this.#noExecutionContext = true;
     }
-  }
-}
-
-function record(
-  metrics: HttpMetrics,
-  request: Request,
-  route: string,
-  started: number,
-  response: Response | undefined,
-  error: unknown,
-  handled: boolean,
-): void {
-  const seconds = (performance.now() - started) / 1000;
-  const method = METHODS.has(request.method) ? request.method : "OTHER";
-  const status = response === undefined ? 500 : response.status;
-  metrics.requests.record(method, route, status, seconds);
-  // Touching request headers makes Bun and @hono/node-server build a Headers object, so only
-  // requests that may carry a body are asked for their length.
-  if (method !== "GET" && method !== "HEAD") {
-    const requestLength = request.headers.get("content-length");
-    if (requestLength !== null) observeSize(metrics.requestSize, { method, route }, requestLength);
-  }
-  if (response !== undefined) {
-    const responseLength = responseContentLength(response);
-    if (responseLength !== null) observeSize(metrics.responseSize, { method, route }, responseLength);
-  }
-  if (error !== undefined) {
-    const errorType = errorTypeOf(error);
-    metrics.failed.inc({ method, route, error_type: errorType });
-    if (handled) metrics.errorHandling.inc({ method, route, error_type: errorType });
-  } else if (status >= 500) {
-    metrics.failed.inc({ method, route, error_type: "http_5xx" });
   }
 }
 
