@@ -19,6 +19,17 @@ interface Row {
   sum: number;
   /** Non-cumulative counts per finite bucket. */
   readonly buckets: Float64Array;
+  /** What the last publish encoded, reused while the row is unchanged. */
+  encoded?: Encoded;
+}
+
+interface Encoded {
+  readonly worker: string | undefined;
+  readonly counterKey: string;
+  readonly histogramKey: string;
+  count: number;
+  counter: string;
+  histogram: string;
 }
 
 interface PromValue {
@@ -111,19 +122,42 @@ export class RequestTable {
     return out;
   }
 
+  /** The row's keys and values, encoded again only when it changed (each request adds to the count). */
+  #encoded(row: Row, counterName: string, histogramName: string): Encoded {
+    const worker = this.workerId();
+    let e = row.encoded;
+    if (e === undefined || e.worker !== worker) {
+      e = row.encoded = {
+        worker,
+        counterKey: seriesKey(counterName, this.#labels(row, true)),
+        histogramKey: seriesKey(histogramName, this.#labels(row, false)),
+        count: NaN,
+        counter: "",
+        histogram: "",
+      };
+    }
+    if (e.count !== row.count) {
+      e.count = row.count;
+      e.counter = String(row.count);
+      e.histogram = encodeHistogram(row.sum, row.count, this.#cumulative(row));
+    }
+    return e;
+  }
+
   #encodeCounter(name: string, help: string): { descriptor: MetricDescriptor; series: Array<[string, string]> } {
     const series: Array<[string, string]> = [];
-    for (const row of this.#each()) series.push([seriesKey(name, this.#labels(row, true)), String(row.count)]);
+    for (const row of this.#each()) {
+      const e = this.#encoded(row, name, this.histogram.name);
+      series.push([e.counterKey, e.counter]);
+    }
     return { descriptor: { type: "counter", help }, series };
   }
 
   #encodeHistogram(name: string, help: string): { descriptor: MetricDescriptor; series: Array<[string, string]> } {
     const series: Array<[string, string]> = [];
     for (const row of this.#each()) {
-      series.push([
-        seriesKey(name, this.#labels(row, false)),
-        encodeHistogram(row.sum, row.count, this.#cumulative(row)),
-      ]);
+      const e = this.#encoded(row, this.counter.name, name);
+      series.push([e.histogramKey, e.histogram]);
     }
     return { descriptor: { type: "histogram", help, buckets: [...this.#bounds] }, series };
   }

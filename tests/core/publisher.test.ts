@@ -144,34 +144,66 @@ describe("snapshot encoding", () => {
   });
 });
 
-describe("snapshot of prom-client histograms", () => {
-  test("read from prom-client's own state, they encode exactly as through get() (labels escaped, buckets cumulative)", async () => {
-    const make = () => {
-      const registry = new Registry();
-      const histogram = new Histogram({
-        name: "h_seconds",
-        help: "h",
-        labelNames: ["route", "note"],
-        buckets: [0.01, 0.1, 0.25, 1],
-        registers: [registry],
-      });
-      for (let i = 0; i < 50; i++) {
-        histogram.observe(
-          { route: `/r/${i % 7}`, note: i % 3 ? 'quote " and \\ slash' : "line\nbreak" },
-          (i % 13) / 10,
-        );
+describe("snapshot of prom-client counters and histograms", () => {
+  const options = { seriesLimit: 1000, known: new Map<string, string>(), onDropped() {}, now: 0 };
+  const make = () => {
+    const registry = new Registry();
+    const labelNames = ["route", "note"];
+    const histogram = new Histogram({
+      name: "h_seconds",
+      help: "h",
+      labelNames,
+      buckets: [0.01, 0.1, 0.25, 1],
+      registers: [registry],
+    });
+    const counter = new Counter({ name: "c_total", help: "c", labelNames, registers: [registry] });
+    const traffic = (n: number, offset: number) => {
+      for (let i = 0; i < n; i++) {
+        const labels = { route: `/r/${(i + offset) % 7}`, note: i % 3 ? 'quote " and \\ slash' : "line\nbreak" };
+        histogram.observe(labels, (i % 13) / 10);
+        counter.inc(labels, i % 4);
       }
-      return { registry, histogram };
     };
-    const options = { seriesLimit: 1000, known: new Map<string, string>(), onDropped() {}, now: 0 };
+    traffic(50, 0);
+    return { registry, histogram, counter, traffic };
+  };
+  const sorted = (m: Map<string, string>) => [...m].sort();
+
+  test("read from prom-client's own state, they encode exactly as through get() (labels escaped, buckets cumulative)", async () => {
     const direct = make();
     const viaGet = make();
     // A collect callback makes the snapshot take prom-client's get(), as it must for such a metric.
     (viaGet.histogram as unknown as { collect: () => void }).collect = () => {};
+    (viaGet.counter as unknown as { collect: () => void }).collect = () => {};
     const a = await takeSnapshot(direct.registry, options);
     const b = await takeSnapshot(viaGet.registry, options);
-    assert.equal(a.series.size, 14, "7 routes x 2 notes");
-    assert.deepEqual([...a.series].sort(), [...b.series].sort());
+    assert.equal(a.series.size, 28, "7 routes x 2 notes, a counter and a histogram");
+    assert.deepEqual(sorted(a.series), sorted(b.series));
     assert.deepEqual(a.descriptors.get("h_seconds"), b.descriptors.get("h_seconds"));
+    assert.deepEqual(a.descriptors.get("c_total"), b.descriptors.get("c_total"));
+  });
+
+  test("series reused from the previous snapshot follow every change, removal, zero and reset", async () => {
+    const direct = make();
+    const viaGet = make();
+    (viaGet.histogram as unknown as { collect: () => void }).collect = () => {};
+    (viaGet.counter as unknown as { collect: () => void }).collect = () => {};
+    const steps: Array<(m: ReturnType<typeof make>) => void> = [
+      () => {},
+      (m) => m.traffic(5, 3),
+      (m) => m.counter.remove({ route: "/r/1", note: "line\nbreak" }),
+      (m) => m.histogram.zero({ route: "/r/2", note: "line\nbreak" }),
+      (m) => m.traffic(1, 1),
+      (m) => m.counter.reset(),
+      (m) => m.histogram.reset(),
+      (m) => m.traffic(20, 4),
+    ];
+    for (const [i, step] of steps.entries()) {
+      step(direct);
+      step(viaGet);
+      const a = await takeSnapshot(direct.registry, options);
+      const b = await takeSnapshot(viaGet.registry, options);
+      assert.deepEqual(sorted(a.series), sorted(b.series), `after step ${i}`);
+    }
   });
 });

@@ -9,6 +9,7 @@ import { DEFAULT_GAUGE_MODE, type MultiprocessMode, needsTimestamp } from "../va
 import { seriesKey } from "../codec/series_key.ts";
 import type { MetricDescriptor, MetricType } from "../storage.ts";
 import { encodeGauge, encodeHistogram, encodeSummary } from "../codec/values.ts";
+import { encodeDirectly } from "./direct.ts";
 
 /** A series as prom-client's `get()` reports it. */
 export interface Sample {
@@ -86,7 +87,11 @@ export async function takeSnapshot(registry: Registry, options: SnapshotOptions)
   const metrics: SnapshotSource[] = [];
   for (const metric of all) {
     if (!("encodeSnapshot" in metric)) {
-      if (!encodeHistogramDirectly(metric, descriptors, series, options)) metrics.push(metric);
+      const limited = new Limiter(metric.name, options);
+      const descriptor = encodeDirectly(metric, (key, value) => limited.put(series, key, value));
+      if (descriptor === undefined) metrics.push(metric);
+      else descriptors.set(metric.name, descriptor);
+      limited.report();
       continue;
     }
     const encoded = metric.encodeSnapshot();
@@ -196,55 +201,6 @@ function encodeHistograms(name: string, values: Sample[], out: Map<string, strin
     }
   }
   return bounds ?? [];
-}
-
-/** prom-client 15's own state of one histogram series (what its `get()` turns into objects). */
-interface HistogramEntry {
-  readonly labels: Record<string, string | number | undefined>;
-  readonly bucketValues: Record<string, number>;
-  readonly sum: number;
-  readonly count: number;
-}
-
-/**
- * Encodes a prom-client histogram from its own state, without `get()`: that builds an object per
- * bucket of every series (about 40 ms for 5000 series, where this takes a few). Only for the shape
- * prom-client 15 has (checked on the first series) and without a `collect` callback; anything else
- * goes through `get()`. Returns whether it encoded the metric.
- */
-function encodeHistogramDirectly(
-  metric: SnapshotSource,
-  descriptors: Map<string, MetricDescriptor>,
-  out: Map<string, string>,
-  options: SnapshotOptions,
-): boolean {
-  const source = metric as SnapshotSource & {
-    hashMap?: Record<string, HistogramEntry>;
-    collect?: unknown;
-    help?: string;
-    type?: string;
-  };
-  const bounds = source.upperBounds;
-  if (source.type !== "histogram" || source.collect || !bounds || typeof source.hashMap !== "object") return false;
-  // Bucket counts are kept under each bound as a property name: convert the bounds once.
-  const keys = bounds.map(String);
-  const entries = Object.values(source.hashMap);
-  const first = entries[0];
-  if (
-    first !== undefined &&
-    (typeof first.labels !== "object" || typeof first.bucketValues !== "object" || typeof first.sum !== "number" ||
-      typeof first.count !== "number")
-  ) return false;
-  const limited = new Limiter(source.name, options);
-  descriptors.set(source.name, { type: "histogram", help: source.help ?? "", buckets: [...bounds] });
-  const cumulative = new Array<number>(bounds.length);
-  for (const entry of entries) {
-    let running = 0;
-    for (let i = 0; i < keys.length; i++) cumulative[i] = running += entry.bucketValues[keys[i]] ?? 0;
-    limited.put(out, seriesKey(source.name, entry.labels), encodeHistogram(entry.sum, entry.count, cumulative));
-  }
-  limited.report();
-  return true;
 }
 
 function encodeSummaries(name: string, values: Sample[], out: Map<string, string>, limited: Limiter): void {
