@@ -57,6 +57,7 @@ export type {
   HookContext,
   Hooks,
   Middleware,
+  HttpNaming,
   PrometheusOptions,
   ServerHandle,
 } from "./src/core/exporter/api.ts";

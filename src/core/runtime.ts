@@ -79,6 +79,11 @@ export interface Runtime {
   readonly edge?: boolean;
   /** Hands the runtime the first request's bindings, which `env` then reads. Edge runtimes only. */
   readonly bindEnv?: (bindings: unknown) => void;
+  /**
+   * Looks for a second copy of prom-client that the app uses (host runtimes): returns a check that,
+   * given the exporter's registry, answers a warning once metrics sit where the exporter cannot see them.
+   */
+  readonly otherPromClient?: () => ((registry: unknown) => string | undefined) | undefined;
 }
 
 /** A runtime with nothing but the standard Web APIs (edge isolates, tests). */

@@ -6,6 +6,7 @@
 import type { Registry } from "../core/values/metrics.ts";
 import { Counter, Histogram } from "../core/values/metrics.ts";
 import { RequestTable } from "./request_table.ts";
+import type { HttpNaming } from "../core/exporter/api.ts";
 
 /** Default request duration buckets, in seconds. */
 export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
@@ -20,6 +21,23 @@ export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
   1,
   2.5,
   5,
+  10,
+];
+/** @hono/prometheus's request duration buckets, in seconds (`naming: "@hono/prometheus"`). */
+export const HONO_PROMETHEUS_DURATION_BUCKETS: readonly number[] = [
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.075,
+  0.1,
+  0.25,
+  0.5,
+  0.75,
+  1,
+  2.5,
+  5,
+  7.5,
   10,
 ];
 /** Default request and response size buckets, in bytes. */
@@ -49,6 +67,8 @@ export interface HttpMetrics {
 export interface HttpMetricsOptions {
   /** Metric name prefix. */
   readonly namespace: string;
+  /** Names of the request counter and histogram. Default `"exporter"`. */
+  readonly naming?: HttpNaming;
   /** The `worker_id` label of the request counter, or undefined for none. */
   readonly workerId: () => string | undefined;
   /** Duration buckets, in seconds. */
@@ -63,18 +83,24 @@ const declared = new WeakMap<Registry, Map<string, HttpMetrics>>();
 export function httpMetrics(registry: Registry, options: HttpMetricsOptions): HttpMetrics {
   let byNamespace = declared.get(registry);
   if (byNamespace === undefined) declared.set(registry, byNamespace = new Map());
-  const existing = byNamespace.get(options.namespace);
+  const naming = options.naming ?? "exporter";
+  const key = `${options.namespace} ${naming}`;
+  const existing = byNamespace.get(key);
   if (existing !== undefined) return existing;
   const p = `${options.namespace}_worker_`;
   const registers = [registry];
   const route = ["method", "route"];
+  const honoPrometheus = naming === "@hono/prometheus";
   const metrics: HttpMetrics = {
-    requests: new RequestTable(
-      `${p}requests_total`,
-      `${p}request_duration_seconds`,
-      [...(options.durationBuckets ?? DEFAULT_DURATION_BUCKETS)],
-      options.workerId,
-    ),
+    requests: new RequestTable({
+      counterName: honoPrometheus ? "http_requests_total" : `${p}requests_total`,
+      histogramName: honoPrometheus ? "http_request_duration_seconds" : `${p}request_duration_seconds`,
+      bounds: [
+        ...(options.durationBuckets ?? (honoPrometheus ? HONO_PROMETHEUS_DURATION_BUCKETS : DEFAULT_DURATION_BUCKETS)),
+      ],
+      okLabel: honoPrometheus,
+      workerId: options.workerId,
+    }),
     requestSize: new Histogram({
       name: `${p}request_size_bytes`,
       help: "Size of HTTP request bodies whose length is known, in bytes.",
@@ -105,6 +131,6 @@ export function httpMetrics(registry: Registry, options: HttpMetricsOptions): Ht
   // prom-client registries hold any object with its metric shape; this one renders like the rest.
   registry.registerMetric(metrics.requests.counter as unknown as Parameters<Registry["registerMetric"]>[0]);
   registry.registerMetric(metrics.requests.histogram as unknown as Parameters<Registry["registerMetric"]>[0]);
-  byNamespace.set(options.namespace, metrics);
+  byNamespace.set(key, metrics);
   return metrics;
 }

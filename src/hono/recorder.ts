@@ -4,7 +4,7 @@
  * either of them observed, and the hand-off of the flush window's publish after a response.
  * @module
  */
-import { describeError } from "../core/errors.ts";
+import { ConfigError, describeError } from "../core/errors.ts";
 import type { PrometheusOptions } from "../core/exporter/api.ts";
 import type { ProcessExporter } from "../core/exporter/exporter.ts";
 import { onMalformedRequest } from "../core/serve/malformed.ts";
@@ -50,10 +50,14 @@ export class HttpRecorder {
     exporter.bind(bindings);
     try {
       const { namespace, publishAfterResponse } = exporter.config;
-      const { durationBuckets, sizeBuckets, requestsByWorker } = this.#options;
+      const { durationBuckets, sizeBuckets, requestsByWorker, naming } = this.#options;
+      if (naming !== undefined && naming !== "exporter" && naming !== "@hono/prometheus") {
+        throw new ConfigError("naming", `must be "exporter" or "@hono/prometheus", not ${JSON.stringify(naming)}`);
+      }
       const workerId = requestsByWorker ? () => exporter.workerMetrics.workerId : () => undefined;
       const table = this.#metrics = httpMetrics(exporter.registry, {
         namespace,
+        naming,
         workerId,
         durationBuckets,
         sizeBuckets,

@@ -38,26 +38,35 @@ interface PromValue {
   metricName?: string;
 }
 
+/** Options of {@link RequestTable}. */
+export interface RequestTableOptions {
+  /** Name of the request counter. */
+  readonly counterName: string;
+  /** Name of the duration histogram. */
+  readonly histogramName: string;
+  /** Finite bucket upper bounds, ascending. */
+  readonly bounds: readonly number[];
+  /** Label both metrics with `ok` ("true" for a 2xx status), as @hono/prometheus does. */
+  readonly okLabel: boolean;
+  /** Returns the `worker_id` label of the counter, or undefined for none. */
+  readonly workerId: () => string | undefined;
+}
+
 /** Requests by route, method and status, with their durations. */
 export class RequestTable {
   readonly #rows = new Map<string, Map<string, Map<number, Row>>>();
   readonly #bounds: readonly number[];
+  readonly #okLabel: boolean;
+  readonly workerId: () => string | undefined;
   readonly counter: EncodedMetric;
   readonly histogram: EncodedMetric;
 
-  /**
-   * @param counterName Name of the request counter.
-   * @param histogramName Name of the duration histogram.
-   * @param bounds Finite bucket upper bounds, ascending.
-   * @param workerId Returns the `worker_id` label of the counter, or undefined for none.
-   */
-  constructor(
-    counterName: string,
-    histogramName: string,
-    bounds: readonly number[],
-    readonly workerId: () => string | undefined,
-  ) {
-    this.#bounds = bounds;
+  /** @param options Names, buckets and labels of the two metrics. */
+  constructor(options: RequestTableOptions) {
+    const { counterName, histogramName } = options;
+    this.#bounds = options.bounds;
+    this.#okLabel = options.okLabel;
+    this.workerId = options.workerId;
     const counterHelp = "HTTP requests handled, by method, matched route and status.";
     const histogramHelp = "Time to handle an HTTP request, in seconds.";
     this.counter = {
@@ -110,6 +119,7 @@ export class RequestTable {
 
   #labels(row: Row, withWorker: boolean): Record<string, string> {
     const labels: Record<string, string> = { method: row.method, route: row.route, status: row.status };
+    if (this.#okLabel) labels.ok = String(row.status.length === 3 && row.status[0] === "2");
     const worker = withWorker ? this.workerId() : undefined;
     if (worker !== undefined) labels.worker_id = worker;
     return labels;

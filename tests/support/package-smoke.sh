@@ -30,5 +30,28 @@ if (typeof createWeb !== "function") throw new Error("main entry");
 console.log("npm package: every entry point loads on plain Node and counts a request");
 JS
 node smoke.mjs
+
+# Source maps resolve: every map in the package carries the sources it points at.
+node -e '
+const fs = require("node:fs"), path = require("node:path");
+const files = fs.readdirSync("node_modules/hono-prometheus-exporter/dist", { recursive: true }).filter((f) => f.endsWith(".map"));
+if (files.length === 0) throw new Error("no source maps in the package");
+for (const f of files) {
+  const map = JSON.parse(fs.readFileSync(path.join("node_modules/hono-prometheus-exporter/dist", f), "utf8"));
+  if (!Array.isArray(map.sourcesContent) || map.sourcesContent.length !== map.sources.length || map.sourcesContent.some((s) => typeof s !== "string"))
+    throw new Error(f + ": its sources are neither shipped nor inlined");
+}
+console.log("npm package: " + files.length + " source maps, each with its sources inlined");
+'
 ./node_modules/.bin/hono-prometheus-exporter help 2>&1 | grep -q "usage: hono-prometheus-exporter serve"
 echo "npm package: the hono-prometheus-exporter command is installed and runs"
+
+# The lowest versions the peer ranges allow (hono >=4.8.0, prom-client ^15.0.0) work as well.
+lowest=$(mktemp -d)
+trap 'rm -rf "$scratch" "$lowest"' EXIT
+cp smoke.mjs "$lowest/"
+cd "$lowest"
+npm init -y >/dev/null
+npm install --no-audit --no-fund --loglevel=error "$scratch/$tarball" hono@4.8.0 prom-client@15.0.0 >/dev/null
+node -e 'for (const p of ["hono", "prom-client"]) console.log("npm package: with " + p + " " + require("./node_modules/" + p + "/package.json").version)'
+node smoke.mjs

@@ -9,6 +9,7 @@ import type { EnvSource } from "../../core/env.ts";
 import type { FetchHandler, Runtime, ServerHandle, ServerOptions } from "../../core/runtime.ts";
 import { serve as serveNode } from "../node/server.ts";
 import { loadTls } from "../tls.ts";
+import { otherPromClient } from "../prom_client_copy.ts";
 import { denoGlobal } from "./deno.ts";
 
 /** Reads `Deno.env`; without the env permission, answers undefined and warns once. */
@@ -93,5 +94,6 @@ export function denoRuntime(): Runtime {
     },
     exit: (code) => deno.exit(code),
     loadTls,
+    otherPromClient,
   };
 }

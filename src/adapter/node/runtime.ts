@@ -8,6 +8,7 @@ import process from "node:process";
 import type { ProcessProbe, Runtime } from "../../core/runtime.ts";
 import { serve } from "./server.ts";
 import { loadTls } from "../tls.ts";
+import { otherPromClient } from "../prom_client_copy.ts";
 
 /** Reads this process's memory, CPU and uptime through `node:process` (Node, and Bun). */
 export const processProbe: ProcessProbe = {
@@ -50,5 +51,6 @@ export function nodeRuntime(): Runtime {
     onShutdownSignal: onProcessSignal,
     exit: (code) => process.exit(code),
     loadTls,
+    otherPromClient,
   };
 }

@@ -137,6 +137,15 @@ export interface ServeOptions {
 export interface PrometheusOptions {
   /** The exporter whose registry and namespace the metrics go to. */
   readonly exporter: Exporter;
+  /**
+   * Names of the request counter and duration histogram. `"exporter"` (the default):
+   * `<namespace>_worker_requests_total` and `<namespace>_worker_request_duration_seconds`, labelled
+   * method, route, status. `"@hono/prometheus"`, the migration path from that middleware: its
+   * `http_requests_total` and `http_request_duration_seconds`, labelled method, status, ok, route,
+   * with its duration buckets, so that dashboards built on it keep working. The size, failure and
+   * error metrics keep their names either way.
+   */
+  readonly naming?: HttpNaming;
   /** Request duration buckets, in seconds. */
   readonly durationBuckets?: readonly number[];
   /** Request and response size buckets, in bytes. */
@@ -144,6 +153,9 @@ export interface PrometheusOptions {
   /** Add `worker_id` to the request counter. Default false. */
   readonly requestsByWorker?: boolean;
 }
+
+/** How the request counter and duration histogram are named: see {@link PrometheusOptions.naming}. */
+export type HttpNaming = "exporter" | "@hono/prometheus";
 
 /** A server the exporter or `serve` started. */
 export interface ServerHandle {

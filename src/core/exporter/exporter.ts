@@ -50,6 +50,7 @@ export class ProcessExporter implements Exporter {
   #removeSignalListener: (() => void) | undefined;
   #started = false;
   #ready: Promise<void> | undefined;
+  #copyCheck: ((registry: unknown) => string | undefined) | undefined;
   #exited = false;
   #scrapeFailing = false;
   #report: ScrapeReport | undefined;
@@ -160,6 +161,8 @@ export class ProcessExporter implements Exporter {
     if (!this.#started) await this.onStarting();
     return this.#run("whenReady", {}, async () => {
       this.workerMetrics.setState("running");
+      this.#copyCheck = this.runtime.otherPromClient?.();
+      this.#checkCopies();
       this.#startSampling();
       this.publisher.start(this.config.publishIntervalMs);
       this.#installSignalHandler();
@@ -220,7 +223,23 @@ export class ProcessExporter implements Exporter {
     return render((await this.#gather()).families.values(), format);
   }
 
+  // A second prom-client copy the app declares metrics with is said once: at the start, or at
+  // the first scrape after its first metric (metrics are often declared after the exporter).
+  #checkCopies(): void {
+    if (this.#copyCheck === undefined) return;
+    let warning: string | undefined;
+    try {
+      warning = this.#copyCheck(this.registry);
+    } catch {
+      this.#copyCheck = undefined; // a check that cannot tell stays quiet
+    }
+    if (warning === undefined) return;
+    this.#copyCheck = undefined;
+    this.logger.warn(warning);
+  }
+
   async #gather(): Promise<Collection> {
+    this.#checkCopies();
     // Without peers to flush first, this process's publish and the read are one round trip where
     // the backend allows it (Upstash: a scrape costs 1 request, 2 when it retires someone).
     const before = this.#options.beforeCollect;
