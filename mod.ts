@@ -56,8 +56,8 @@ export type {
   ExporterOptions,
   HookContext,
   Hooks,
-  Middleware,
   HttpNaming,
+  Middleware,
   PrometheusOptions,
   ServerHandle,
 } from "./src/core/exporter/api.ts";

@@ -58,7 +58,7 @@ async function time(rounds: number, run: () => Promise<unknown>): Promise<number
  * One publish of 10 000 changed series (5000 label sets, a counter and a histogram each), in a
  * process whose heap holds only them, as an app's would: measured before the scale data is loaded.
  */
-async function benchPublish(rounds: number): Promise<number> {
+export async function benchPublish(rounds: number): Promise<number> {
   const registry = new Registry();
   const labelNames = ["method", "route", "status"];
   const counter = new Counter({ name: "c_total", help: "c", labelNames, registers: [registry] });

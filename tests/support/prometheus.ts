@@ -12,6 +12,8 @@ export interface PrometheusServer {
   raw(expr: string): Promise<unknown>;
   /** Every metric name Prometheus has stored. */
   names(): Promise<string[]>;
+  /** The values of `label` on the series `match` selects (what Grafana's `label_values()` asks). */
+  labelValues(label: string, match: string): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -66,6 +68,12 @@ export async function startPrometheus(
     async names() {
       const res = await fetch(`${base}/api/v1/label/__name__/values`);
       return ((await res.json()) as { data: string[] }).data;
+    },
+    async labelValues(label, match) {
+      const res = await fetch(`${base}/api/v1/label/${label}/values?match[]=${encodeURIComponent(match)}`);
+      const body = await res.json() as { status: string; data: string[] };
+      if (body.status !== "success") throw new Error(`label values of ${label} for ${match}: ${JSON.stringify(body)}`);
+      return body.data;
     },
     async stop() {
       await server.stop("SIGTERM");

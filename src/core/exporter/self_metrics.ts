@@ -74,6 +74,8 @@ export class SelfMetrics {
       labelNames: ["backend"],
       registers,
     });
+    // Known label sets start at 0, so that a dashboard shows "no errors" rather than "no data".
+    for (const counter of [this.publishErrors, this.retired, this.scrapeErrors]) counter.inc({ backend }, 0);
   }
 
   /** Events for the publisher. */

@@ -188,7 +188,8 @@ export class Publisher {
       if (depth < 3) return this.#publishOnce(exited, depth + 1, read);
       return undefined;
     }
-    for (const [key, value] of series) this.#acked.set(key, value);
+    const acked = this.#acked;
+    series.forEach((value, key) => acked.set(key, value));
     for (const [name, json] of descriptorJson) this.#ackedDescriptors.set(name, json);
     this.#lastError = undefined;
     if (this.#failures > 0) {
@@ -204,7 +205,9 @@ export class Publisher {
   #changedSeries(current: Map<string, string>, descriptors: Map<string, MetricDescriptor>): Map<string, string> {
     const changed = new Map<string, string>();
     const baseline = this.#baseline;
-    for (const [key, raw] of current) {
+    const acked = this.#acked;
+    // forEach rather than for-of: no [key, value] pair allocated per series.
+    current.forEach((raw, key) => {
       let value = raw;
       if (baseline.size > 0) {
         const base = baseline.get(key);
@@ -213,8 +216,8 @@ export class Publisher {
           value = combine(d.type, raw, base, -1, d.buckets?.length ?? 0) ?? raw;
         }
       }
-      if (this.#acked.get(key) !== value) changed.set(key, value);
-    }
+      if (acked.get(key) !== value) changed.set(key, value);
+    });
     return changed;
   }
 
