@@ -3,8 +3,10 @@
  * an object per series (and per bucket of every histogram series), and the series key is rebuilt
  * from the labels on every publish. Here each series' key is built once and its encoded value is
  * reused while the series is unchanged, so a publish of 10 000 series allocates little more than
- * the values that changed. Only for the shape prom-client 15 has (checked on the first series) and
- * without a `collect` callback; anything else goes through `get()`.
+ * the values that changed. What is kept for a series hangs on prom-client's own object for it
+ * (under a private symbol, not enumerable), so it goes when the series goes (`remove`, `reset`).
+ * Only for the shape prom-client 15 has (checked on the first series) and without a `collect`
+ * callback; anything else goes through `get()`.
  * @module
  */
 import { seriesKey } from "../codec/series_key.ts";
@@ -32,8 +34,7 @@ export interface DirectSource {
 
 /** What is remembered of one series between publishes. */
 interface Cached {
-  entry: Entry;
-  key: string;
+  readonly key: string;
   /** The counter's value, or the histogram's count and sum, when `encoded` was made. */
   value: number;
   sum: number;
@@ -43,7 +44,16 @@ interface Cached {
 /** Where each encoded series goes: the snapshot's series limiter. */
 export type Put = (key: string, value: string) => void;
 
-const caches = new WeakMap<object, Map<string, Cached>>();
+const CACHED = Symbol("hono-prometheus-exporter.encoded");
+
+/** The series' cache, made with its key on first sight. */
+function cachedOf(entry: Entry, name: string): Cached {
+  const known = (entry as { [CACHED]?: Cached })[CACHED];
+  if (known !== undefined) return known;
+  const made: Cached = { key: seriesKey(name, entry.labels), value: NaN, sum: NaN, encoded: "" };
+  Object.defineProperty(entry, CACHED, { value: made, writable: true, enumerable: false, configurable: true });
+  return made;
+}
 
 /**
  * Encodes `metric` into `put` when it is a prom-client 15 counter or histogram; returns its
@@ -56,11 +66,7 @@ export function encodeDirectly(metric: DirectSource, put: Put): MetricDescriptor
   if (!histogram && metric.type !== "counter") return undefined;
   const bounds = metric.upperBounds;
   if (histogram && bounds === undefined) return undefined;
-  let cache = caches.get(metric);
-  if (cache === undefined) caches.set(metric, cache = new Map());
-  const encoded = histogram
-    ? encodeHistograms(metric.name, map, bounds!, cache, put)
-    : encodeCounters(metric.name, map, cache, put);
+  const encoded = histogram ? encodeHistograms(metric.name, map, bounds!, put) : encodeCounters(metric.name, map, put);
   if (!encoded) return undefined;
   return histogram
     ? { type: "histogram", help: metric.help ?? "", buckets: [...bounds!] }
@@ -75,51 +81,35 @@ function hasExpectedShape(e: Entry, histogram: boolean): boolean {
     : typeof e.value === "number";
 }
 
-function encodeCounters(name: string, map: Record<string, Entry>, cache: Map<string, Cached>, put: Put): boolean {
-  let seen = 0;
+function encodeCounters(name: string, map: Record<string, Entry>, put: Put): boolean {
+  let first = true;
   for (const hash in map) {
     const entry = map[hash];
-    if (seen++ === 0 && !hasExpectedShape(entry, false)) return false;
+    if (first && !hasExpectedShape(entry, false)) return false;
+    first = false;
     const value = entry.value!;
-    const c = cache.get(hash);
-    if (c !== undefined && c.entry === entry) {
-      if (c.value !== value) {
-        c.value = value;
-        c.encoded = String(value);
-      }
-      put(c.key, c.encoded);
-    } else {
-      const key = seriesKey(name, entry.labels);
-      const encoded = String(value);
-      cache.set(hash, { entry, key, value, sum: 0, encoded });
-      put(key, encoded);
+    const c = cachedOf(entry, name);
+    if (c.value !== value) {
+      c.value = value;
+      c.encoded = String(value);
     }
+    put(c.key, c.encoded);
   }
-  prune(map, cache, seen);
   return true;
 }
 
-function encodeHistograms(
-  name: string,
-  map: Record<string, Entry>,
-  bounds: readonly number[],
-  cache: Map<string, Cached>,
-  put: Put,
-): boolean {
+function encodeHistograms(name: string, map: Record<string, Entry>, bounds: readonly number[], put: Put): boolean {
   // Bucket counts are kept under each bound as a property name: convert the bounds once.
   const names = bounds.map(String);
   const cumulative = new Array<number>(bounds.length);
-  let seen = 0;
+  let first = true;
   for (const hash in map) {
     const entry = map[hash];
-    if (seen++ === 0 && !hasExpectedShape(entry, true)) return false;
+    if (first && !hasExpectedShape(entry, true)) return false;
+    first = false;
     const count = entry.count!;
     const sum = entry.sum!;
-    let c = cache.get(hash);
-    if (c === undefined || c.entry !== entry) {
-      c = { entry, key: seriesKey(name, entry.labels), value: NaN, sum: NaN, encoded: "" };
-      cache.set(hash, c);
-    }
+    const c = cachedOf(entry, name);
     // Every observation adds to the count: an unchanged count and sum is an unchanged series.
     if (c.value !== count || c.sum !== sum) {
       const buckets = entry.bucketValues!;
@@ -131,12 +121,5 @@ function encodeHistograms(
     }
     put(c.key, c.encoded);
   }
-  prune(map, cache, seen);
   return true;
-}
-
-/** Forgets series prom-client no longer has (removed or reset), once they are many. */
-function prune(map: Record<string, Entry>, cache: Map<string, Cached>, seen: number): void {
-  if (cache.size <= seen * 2 + 64) return;
-  for (const [hash, c] of cache) if (map[hash] !== c.entry) cache.delete(hash);
 }

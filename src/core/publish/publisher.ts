@@ -11,7 +11,7 @@ import type { ProcessIdentity } from "./identity.ts";
 import type { Logger } from "../log.ts";
 import type { MultiprocessMode } from "../values/modes.ts";
 import { splitSeriesKey } from "../codec/series_key.ts";
-import { type DropReason, MAX_SERIES_KEY_LENGTH, takeSnapshot } from "./snapshot.ts";
+import { type DropReason, encodeSnapshot, MAX_SERIES_KEY_LENGTH } from "./snapshot.ts";
 import type { MetricDescriptor, PublishOutcome, Storage, StoredState } from "../storage.ts";
 import { unrefIfPossible, type UnrefTimer } from "../timers.ts";
 import { combine } from "../codec/values.ts";
@@ -137,19 +137,29 @@ export class Publisher {
     const o = this.#o;
     // Strictly increasing, so that a retirement's compare-and-set on the heartbeat sees every publish.
     const now = this.#lastHeartbeat = Math.max(o.clock(), this.#lastHeartbeat + 1);
-    const snapshot = await takeSnapshot(o.registry, {
+    // Each series is compared with what storage acknowledged as it is encoded. After a
+    // reincarnation (rare) the retired baseline is taken off first, which needs every series.
+    const acked = this.#acked;
+    const full = this.#baseline.size > 0 ? new Map<string, string>() : undefined;
+    const fresh = new Map<string, string>();
+    const gauges = new Map<string, string>();
+    const allDescriptors = await encodeSnapshot(o.registry, {
       gaugeModes: o.gaugeModes,
       seriesLimit: o.seriesLimit,
-      known: this.#acked,
+      known: acked,
       previous: this.#previous,
       now,
       onDropped: (metric, count, reason) => this.#dropped(metric, count, reason),
+    }, (key, value, gauge) => {
+      if (gauge) gauges.set(key, value);
+      if (full !== undefined) full.set(key, value);
+      else if (acked.get(key) !== value) fresh.set(key, value);
     });
-    this.#previous = snapshot.series;
-    const series = this.#changedSeries(snapshot.series, snapshot.descriptors);
+    this.#previous = gauges;
+    const series = full === undefined ? fresh : this.#changedSeries(full, allDescriptors);
     const descriptors = new Map<string, MetricDescriptor>();
     const descriptorJson = new Map<string, string>();
-    for (const [name, d] of snapshot.descriptors) {
+    for (const [name, d] of allDescriptors) {
       const json = JSON.stringify(d);
       if (this.#ackedDescriptors.get(name) !== json) {
         descriptors.set(name, d);
@@ -175,7 +185,7 @@ export class Publisher {
       // A collector took this process for dead and folded what storage held: those values now
       // live in the retired total, so from here on only the rest is published, under a new id.
       for (const [key, folded] of outcome.folded) {
-        const d = snapshot.descriptors.get(splitSeriesKey(key)[0]);
+        const d = allDescriptors.get(splitSeriesKey(key)[0]);
         if (d === undefined || d.type === "gauge") continue;
         const before = this.#baseline.get(key);
         const total = before === undefined ? folded : combine(d.type, before, folded, 1, d.buckets?.length ?? 0);
@@ -188,7 +198,6 @@ export class Publisher {
       if (depth < 3) return this.#publishOnce(exited, depth + 1, read);
       return undefined;
     }
-    const acked = this.#acked;
     series.forEach((value, key) => acked.set(key, value));
     for (const [name, json] of descriptorJson) this.#ackedDescriptors.set(name, json);
     this.#lastError = undefined;

@@ -73,7 +73,7 @@ export interface SnapshotOptions {
    * metric's series limit, or with labels too long to store ({@link MAX_SERIES_KEY_LENGTH}).
    */
   readonly onDropped: (metric: string, count: number, reason: DropReason) => void;
-  /** Previous snapshot: gauges in a time-stamped mode keep their set time when unchanged. */
+  /** The gauges' series of the previous snapshot: gauges in a time-stamped mode keep their set time when unchanged. */
   readonly previous?: ReadonlyMap<string, string>;
   /** Current time, in milliseconds since the epoch. */
   readonly now: number;
@@ -81,23 +81,40 @@ export interface SnapshotOptions {
 
 /** Reads and encodes every metric of `registry`. */
 export async function takeSnapshot(registry: Registry, options: SnapshotOptions): Promise<Snapshot> {
-  const descriptors = new Map<string, MetricDescriptor>();
   const series = new Map<string, string>();
+  const descriptors = await encodeSnapshot(registry, options, (key, value) => series.set(key, value));
+  return { descriptors, series };
+}
+
+/** Receives each encoded series of a snapshot; `gauge` tells a gauge's series. */
+export type SeriesSink = (key: string, value: string, gauge: boolean) => void;
+
+/**
+ * Reads and encodes every metric of `registry`, handing each series to `sink` as it is encoded
+ * (the publisher compares it with what storage has, without a map of every series in between);
+ * returns the descriptors.
+ */
+export async function encodeSnapshot(
+  registry: Registry,
+  options: SnapshotOptions,
+  sink: SeriesSink,
+): Promise<Map<string, MetricDescriptor>> {
+  const descriptors = new Map<string, MetricDescriptor>();
   const all = registry.getMetricsAsArray() as unknown as Array<SnapshotSource | EncodedMetric>;
   const metrics: SnapshotSource[] = [];
   for (const metric of all) {
     if (!("encodeSnapshot" in metric)) {
-      const limited = new Limiter(metric.name, options);
-      const descriptor = encodeDirectly(metric, (key, value) => limited.put(series, key, value));
+      const limited = new Limiter(metric.name, false, options, sink);
+      const descriptor = encodeDirectly(metric, limited.put);
       if (descriptor === undefined) metrics.push(metric);
       else descriptors.set(metric.name, descriptor);
       limited.report();
       continue;
     }
     const encoded = metric.encodeSnapshot();
-    const limited = new Limiter(metric.name, options);
+    const limited = new Limiter(metric.name, encoded.descriptor.type === "gauge", options, sink);
     descriptors.set(metric.name, encoded.descriptor);
-    for (const [key, value] of encoded.series) limited.put(series, key, value);
+    for (const [key, value] of encoded.series) limited.put(key, value);
     limited.report();
   }
   const results = await Promise.all(metrics.map((m) => m.get()));
@@ -105,10 +122,10 @@ export async function takeSnapshot(registry: Registry, options: SnapshotOptions)
     const metric = metrics[i];
     const data = results[i];
     const type = data.type as MetricType;
-    const limited = new Limiter(data.name, options);
+    const limited = new Limiter(data.name, type === "gauge", options, sink);
     if (type === "counter") {
       descriptors.set(data.name, { type, help: data.help });
-      for (const s of data.values) limited.put(series, seriesKey(data.name, s.labels), String(s.value));
+      for (const s of data.values) limited.put(seriesKey(data.name, s.labels), String(s.value));
     } else if (type === "gauge") {
       // gaugeModes were validated once, by resolveConfig.
       const mode = metric.multiprocessMode ?? options.gaugeModes?.[data.name] ?? DEFAULT_GAUGE_MODE;
@@ -117,19 +134,19 @@ export async function takeSnapshot(registry: Registry, options: SnapshotOptions)
       for (const s of data.values) {
         const key = seriesKey(data.name, s.labels);
         const setAt = stamped ? gaugeSetTime(metric, key, s.value, options) : undefined;
-        limited.put(series, key, encodeGauge(s.value, setAt));
+        limited.put(key, encodeGauge(s.value, setAt));
       }
     } else if (type === "histogram") {
-      const seen = encodeHistograms(data.name, data.values, series, limited);
+      const seen = encodeHistograms(data.name, data.values, limited);
       const buckets = [...(metric.upperBounds ?? seen)];
       descriptors.set(data.name, { type, help: data.help, buckets });
     } else if (type === "summary") {
       descriptors.set(data.name, { type, help: data.help });
-      encodeSummaries(data.name, data.values, series, limited);
+      encodeSummaries(data.name, data.values, limited);
     }
     limited.report();
   }
-  return { descriptors, series };
+  return descriptors;
 }
 
 /** Why a series was left out of a publish. */
@@ -146,8 +163,14 @@ class Limiter {
   #count = 0;
   #dropped = 0;
   #tooLong = 0;
-  constructor(readonly metric: string, readonly options: SnapshotOptions) {}
-  put(into: Map<string, string>, key: string, value: string): void {
+  constructor(
+    readonly metric: string,
+    readonly gauge: boolean,
+    readonly options: SnapshotOptions,
+    readonly sink: SeriesSink,
+  ) {}
+  /** Hands the series on, unless it is over the limit or too long. */
+  readonly put = (key: string, value: string): void => {
     if (key.length > MAX_SERIES_KEY_LENGTH) {
       this.#tooLong++;
       return;
@@ -157,8 +180,8 @@ class Limiter {
       return;
     }
     this.#count++;
-    into.set(key, value);
-  }
+    this.sink(key, value, this.gauge);
+  };
   report(): void {
     if (this.#dropped > 0) this.options.onDropped(this.metric, this.#dropped, "limit");
     if (this.#tooLong > 0) this.options.onDropped(this.metric, this.#tooLong, "too_long");
@@ -177,7 +200,7 @@ function gaugeSetTime(metric: SnapshotSource, key: string, value: number, option
   return options.now;
 }
 
-function encodeHistograms(name: string, values: Sample[], out: Map<string, string>, limited: Limiter): number[] {
+function encodeHistograms(name: string, values: Sample[], limited: Limiter): number[] {
   // prom-client reports each series as its buckets in ascending order, then _sum, then _count.
   let bounds: number[] | undefined;
   let counts: number[] = [];
@@ -195,7 +218,7 @@ function encodeHistograms(name: string, values: Sample[], out: Map<string, strin
       sum = v.value;
     } else if (suffix === "_count") {
       bounds ??= current;
-      limited.put(out, seriesKey(name, v.labels, "le"), encodeHistogram(sum, v.value, counts));
+      limited.put(seriesKey(name, v.labels, "le"), encodeHistogram(sum, v.value, counts));
       counts = [];
       current = [];
     }
@@ -203,11 +226,11 @@ function encodeHistograms(name: string, values: Sample[], out: Map<string, strin
   return bounds ?? [];
 }
 
-function encodeSummaries(name: string, values: Sample[], out: Map<string, string>, limited: Limiter): void {
+function encodeSummaries(name: string, values: Sample[], limited: Limiter): void {
   let sum = 0;
   for (const v of values) {
     const suffix = v.metricName?.slice(name.length);
     if (suffix === "_sum") sum = v.value;
-    else if (suffix === "_count") limited.put(out, seriesKey(name, v.labels), encodeSummary(sum, v.value));
+    else if (suffix === "_count") limited.put(seriesKey(name, v.labels), encodeSummary(sum, v.value));
   }
 }
