@@ -4,7 +4,7 @@
  *
  * | marker | what is checked |
  * |---|---|
- * | `<!-- readme: run <node|bun|deno> <name> [counter] -->` | the snippet, copied as is into a project that imports this package by name (built to `dist/` for Node and Bun; mapped as `deno add` would for Deno), serves on `PORT=0`: `/users/1` answers and `/metrics` counts it in `counter` (default `hono_worker_requests_total`) |
+ * | `<!-- readme: run <node|bun|deno> <name> [counter] [expect=a,b] -->` | the snippet, copied as is into a project that imports this package by name (built to `dist/` for Node and Bun; mapped as `deno add` would for Deno), serves on `PORT=0`: `/users/1` answers and `/metrics` counts it in `counter` (default `hono_worker_requests_total`), and has lines that start with `a` and `b` |
  * | `<!-- readme: scrape <name> -->` | a real Prometheus, given this `scrape_configs` (the target pointed at the port snippet `<name>` got), scrapes it: `up == 1` and the request counter arrives |
  * | `<!-- readme: same-as <path> -->` | the block is the file `<path>`, which its own tests run |
  * | `<!-- readme: lines-of <path> -->` | every line of the block is a line of `<path>` |
@@ -113,7 +113,10 @@ describe("README", () => {
     });
 
     for (const b of all.filter((b) => b.marker?.[0] === "run")) {
-      const [, runtime, name, metric = "hono_worker_requests_total"] = b.marker!;
+      const [, runtime, name, ...rest] = b.marker!;
+      const metric = rest.find((t) => !t.startsWith("expect=")) ?? "hono_worker_requests_total";
+      // expect=a,b: lines of /metrics that must start with a, and with b.
+      const expected = rest.find((t) => t.startsWith("expect="))?.slice(7).split(",") ?? [];
       test(`README.md:${b.line}: the ${runtime} snippet serves the app and counts it in /metrics`, async () => {
         if (project === "") {
           mkdirSync(join(root, "tmp"), { recursive: true });
@@ -140,6 +143,9 @@ describe("README", () => {
         const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
         const line = metrics.split("\n").find((l) => l.startsWith(`${metric}{`) && l.includes('route="/users/:id"'));
         assert.ok(line?.includes('method="GET"') && line.includes('status="200"') && line.endsWith(" 1"), metrics);
+        for (const start of expected) {
+          assert.ok(metrics.split("\n").some((l) => l.startsWith(start)), `no line starts with ${start}:\n${metrics}`);
+        }
       });
     }
 
