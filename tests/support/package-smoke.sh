@@ -43,6 +43,28 @@ for (const f of files) {
 }
 console.log("npm package: " + files.length + " source maps, each with its sources inlined");
 '
+# The types check in a TypeScript project, under both module resolutions a user may have.
+cat > types.ts <<'TS'
+import { Hono } from "hono";
+import { type Exporter, metricsHandler, prometheus, type PrometheusOptions } from "hono-prometheus-exporter";
+import { createExporter } from "hono-prometheus-exporter/node";
+import { createExporter as createWorkersExporter } from "hono-prometheus-exporter/workers";
+import { MemoryStorage } from "hono-prometheus-exporter/memory";
+import { FilesystemStorage } from "hono-prometheus-exporter/filesystem";
+import { UpstashStorage } from "hono-prometheus-exporter/upstash";
+const exporter: Exporter = createExporter({ storage: new MemoryStorage(), metricsServer: false });
+const options: PrometheusOptions = { exporter, naming: "@hono/prometheus" };
+const app = new Hono();
+app.use(prometheus(options));
+app.get("/metrics", metricsHandler(exporter));
+export { app, createWorkersExporter, FilesystemStorage, UpstashStorage };
+TS
+for resolution in nodenext bundler; do
+  module=$([ "$resolution" = nodenext ] && echo nodenext || echo esnext)
+  "$root/node_modules/.bin/tsc" --noEmit --strict --skipLibCheck --target es2022 --lib es2022,dom \
+    --module "$module" --moduleResolution "$resolution" types.ts
+  echo "npm package: the types check under moduleResolution $resolution"
+done
 ./node_modules/.bin/hono-prometheus-exporter help 2>&1 | grep -q "usage: hono-prometheus-exporter serve"
 echo "npm package: the hono-prometheus-exporter command is installed and runs"
 
