@@ -9,12 +9,17 @@
 
 type HeadersInitLike = Headers | Record<string, string> | Array<[string, string]> | undefined;
 
+/** Whether a header name is `content-length`, in any case, without making a lowercase copy of others. */
+function isContentLength(name: string): boolean {
+  return name.length === 14 && name.toLowerCase() === "content-length";
+}
+
 /** The response's `content-length`, or null when it has none. */
 export function responseContentLength(response: Response): string | null {
   if (isDeno) {
     const list = denoHeaderList(response);
     if (list !== undefined) {
-      for (const [name, value] of list) if (name.length === 14 && name.toLowerCase() === "content-length") return value;
+      for (const [name, value] of list) if (isContentLength(name)) return value;
       return null;
     }
     return response.headers.get("content-length");
@@ -23,12 +28,14 @@ export function responseContentLength(response: Response): string | null {
   if (cached === undefined) return response.headers.get("content-length");
   const init = cached[2] as HeadersInitLike;
   if (init === undefined || init === null) return null;
-  if (init instanceof Headers) return init.get("content-length");
+  // A Headers object, by its method: `instanceof Headers` reads Node's global getter and may run
+  // Headers' own instance check, on every request. (A plain object's "get" would be a string.)
+  if (typeof (init as Headers).get === "function") return (init as Headers).get("content-length");
   if (Array.isArray(init)) {
-    for (const [name, value] of init) if (name.toLowerCase() === "content-length") return value;
+    for (const [name, value] of init) if (isContentLength(name)) return value;
     return null;
   }
-  for (const name in init) if (name.toLowerCase() === "content-length") return init[name];
+  for (const name in init) if (isContentLength(name)) return (init as Record<string, string>)[name];
   return null;
 }
 

@@ -11,7 +11,7 @@ import { answeredRoute } from "./route.ts";
 import { internals } from "../core/exporter/exporter.ts";
 import type { PrometheusOptions } from "../core/exporter/api.ts";
 import type { HttpMetrics } from "./http_metrics.ts";
-import { HttpRecorder } from "./recorder.ts";
+import { clock, HttpRecorder } from "./recorder.ts";
 
 /** What one request's match and error handling told. */
 interface Seen {
@@ -96,7 +96,7 @@ export function instrument(
   return (request: Request, env?: unknown, executionCtx?: unknown): Response | Promise<Response> => {
     const metrics = recorder.ready(env);
     if (metrics === undefined) return fetch(request, env, executionCtx);
-    const started = performance.now();
+    const started = clock.now();
     const seen: Seen = { route: "/*", error: undefined, handled: false };
     current = seen;
     let result: Response | Promise<Response>;

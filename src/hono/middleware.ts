@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 import type { Middleware, PrometheusOptions } from "../core/exporter/api.ts";
 import { internals } from "../core/exporter/exporter.ts";
-import { HttpRecorder } from "./recorder.ts";
+import { clock, HttpRecorder } from "./recorder.ts";
 import { answeredRoute } from "./route.ts";
 
 export type { PrometheusOptions };
@@ -31,7 +31,7 @@ export function prometheus(options: PrometheusOptions): Middleware {
     const c = context as Context;
     const metrics = recorder.ready(c.env);
     if (metrics === undefined) return await next();
-    const started = performance.now();
+    const started = clock.now();
     let thrown: unknown;
     try {
       await next();

@@ -20,6 +20,9 @@ test(`response sizes are recorded behind @hono/node-server's lightweight respons
   app.get("/sized", (c) => c.body("hello", 200, { "content-length": "5" }));
   app.get("/list", () => new Response("abcd", { headers: [["Content-Length", "4"]] }));
   app.get("/unsized", (c) => c.text("no length"));
+  app.get("/headers", () => new Response("abcdef", { headers: new Headers({ "Content-Length": "6" }) }));
+  // A header named "get" must not pass for a Headers object.
+  app.get("/odd", () => new Response("ab", { headers: { get: "x", "content-length": "2" } }));
   // node-server swaps in its own global Request and Response while serving; give them back after,
   // since Bun runs every test file in one process.
   const globals = { Request: globalThis.Request, Response: globalThis.Response };
@@ -29,7 +32,7 @@ test(`response sizes are recorded behind @hono/node-server's lightweight respons
   try {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : 0;
-    for (const path of ["/sized", "/list", "/unsized"]) {
+    for (const path of ["/sized", "/list", "/unsized", "/headers", "/odd"]) {
       assert.equal((await fetch(`http://127.0.0.1:${port}${path}`)).status, 200);
     }
     // Deno's globals are read-only, so node-server keeps the standard Response there.
@@ -39,6 +42,8 @@ test(`response sizes are recorded behind @hono/node-server's lightweight respons
     const text = await exporter.collect();
     assert.equal(sample(text, 'hono_worker_response_size_bytes_sum{method="GET",route="/sized"}'), 5);
     assert.equal(sample(text, 'hono_worker_response_size_bytes_sum{method="GET",route="/list"}'), 4);
+    assert.equal(sample(text, 'hono_worker_response_size_bytes_sum{method="GET",route="/headers"}'), 6);
+    assert.equal(sample(text, 'hono_worker_response_size_bytes_sum{method="GET",route="/odd"}'), 2);
     assert.equal(sample(text, 'hono_worker_response_size_bytes_count{method="GET",route="/unsized"}'), undefined);
   } finally {
     await new Promise((resolve) => server.close(resolve));
