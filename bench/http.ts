@@ -5,6 +5,12 @@
  * order that rotates from round to round, so that machine noise falls on all of them; ratios are
  * taken within each round, and their median and spread over the rounds are reported. Without wrk
  * it falls back to autocannon, whose own cost bounds what it can measure (said in the result).
+ *
+ * Then the same comparisons side by side: the two servers of a pair run at the same time, both on
+ * core 0, each loaded by its own wrk on core 1, so that whatever slows the machine slows both at
+ * once; the ratio of their throughputs is the ratio of their costs per request. On this shared
+ * machine a round of sequential runs moves by up to 10 %, a side-by-side round of two identical
+ * servers by a few percent (the `noop/noop` control pair shows it in every run).
  */
 import { execFile, spawn, spawnSync } from "node:child_process";
 import process from "node:process";
@@ -68,6 +74,20 @@ function load(port: number, seconds: number): Promise<number> {
   });
 }
 
+/** The pairs compared side by side: candidate over baseline; `noop/noop` is the control. */
+export const PAIRS = [
+  ["exporter", "noop"],
+  ["instrument", "bare"],
+  ["exporter", "hono-prometheus"],
+  ["noop", "noop"],
+] as const satisfies ReadonlyArray<readonly [Variant, Variant]>;
+
+/** Requests per second of two servers loaded at the same time, each by its own wrk. */
+async function loadSideBySide(ports: [number, number], seconds: number): Promise<[number, number]> {
+  const [a, b] = await Promise.all(ports.map((port) => load(port, seconds)));
+  return [a, b];
+}
+
 /** A ratio's median over the rounds, and its lowest and highest round. */
 export interface Spread {
   readonly median: number;
@@ -85,6 +105,8 @@ export interface HttpResult {
   readonly rps: Record<Variant, number>;
   /** `ratios[a][b]`: requests per second of variant `a` over variant `b`, in the same round. */
   readonly ratios: Record<Variant, Record<Variant, Spread>>;
+  /** Side by side (wrk only): `paired["exporter/noop"]`, candidate over baseline, per round. */
+  readonly paired: Record<string, Spread>;
 }
 
 export async function benchHttp(runtime: string, rounds = 5, seconds = 3): Promise<HttpResult> {
@@ -98,6 +120,27 @@ export async function benchHttp(runtime: string, rounds = 5, seconds = 3): Promi
         samples[variant].push(await load(app.port, seconds));
       } finally {
         await app.stop();
+      }
+    }
+  }
+  const paired: Record<string, number[]> = {};
+  for (let round = 0; hasWrk && round < rounds; round++) {
+    for (const [candidate, baseline] of PAIRS) {
+      // Which of the two starts and is loaded first alternates from round to round.
+      const swap = round % 2 === 1;
+      const apps = await Promise.all(
+        swap
+          ? [startApp(runtime, baseline), startApp(runtime, candidate)]
+          : [startApp(runtime, candidate), startApp(runtime, baseline)],
+      );
+      try {
+        const ports: [number, number] = [apps[0].port, apps[1].port];
+        await loadSideBySide(ports, 1); // warm-up
+        const [first, second] = await loadSideBySide(ports, seconds);
+        const [c, b] = swap ? [second, first] : [first, second];
+        (paired[`${candidate}/${baseline}`] ??= []).push(c / b);
+      } finally {
+        await Promise.all(apps.map((app) => app.stop()));
       }
     }
   }
@@ -118,5 +161,6 @@ export async function benchHttp(runtime: string, rounds = 5, seconds = 3): Promi
     seconds,
     rps: Object.fromEntries(VARIANTS.map((v) => [v, median(samples[v])])) as Record<Variant, number>,
     ratios,
+    paired: Object.fromEntries(Object.entries(paired).map(([pair, values]) => [pair, spread(values)])),
   };
 }

@@ -80,6 +80,23 @@ for (const runtime of ["node", "bun", "deno"]) {
         r.ratios.noop.bare.max.toFixed(3)
       }`,
     ]);
+    // The same comparisons side by side (both servers at once on core 0), and the control pair.
+    const side = (pair: string, label: string, target?: number) => {
+      const p = r.paired[pair];
+      if (p === undefined) return;
+      rows.push([
+        `(b) ${runtime}, side by side: ${label}`,
+        "",
+        "",
+        target === undefined
+          ? `${p.median.toFixed(3)}x, rounds ${p.min.toFixed(3)}-${p.max.toFixed(3)}`
+          : ratio(p, target),
+      ]);
+    };
+    side("exporter/noop", "this middleware vs no-op middleware", 0.95);
+    side("instrument/bare", "instrument(app) vs bare Hono", 0.95);
+    side("exporter/hono-prometheus", "this middleware vs @hono/prometheus", 1.0);
+    side("noop/noop", "no-op vs no-op (control: two identical servers)");
   } catch (error) {
     rows.push([`(b) ${runtime}`, "failed", String(error), ""]);
   }
