@@ -76,7 +76,7 @@ export class RequestTable {
       aggregator: "sum",
       get: () => Promise.resolve(this.#promCounter(counterName, counterHelp)),
       reset: () => this.#rows.clear(),
-      encodeSnapshot: () => this.#encodeCounter(counterName, counterHelp),
+      encodeSnapshot: () => this.#encodeCounter(counterHelp),
     };
     this.histogram = {
       name: histogramName,
@@ -85,7 +85,7 @@ export class RequestTable {
       aggregator: "sum",
       get: () => Promise.resolve(this.#promHistogram(histogramName, histogramHelp)),
       reset: () => this.#rows.clear(),
-      encodeSnapshot: () => this.#encodeHistogram(histogramName, histogramHelp),
+      encodeSnapshot: () => this.#encodeHistogram(histogramHelp),
     };
   }
 
@@ -133,14 +133,14 @@ export class RequestTable {
   }
 
   /** The row's keys and values, encoded again only when it changed (each request adds to the count). */
-  #encoded(row: Row, counterName: string, histogramName: string): Encoded {
+  #encoded(row: Row): Encoded {
     const worker = this.workerId();
     let e = row.encoded;
     if (e === undefined || e.worker !== worker) {
       e = row.encoded = {
         worker,
-        counterKey: seriesKey(counterName, this.#labels(row, true)),
-        histogramKey: seriesKey(histogramName, this.#labels(row, false)),
+        counterKey: seriesKey(this.counter.name, this.#labels(row, true)),
+        histogramKey: seriesKey(this.histogram.name, this.#labels(row, false)),
         count: NaN,
         counter: "",
         histogram: "",
@@ -154,19 +154,19 @@ export class RequestTable {
     return e;
   }
 
-  #encodeCounter(name: string, help: string): { descriptor: MetricDescriptor; series: Array<[string, string]> } {
+  #encodeCounter(help: string): { descriptor: MetricDescriptor; series: Array<[string, string]> } {
     const series: Array<[string, string]> = [];
     for (const row of this.#each()) {
-      const e = this.#encoded(row, name, this.histogram.name);
+      const e = this.#encoded(row);
       series.push([e.counterKey, e.counter]);
     }
     return { descriptor: { type: "counter", help }, series };
   }
 
-  #encodeHistogram(name: string, help: string): { descriptor: MetricDescriptor; series: Array<[string, string]> } {
+  #encodeHistogram(help: string): { descriptor: MetricDescriptor; series: Array<[string, string]> } {
     const series: Array<[string, string]> = [];
     for (const row of this.#each()) {
-      const e = this.#encoded(row, this.counter.name, name);
+      const e = this.#encoded(row);
       series.push([e.histogramKey, e.histogram]);
     }
     return { descriptor: { type: "histogram", help, buckets: [...this.#bounds] }, series };

@@ -211,22 +211,18 @@ export class Publisher {
     return state;
   }
 
+  /** After a reincarnation: the series, less the retired baseline, that differ from what storage acknowledged. */
   #changedSeries(current: Map<string, string>, descriptors: Map<string, MetricDescriptor>): Map<string, string> {
     const changed = new Map<string, string>();
-    const baseline = this.#baseline;
-    const acked = this.#acked;
-    // forEach rather than for-of: no [key, value] pair allocated per series.
-    current.forEach((raw, key) => {
+    for (const [key, raw] of current) {
       let value = raw;
-      if (baseline.size > 0) {
-        const base = baseline.get(key);
-        const d = base === undefined ? undefined : descriptors.get(splitSeriesKey(key)[0]);
-        if (base !== undefined && d !== undefined && d.type !== "gauge") {
-          value = combine(d.type, raw, base, -1, d.buckets?.length ?? 0) ?? raw;
-        }
+      const base = this.#baseline.get(key);
+      const d = base === undefined ? undefined : descriptors.get(splitSeriesKey(key)[0]);
+      if (base !== undefined && d !== undefined && d.type !== "gauge") {
+        value = combine(d.type, raw, base, -1, d.buckets?.length ?? 0) ?? raw;
       }
-      if (acked.get(key) !== value) changed.set(key, value);
-    });
+      if (this.#acked.get(key) !== value) changed.set(key, value);
+    }
     return changed;
   }
 
