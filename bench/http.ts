@@ -1,8 +1,9 @@
 /**
  * (b) HTTP throughput of the bench app per runtime, with a native load generator: wrk (Debian's),
  * `-t1 -c32` on `GET /users/:id`, pinned to core 1 while the server has core 0. Every variant
- * (bare Hono, a no-op middleware, this middleware, @hono/prometheus) runs in every round, in an
- * order that rotates from round to round, so that machine noise falls on all of them; ratios are
+ * (see VARIANTS: bare Hono, a no-op middleware, a clock-only one, this middleware, the app wrapper,
+ * @hono/prometheus) runs in every round, in an order that rotates from round to round, so that
+ * machine noise falls on all of them; ratios are
  * taken within each round, and their median and spread over the rounds are reported. Without wrk
  * it falls back to autocannon, whose own cost bounds what it can measure (said in the result).
  *
@@ -79,6 +80,7 @@ export const PAIRS = [
   ["exporter", "noop"],
   ["instrument", "bare"],
   ["exporter", "hono-prometheus"],
+  ["clock", "noop"],
   ["noop", "noop"],
 ] as const satisfies ReadonlyArray<readonly [Variant, Variant]>;
 

@@ -1,7 +1,7 @@
 /**
- * The app the HTTP benchmark loads, in one of five variants (BENCH_VARIANT): `bare` Hono, a `noop`
- * middleware, `exporter` (this library's middleware), `instrument` (this library's app wrapper, no
- * middleware), `hono-prometheus` (@hono/prometheus).
+ * The app the HTTP benchmark loads, in one of the variants of `variants.ts` (BENCH_VARIANT): `bare`
+ * Hono, a `noop` middleware, `clock` (a middleware that only times the request), `exporter` (this
+ * library's middleware), `instrument` (this library's app wrapper, no middleware), `hono-prometheus`.
  * Runs on Node (through @hono/node-server), Bun and Deno. Prints "ready <port>" when listening.
  */
 import { Hono } from "hono";

@@ -16,7 +16,7 @@ import { benchIncrement } from "./increment.ts";
 import { benchRedis } from "./redis.ts";
 import { benchScale } from "./scale.ts";
 import { benchUpstash } from "./upstash.ts";
-import { benchMiddleware } from "./middleware.ts";
+import type { InProcessResult } from "./middleware.ts";
 import { benchSigkill } from "./sigkill.ts";
 import { benchWorkers } from "./workers.ts";
 import { table, verdict } from "./stats.ts";
@@ -73,6 +73,14 @@ for (const runtime of ["node", "bun", "deno"]) {
       ratio(r.ratios.exporter["hono-prometheus"], 1.0),
     ]);
     rows.push([
+      `(b) ${runtime}: clock-only middleware vs no-op (the least a middleware that times requests costs)`,
+      rps(r.rps.noop),
+      rps(r.rps.clock),
+      `${r.ratios.clock.noop.median.toFixed(3)}x, rounds ${r.ratios.clock.noop.min.toFixed(3)}-${
+        r.ratios.clock.noop.max.toFixed(3)
+      }`,
+    ]);
+    rows.push([
       `(b) ${runtime}: no-op middleware vs bare Hono (what one middleware layer costs)`,
       rps(r.rps.bare),
       rps(r.rps.noop),
@@ -96,21 +104,40 @@ for (const runtime of ["node", "bun", "deno"]) {
     side("exporter/noop", "this middleware vs no-op middleware", 0.95);
     side("instrument/bare", "instrument(app) vs bare Hono", 0.95);
     side("exporter/hono-prometheus", "this middleware vs @hono/prometheus", 1.0);
+    side("clock/noop", "clock-only middleware vs no-op (the least a middleware that times requests costs)");
     side("noop/noop", "no-op vs no-op (control: two identical servers)");
   } catch (error) {
     rows.push([`(b) ${runtime}`, "failed", String(error), ""]);
   }
 }
 
-if (want("middleware")) {
-  const r = await benchMiddleware();
+// In process (no server): what each variant's own JavaScript costs per request, on each runtime.
+const IN_PROCESS: Record<string, [string, string[]]> = {
+  node: [process.execPath, ["--import", "tsx", "bench/middleware.ts"]],
+  bun: ["node_modules/.bin/bun", ["bench/middleware.ts"]],
+  deno: ["node_modules/.bin/deno", ["run", "-A", "bench/middleware.ts"]],
+};
+for (const [runtime, [command, args]] of Object.entries(IN_PROCESS)) {
+  if (!want(`middleware:${runtime}`)) continue;
+  const child = spawnSync(command, args, { encoding: "utf8" });
+  const last = child.stdout?.trim().split("\n").at(-1) ?? "";
+  if (child.status !== 0 || !last.startsWith("{")) {
+    rows.push([`(b') ${runtime} in process`, "failed", (child.stderr ?? String(child.error)).slice(-300), ""]);
+    continue;
+  }
+  const r = JSON.parse(last) as InProcessResult;
+  const ns = (a: number, b: number) => `+${Math.round((a - b) * 1000)} ns`;
   rows.push([
-    "(b') in-process cost per request on Node (app.fetch): vs no-op",
+    `(b') ${runtime} in process, per request: this middleware / clock-only middleware vs no-op`,
     `${r.noop.toFixed(2)} us`,
-    `${r.exporter.toFixed(2)} us`,
-    `+${(r.exporter - r.noop).toFixed(2)} us per request; @hono/prometheus +${
-      (r["hono-prometheus"] - r.noop).toFixed(2)
-    } us`,
+    `${r.exporter.toFixed(2)} us / ${r.clock.toFixed(2)} us`,
+    `${ns(r.exporter, r.noop)} / ${ns(r.clock, r.noop)}; @hono/prometheus ${ns(r["hono-prometheus"], r.noop)}`,
+  ]);
+  rows.push([
+    `(b') ${runtime} in process, per request: instrument(app) vs bare Hono`,
+    `${r.bare.toFixed(2)} us`,
+    `${r.instrument.toFixed(2)} us`,
+    ns(r.instrument, r.bare),
   ]);
 }
 
