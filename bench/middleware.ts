@@ -12,6 +12,14 @@ import { Registry } from "../src/core/values/metrics.ts";
 import { MemoryStorage } from "../src/storage/memory.ts";
 import { applyVariant, fetchOf, type Variant, VARIANTS } from "./variants.ts";
 
+// On Node, apps are served by @hono/node-server, which puts its lightweight Request and Response
+// in place of Node's own when it makes its listener: do so here too, so that the app builds the
+// Responses it builds when served.
+if (!("Deno" in globalThis) && !("Bun" in globalThis)) {
+  const { getRequestListener } = await import("@hono/node-server");
+  getRequestListener(() => new Response());
+}
+
 /** Microseconds per request, per variant. */
 export type InProcessResult = Record<Variant, number>;
 

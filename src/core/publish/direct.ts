@@ -41,8 +41,12 @@ interface Cached {
   encoded: string;
 }
 
-/** Where each encoded series goes: the snapshot's series limiter. */
-export type Put = (key: string, value: string) => void;
+/**
+ * Where each encoded series goes: the snapshot's series limiter. `anew` is true when the value
+ * was encoded anew, from a count or sum that changed since the last encoding: then it differs
+ * from what was published before, and need not be compared with it.
+ */
+export type Put = (key: string, value: string, anew: boolean) => void;
 
 const CACHED = Symbol("hono-prometheus-exporter.encoded");
 
@@ -89,11 +93,12 @@ function encodeCounters(name: string, map: Record<string, Entry>, put: Put): boo
     first = false;
     const value = entry.value!;
     const c = cachedOf(entry, name);
-    if (c.value !== value) {
+    const anew = c.value !== value;
+    if (anew) {
       c.value = value;
       c.encoded = String(value);
     }
-    put(c.key, c.encoded);
+    put(c.key, c.encoded, anew);
   }
   return true;
 }
@@ -111,7 +116,8 @@ function encodeHistograms(name: string, map: Record<string, Entry>, bounds: read
     const sum = entry.sum!;
     const c = cachedOf(entry, name);
     // Every observation adds to the count: an unchanged count and sum is an unchanged series.
-    if (c.value !== count || c.sum !== sum) {
+    const anew = c.value !== count || c.sum !== sum;
+    if (anew) {
       const buckets = entry.bucketValues!;
       let running = 0;
       for (let i = 0; i < names.length; i++) cumulative[i] = running += buckets[names[i]] ?? 0;
@@ -119,7 +125,7 @@ function encodeHistograms(name: string, map: Record<string, Entry>, bounds: read
       c.sum = sum;
       c.encoded = encodeHistogram(sum, count, cumulative);
     }
-    put(c.key, c.encoded);
+    put(c.key, c.encoded, anew);
   }
   return true;
 }

@@ -150,10 +150,10 @@ export class Publisher {
       previous: this.#previous,
       now,
       onDropped: (metric, count, reason) => this.#dropped(metric, count, reason),
-    }, (key, value, gauge) => {
+    }, (key, value, gauge, anew) => {
       if (gauge) gauges.set(key, value);
       if (full !== undefined) full.set(key, value);
-      else if (acked.get(key) !== value) fresh.set(key, value);
+      else if (anew || acked.get(key) !== value) fresh.set(key, value);
     });
     this.#previous = gauges;
     const series = full === undefined ? fresh : this.#changedSeries(full, allDescriptors);

@@ -86,8 +86,12 @@ export async function takeSnapshot(registry: Registry, options: SnapshotOptions)
   return { descriptors, series };
 }
 
-/** Receives each encoded series of a snapshot; `gauge` tells a gauge's series. */
-export type SeriesSink = (key: string, value: string, gauge: boolean) => void;
+/**
+ * Receives each encoded series of a snapshot; `gauge` tells a gauge's series; `anew` tells a value
+ * encoded anew from a count or sum that changed (it differs from any value published before, so
+ * comparing it with what storage has can be skipped); false when that is not known.
+ */
+export type SeriesSink = (key: string, value: string, gauge: boolean, anew: boolean) => void;
 
 /**
  * Reads and encodes every metric of `registry`, handing each series to `sink` as it is encoded
@@ -114,7 +118,7 @@ export async function encodeSnapshot(
     const encoded = metric.encodeSnapshot();
     const limited = new Limiter(metric.name, encoded.descriptor.type === "gauge", options, sink);
     descriptors.set(metric.name, encoded.descriptor);
-    for (const [key, value] of encoded.series) limited.put(key, value);
+    for (const [key, value] of encoded.series) limited.put(key, value, false);
     limited.report();
   }
   const results = await Promise.all(metrics.map((m) => m.get()));
@@ -170,7 +174,7 @@ class Limiter {
     readonly sink: SeriesSink,
   ) {}
   /** Hands the series on, unless it is over the limit or too long. */
-  readonly put = (key: string, value: string): void => {
+  readonly put = (key: string, value: string, anew = false): void => {
     if (key.length > MAX_SERIES_KEY_LENGTH) {
       this.#tooLong++;
       return;
@@ -180,7 +184,7 @@ class Limiter {
       return;
     }
     this.#count++;
-    this.sink(key, value, this.gauge);
+    this.sink(key, value, this.gauge, anew);
   };
   report(): void {
     if (this.#dropped > 0) this.options.onDropped(this.metric, this.#dropped, "limit");
