@@ -25,6 +25,7 @@ export type InProcessResult = Record<Variant, number>;
 
 function build(variant: Variant): (request: Request) => Response | Promise<Response> {
   const app = new Hono();
+  // Each variant asks for its exporter once: `exporter` from applyVariant, `instrument` from fetchOf.
   const exporter = () =>
     createExporter({
       registry: new Registry(),
@@ -32,10 +33,8 @@ function build(variant: Variant): (request: Request) => Response | Promise<Respo
       metricsServer: false,
       handleSignals: false,
     });
-  let made: ReturnType<typeof exporter> | undefined;
-  const once = () => (made ??= exporter());
-  applyVariant(app, variant, once);
-  return fetchOf(app, variant, once);
+  applyVariant(app, variant, exporter);
+  return fetchOf(app, variant, exporter);
 }
 
 export async function benchMiddleware(rounds = 15, requests = 20_000): Promise<InProcessResult> {

@@ -43,8 +43,9 @@ interface Cached {
 
 /**
  * Where each encoded series goes: the snapshot's series limiter. `anew` is true when the value
- * was encoded anew, from a count or sum that changed since the last encoding: then it differs
- * from what was published before, and need not be compared with it.
+ * was encoded anew, from a count or sum that changed since the last encoding: the publisher then
+ * sends it without comparing it with what storage has (which would almost always find it changed;
+ * at worst, after a reset, a value storage already holds is sent again).
  */
 export type Put = (key: string, value: string, anew: boolean) => void;
 

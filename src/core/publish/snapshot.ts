@@ -88,8 +88,8 @@ export async function takeSnapshot(registry: Registry, options: SnapshotOptions)
 
 /**
  * Receives each encoded series of a snapshot; `gauge` tells a gauge's series; `anew` tells a value
- * encoded anew from a count or sum that changed (it differs from any value published before, so
- * comparing it with what storage has can be skipped); false when that is not known.
+ * encoded anew from a count or sum that changed since the last snapshot, which need not be compared
+ * with what storage has (see `Put` in `direct.ts`); false when that is not known.
  */
 export type SeriesSink = (key: string, value: string, gauge: boolean, anew: boolean) => void;
 
@@ -118,7 +118,7 @@ export async function encodeSnapshot(
     const encoded = metric.encodeSnapshot();
     const limited = new Limiter(metric.name, encoded.descriptor.type === "gauge", options, sink);
     descriptors.set(metric.name, encoded.descriptor);
-    for (const [key, value] of encoded.series) limited.put(key, value, false);
+    for (const [key, value] of encoded.series) limited.put(key, value);
     limited.report();
   }
   const results = await Promise.all(metrics.map((m) => m.get()));
