@@ -11,7 +11,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { benchCollect } from "./collect.ts";
 import { benchFilesystem } from "./filesystem.ts";
-import { benchHttp, type HttpResult, type Spread } from "./http.ts";
+import { benchHttp, type Spread } from "./http.ts";
 import { benchIncrement } from "./increment.ts";
 import { benchRedis } from "./redis.ts";
 import { benchScale } from "./scale.ts";
@@ -27,9 +27,12 @@ const want = (name: string) =>
 // The tools the benchmarks use (wrk for HTTP, redis-server...), installed the way the tests install theirs.
 spawnSync("bash", ["tests/support/install-system-deps.sh", "--bench"], { stdio: "inherit" });
 const rows: Array<Array<string | number>> = [];
+/** Every benchmark's own result, for the JSON file. */
+const results: Record<string, unknown> = {};
 
 if (want("increment")) {
   const r = await benchIncrement();
+  results.increment = r;
   rows.push([
     "(a) counter.inc + histogram.observe, 3 labels",
     `${r.baselineNs.toFixed(0)} ns (prom-client alone)`,
@@ -38,12 +41,11 @@ if (want("increment")) {
   ]);
 }
 
-const httpResults: HttpResult[] = [];
 for (const runtime of ["node", "bun", "deno"]) {
   if (!want(`http:${runtime}`)) continue;
   try {
     const r = await benchHttp(runtime, Number(process.env.BENCH_ROUNDS ?? 5), Number(process.env.BENCH_SECONDS ?? 3));
-    httpResults.push(r);
+    results[`http:${runtime}`] = r;
     const rps = (v: number) => `${Math.round(v)} req/s`;
     const how = `${r.generator}, ${r.pinned ? "server and generator on separate cores" : "unpinned"}`;
     const spread = (s: Spread) => `rounds ${s.min.toFixed(3)}-${s.max.toFixed(3)}`;
@@ -121,6 +123,7 @@ for (const [runtime, [command, args]] of Object.entries(IN_PROCESS)) {
     continue;
   }
   const r = JSON.parse(last) as InProcessResult;
+  results[`middleware:${runtime}`] = r;
   const ns = (a: number, b: number) => `+${Math.round((a - b) * 1000)} ns`;
   rows.push([
     `(b') ${runtime} in process, per request: this middleware / clock-only middleware vs no-op`,
@@ -138,6 +141,7 @@ for (const [runtime, [command, args]] of Object.entries(IN_PROCESS)) {
 
 if (want("collect")) {
   const r = await benchCollect();
+  results.collect = r;
   rows.push([
     `(c) collect + render, ${r.processes} processes x ${r.series} series (${(r.outputBytes / 1e6).toFixed(1)} MB)`,
     `${r.promClientMs.toFixed(0)} ms (prom-client AggregatorRegistry)`,
@@ -148,6 +152,7 @@ if (want("collect")) {
 
 if (want("filesystem")) {
   const r = await benchFilesystem();
+  results.filesystem = r;
   rows.push([
     "(fs) collect + render from the filesystem backend, 16 process files x 3000 label sets",
     `${r.promClientMs.toFixed(0)} ms (prom-client AggregatorRegistry)`,
@@ -167,6 +172,7 @@ if (want("filesystem")) {
 
 if (want("upstash")) {
   const r = await benchUpstash();
+  results.upstash = r;
   for (const c of r.costs) {
     rows.push([
       `(upstash) ${c.appRequests} app requests over ${c.processes} process(es), then one publish each`,
@@ -187,6 +193,7 @@ if (want("upstash")) {
 
 if (want("redis")) {
   const r = await benchRedis();
+  results.redis = r;
   rows.push([
     "(redis) round trips over TCP: one publish / one scrape / a scrape that retires a process",
     "Upstash: 1 / 1 / 2 REST requests",
@@ -211,6 +218,7 @@ if (want("redis")) {
 
 if (want("scale")) {
   const r = await benchScale();
+  results.scale = r;
   rows.push([
     `(scale) collect + render from the filesystem, ${r.fs.processes} processes x ${r.fs.series} series (steady scrapes)`,
     `${r.fs.promClientMs.toFixed(0)} ms (prom-client AggregatorRegistry)`,
@@ -245,6 +253,7 @@ if (want("scale")) {
 
 if (want("workers")) {
   const r = await benchWorkers();
+  results.workers = r;
   const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
   rows.push([
     "(workers) bundle of the Workers example (wrangler deploy --dry-run), gzip",
@@ -264,6 +273,7 @@ if (want("workers")) {
 
 if (want("sigkill")) {
   const r = await benchSigkill();
+  results.sigkill = r;
   const mean = r.lostPerKill.reduce((a, b) => a + b, 0) / r.kills;
   // Each kill's loss in ms of the killed worker's own traffic (its rate before the kill).
   const windows = r.lostPerKill.map((lost, i) => (lost / r.killedRps[i]) * 1000);
@@ -293,13 +303,16 @@ console.log(
   }, Node ${process.version}\n`,
 );
 console.log(table(["benchmark", "baseline", "this library", "ratio"], rows));
-if (httpResults.length > 0) {
-  // Machine-readable: every variant's throughput and every ratio, with its spread over the rounds.
-  mkdirSync(".bench-results", { recursive: true });
-  const path = join(".bench-results", `http-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(
-    path,
-    JSON.stringify({ date: new Date().toISOString(), cpus: cpus().length, http: httpResults }, null, 2),
-  );
-  console.log(`\nHTTP results as JSON: ${path}`);
-}
+// Machine-readable: the table, and every benchmark's own result (for HTTP, every variant's
+// throughput and every ratio, with its spread over the rounds).
+mkdirSync(".bench-results", { recursive: true });
+const path = join(".bench-results", `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+writeFileSync(
+  path,
+  JSON.stringify(
+    { date: new Date().toISOString(), cpus: cpus().length, node: process.version, rows, results },
+    null,
+    2,
+  ),
+);
+console.log(`\nResults as JSON: ${path}`);
