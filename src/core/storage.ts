@@ -1,7 +1,10 @@
 /**
- * The one interface every backend (memory, filesystem, Upstash) implements. Publishers write a
- * process's changed series as absolute values; collectors read everything in a constant number of
- * round trips and retire dead processes with a compare-and-set, so retirement happens once.
+ * The one interface every backend (memory, filesystem, Upstash, Redis) implements. Publishers write
+ * a process's changed series as absolute values; collectors read everything in a constant number of
+ * round trips and retire dead processes with a compare-and-set, so retirement happens once. Storage
+ * may lose everything at any moment: a publish that finds storage no longer holds what it
+ * acknowledged says so (`lost`), and the process publishes its whole state again, putting back
+ * what it knows of others where storage has nothing in its place (`Restoration`).
  * @module
  */
 import type { MultiprocessMode } from "./values/modes.ts";
@@ -36,15 +39,79 @@ export interface ProcessUpdate {
   readonly descriptors: ReadonlyMap<string, MetricDescriptor>;
   /** Changed series, absolute values. Writing them again changes nothing (idempotent). */
   readonly series: ReadonlyMap<string, string>;
+  /**
+   * What storage acknowledged of this process so far; absent when nothing was. When storage no
+   * longer holds it, the publish writes nothing and answers `lost`.
+   */
+  readonly expect?: Expectation;
+  /** The whole state of the process: its stored series are replaced, not merged (after a loss). */
+  readonly replace?: boolean;
+  /** The retired version this process knows: an answer carries the retired total when it differs. */
+  readonly retiredVersion?: number;
+  /** What this process knows of others, put back where storage has nothing (with `replace`). */
+  readonly restore?: Restoration;
+}
+
+/** What storage acknowledged of one process: a publish checks it is still there. */
+export interface Expectation {
+  /** The heartbeat of the last acknowledged publish: the stored record must carry exactly it. */
+  readonly heartbeat: number;
+  /** Whether series were acknowledged: the process's series must be stored. */
+  readonly series: boolean;
+  /** Whether descriptors were acknowledged: descriptors must be stored. */
+  readonly descriptors: boolean;
 }
 
 /**
- * What storage did with a publish. `retired` means a collector had retired this identity: nothing
- * was written, and `folded` holds exactly the values that were folded into the retired total.
+ * What a process puts back after storage lost data, each part only where storage has nothing in
+ * its place, so that two processes restoring the same loss do not count anything twice.
+ */
+export interface Restoration {
+  /** The retired total: written when storage holds none (no version, no copy). */
+  readonly retired?: RetiredTotal;
+  /** Descriptors, each written where storage has none by that name. */
+  readonly descriptors: ReadonlyMap<string, MetricDescriptor>;
+  /**
+   * Other processes as last read, each written where storage has no record, series and tombstone
+   * of that id. A live one notices at its next publish (its heartbeat differs) and replaces it.
+   */
+  readonly processes: readonly ProcessRecord[];
+}
+
+/** The retired total at one version, as a process last learned it. */
+export interface RetiredTotal {
+  /** The retired version it was read at. */
+  readonly version: number;
+  /** Series key to folded value. */
+  readonly series: ReadonlyMap<string, string>;
+  /** The second copy, where the backend keeps one (values that do not read in `series` come from it). */
+  readonly copy?: ReadonlyMap<string, string>;
+}
+
+/** What a publish that replaced a lost state put back. */
+export interface Restored {
+  /** Whether the retired total was written back. */
+  readonly retired: boolean;
+  /** How many other processes' records were written back. */
+  readonly processes: number;
+}
+
+/**
+ * What storage did with a publish. `ok`: written; `retired` and `descriptors` when the retired
+ * version differs from the one the process said it knows; `restored` after a `replace`.
+ * `retired`: a collector had retired this identity: nothing was written, and `folded` holds
+ * exactly the values that were folded into the retired total. `lost`: storage no longer holds what
+ * it acknowledged (`lost` says what): nothing was written; the process publishes its whole state.
  */
 export type PublishOutcome =
-  | { readonly status: "ok" }
-  | { readonly status: "retired"; readonly folded: Map<string, string> };
+  | {
+    readonly status: "ok";
+    readonly retired?: RetiredTotal;
+    readonly descriptors?: ReadonlyMap<string, MetricDescriptor>;
+    readonly restored?: Restored;
+  }
+  | { readonly status: "retired"; readonly folded: Map<string, string> }
+  | { readonly status: "lost"; readonly lost: "record" | "series" | "descriptors" };
 
 /** One process as stored. */
 export interface ProcessRecord {
@@ -102,6 +169,8 @@ export interface Storage {
   readonly kind: string;
   /** After this long without a publish, a process's data expires from the backend, in ms (Upstash TTL). */
   readonly expiresAfterMs?: number;
+  /** How long one call may take before it fails, in ms: a scrape without a deadline of its own waits this long. */
+  readonly timeoutMs?: number;
   /** Applies one publish atomically, in one round trip. */
   publish(update: ProcessUpdate): Promise<PublishOutcome>;
   /** Reads the whole state, in a constant number of round trips. */

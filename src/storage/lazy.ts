@@ -14,17 +14,22 @@ export class LazyStorage implements Storage {
   readonly kind: string;
   /** The backend's key lifetime, known from its settings. */
   readonly expiresAfterMs: number | undefined;
+  /** The backend's call timeout, known from its settings. */
+  readonly timeoutMs: number | undefined;
   readonly #load: () => Promise<Storage>;
   #loaded: Promise<Storage> | undefined;
 
   /**
-   * @param kind The backend's kind.
-   * @param expiresAfterMs Its key lifetime, if any.
+   * @param known What is known of the backend before it loads: its kind, key lifetime and call timeout.
    * @param load Imports the backend's module and builds it.
    */
-  constructor(kind: string, expiresAfterMs: number | undefined, load: () => Promise<Storage>) {
-    this.kind = kind;
-    this.expiresAfterMs = expiresAfterMs;
+  constructor(
+    known: { readonly kind: string; readonly expiresAfterMs?: number; readonly timeoutMs?: number },
+    load: () => Promise<Storage>,
+  ) {
+    this.kind = known.kind;
+    this.expiresAfterMs = known.expiresAfterMs;
+    this.timeoutMs = known.timeoutMs;
     this.#load = load;
   }
 
@@ -48,7 +53,7 @@ export class LazyStorage implements Storage {
     const storage = await this.#storage();
     if (storage.publishAndRead !== undefined) return storage.publishAndRead(update);
     const outcome = await storage.publish(update);
-    return outcome.status === "retired" ? { outcome } : { outcome, state: await storage.read() };
+    return outcome.status === "ok" ? { outcome, state: await storage.read() } : { outcome };
   }
 
   /** Reads through the loaded backend. */

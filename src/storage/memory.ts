@@ -8,6 +8,8 @@ import type {
   ProcessRecord,
   ProcessUpdate,
   PublishOutcome,
+  Restoration,
+  Restored,
   Retirement,
   SeriesMap,
   Storage,
@@ -61,14 +63,24 @@ export class MemoryStorage implements Storage {
     this.#tombstoneTtlMs = options.tombstoneTtlMs ?? 86_400_000;
   }
 
-  /** Applies one publish. */
+  /** Applies one publish, or answers `lost` when what it acknowledged of the process is gone. */
   publish(update: ProcessUpdate): Promise<PublishOutcome> {
     const tomb = this.#tombstones.get(update.processId);
     if (tomb !== undefined && tomb.expires > this.#clock()) {
       return Promise.resolve({ status: "retired", folded: new Map(tomb.folded) });
     }
-    for (const [name, d] of update.descriptors) this.#descriptors.set(name, d);
     let stored = this.#processes.get(update.processId);
+    const expect = update.expect;
+    if (expect !== undefined && !update.replace) {
+      if (stored === undefined || stored.heartbeat !== expect.heartbeat) return lost("record");
+      if (expect.descriptors && this.#descriptors.size === 0) return lost("descriptors");
+    }
+    let restored: Restored | undefined;
+    if (update.replace) {
+      stored = undefined;
+      restored = this.#restore(update.restore);
+    }
+    for (const [name, d] of update.descriptors) this.#descriptors.set(name, d);
     if (stored === undefined) {
       stored = { heartbeat: update.heartbeat, exited: update.exited, series: new Map(), lent: false };
       this.#processes.set(update.processId, stored);
@@ -80,7 +92,40 @@ export class MemoryStorage implements Storage {
       stored.lent = false;
     }
     for (const [key, value] of update.series) stored.series.set(key, value);
-    return Promise.resolve({ status: "ok" });
+    if (update.retiredVersion === this.#version) return Promise.resolve({ status: "ok", restored });
+    return Promise.resolve({
+      status: "ok",
+      retired: { version: this.#version, series: this.#retired },
+      descriptors: new Map(this.#descriptors),
+      restored,
+    });
+  }
+
+  /** Puts back what `restore` holds, each part only where nothing stands in its place. */
+  #restore(restore: Restoration | undefined): Restored {
+    if (restore === undefined) return { retired: false, processes: 0 };
+    for (const [name, d] of restore.descriptors) if (!this.#descriptors.has(name)) this.#descriptors.set(name, d);
+    const retired = restore.retired !== undefined && this.#version === 0 && this.#retired.size === 0;
+    if (retired) {
+      this.#retired = new Map(restore.retired!.series);
+      this.#version = restore.retired!.version;
+    }
+    let processes = 0;
+    for (const p of restore.processes) {
+      if (this.#processes.has(p.id) || this.#tombstones.has(p.id)) continue;
+      this.#processes.set(p.id, { heartbeat: p.heartbeat, exited: p.exited, series: new Map(p.series), lent: false });
+      processes++;
+    }
+    return { retired, processes };
+  }
+
+  /** Forgets everything, as a storage restarted without persistence does (for tests of recovery). */
+  clear(): void {
+    this.#processes.clear();
+    this.#tombstones.clear();
+    this.#descriptors.clear();
+    this.#retired = new Map();
+    this.#version = 0;
   }
 
   /** Returns everything stored, as a snapshot later writes do not change. */
@@ -122,6 +167,10 @@ export class MemoryStorage implements Storage {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+function lost(what: "record" | "descriptors"): Promise<PublishOutcome> {
+  return Promise.resolve({ status: "lost", lost: what });
 }
 
 let shared: MemoryStorage | undefined;

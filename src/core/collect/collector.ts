@@ -7,6 +7,7 @@ import { type MergeResult, mergeState } from "./merge.ts";
 import { type ExpositionFormat, render } from "../render/render.ts";
 import type { ProcessRecord, Storage, StoredState } from "../storage.ts";
 import { readableRetired, retireDead } from "./retire.ts";
+import type { RestorePoint } from "./restore_point.ts";
 
 /** What the collector reports, for the exporter's own metrics. */
 export interface CollectorEvents {
@@ -48,6 +49,8 @@ export interface CollectorOptions {
   readonly processLabel: string;
   /** Hooks for the exporter's own metrics. */
   readonly events?: CollectorEvents;
+  /** Told what each read found (after its retirement), to put it back should storage lose it. */
+  readonly restorePoint?: RestorePoint;
 }
 
 /** Reads, retires, merges and renders. */
@@ -83,11 +86,21 @@ export class Collector {
     const retirement = await retireDead(o.storage, state, now, o.deadAfterMs, unreadable);
     if (retirement.seconds !== undefined) o.events?.storageCall?.("retire", retirement.seconds);
     if (retirement.ids.size > 0) o.events?.retired?.(retirement.ids.size);
+    o.restorePoint?.saw(
+      retirement.retired === undefined
+        ? { version: state.retiredVersion, series: state.retired }
+        : { version: state.retiredVersion + 1, series: retirement.retired },
+      state.descriptors,
+      retirement.ids.size === 0 ? state.processes : state.processes.filter((p) => !retirement.ids.has(p.id)),
+    );
     const merged: MergeResult = mergeState(
       { ...state, retired: retirement.retired ?? state.retired },
       { isLive, processLabel: o.processLabel, exclude: retirement.ids },
     );
     const problems = [...(stored.problems ?? [])];
+    if (merged.corrupt > 0) {
+      problems.push(`${merged.corrupt} stored series do not read, e.g. ${merged.corruptExamples.join(", ")}`);
+    }
     if (unreadable.length > 0) {
       problems.push(
         `${unreadable.length} retired total(s) cannot be read in any copy (${unreadable.slice(0, 3).join(", ")}); ` +

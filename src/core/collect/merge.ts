@@ -47,6 +47,8 @@ export interface MergeResult {
   readonly families: Map<string, MergedFamily>;
   /** Series skipped: corrupt value, or no descriptor for their metric. */
   readonly corrupt: number;
+  /** The first few of them, each with why (for the log). */
+  readonly corruptExamples: readonly string[];
 }
 
 /** Merges every process (and the retired total) of `state`. */
@@ -57,7 +59,7 @@ export function mergeState(state: StoredState, options: MergeOptions): MergeResu
     if (options.exclude?.has(process.id)) continue;
     merger.add(process.series, process.id, options.isLive(process), options.processLabel);
   }
-  return { families: merger.finish(), corrupt: merger.corrupt };
+  return { families: merger.finish(), corrupt: merger.corrupt, corruptExamples: merger.examples };
 }
 
 /**
@@ -79,6 +81,7 @@ interface Slot {
 
 class Merger {
   corrupt = 0;
+  readonly examples: string[] = [];
   readonly #families = new Map<string, MergedFamily>();
   readonly #slots = new Map<string, Slot | null>();
 
@@ -90,24 +93,29 @@ class Merger {
       let slot = this.#slots.get(key);
       if (slot === undefined) slot = this.#slot(key);
       if (slot === null) {
-        this.corrupt++;
+        this.#skip(key, this.descriptors.has(splitSeriesKey(key)[0]) ? "an unknown gauge mode" : "no descriptor");
         continue;
       }
       switch (slot.kind) {
         case "counter": {
           const value = decodeCounter(encoded);
-          if (value === undefined) this.corrupt++;
+          if (value === undefined) this.#skip(key, "a value that does not decode");
           else slot.value += value;
           break;
         }
         case "distribution":
-          if (!this.#addDistribution(slot, encoded)) this.corrupt++;
+          if (!this.#addDistribution(slot, encoded)) this.#skip(key, "a value that does not decode");
           break;
         default:
           // The retired total holds no gauges: a dead process's gauges are dropped, not folded.
           if (processId !== undefined) this.#addGauge(slot, encoded, processId, live, processLabel);
       }
     }
+  }
+
+  #skip(key: string, why: string): void {
+    this.corrupt++;
+    if (this.examples.length < 3) this.examples.push(`${key.length > 120 ? `${key.slice(0, 120)}...` : key} (${why})`);
   }
 
   finish(): Map<string, MergedFamily> {
@@ -171,7 +179,7 @@ class Merger {
     if (rule.liveOnly && !live) return;
     const gauge = decodeGauge(encoded);
     if (gauge === undefined) {
-      this.corrupt++;
+      this.#skip(`${slot.family.name}${slot.labels}`, "a value that does not decode");
       return;
     }
     if (slot.kind === "each") {

@@ -106,6 +106,11 @@ export interface ExporterOptions {
   readonly workerId?: string;
   /** Mode of plain prom-client gauges, by metric name (the `Gauge` of this library takes `multiprocessMode`). */
   readonly gaugeModes?: Readonly<Record<string, MultiprocessMode>>;
+  /**
+   * How long the last publish at shutdown keeps retrying a storage that fails or does not answer;
+   * after it, what could not be delivered (series, requests) is said in one line. Default 5000.
+   */
+  readonly shutdownTimeoutMs?: number;
   /** Run `workerInt` and `onExit` on SIGINT/SIGTERM, then exit. Default true where the runtime has signals. */
   readonly handleSignals?: boolean;
   /** Lifecycle hook overrides. */

@@ -21,9 +21,10 @@ import { contentTypeOf, dropCollisions, type ExpositionFormat, negotiateFormat, 
 import type { Runtime, ServerHandle } from "../runtime.ts";
 import { damageFamily, type SelfMetrics } from "./self_metrics.ts";
 import { ScrapeReport } from "../serve/scrape_report.ts";
-import { shutDown } from "./shutdown.ts";
+import { finalPublish, shutDown } from "./shutdown.ts";
 import { standBy, startServerWithRetry } from "../serve/bind_retry.ts";
 import type { Storage, StoredState } from "../storage.ts";
+import { SCRAPE_TIMEOUT_HEADER, scrapeDeadlineMs, within } from "../serve/deadline.ts";
 import { unrefIfPossible } from "../timers.ts";
 import type { WorkerMetrics, WorkerState } from "./worker_metrics.ts";
 
@@ -194,11 +195,12 @@ export class ProcessExporter implements Exporter {
       this.publisher.stop();
       if (this.#workerTimer !== undefined) clearInterval(this.#workerTimer);
       this.#removeSignalListener?.();
-      try {
-        await this.publisher.publish({ exited: true });
-      } catch (error) {
-        this.logger.error(`final publish to ${this.storage.kind} storage failed: ${describeError(error)}`);
-      }
+      await finalPublish(this.publisher, {
+        timeoutMs: this.config.shutdownTimeoutMs,
+        kind: this.storage.kind,
+        logger: this.logger,
+        requestsMetric: `${this.config.namespace}_worker_requests_total`,
+      });
       await this.#server?.close().catch(() => {});
       this.#server = undefined;
     });
@@ -265,6 +267,7 @@ export class ProcessExporter implements Exporter {
       );
     }
     const collection = await this.collector.collect(state);
+    this.#keepContinuity(collection);
     const family = damageFamily(this.config.namespace, this.storage.kind, collection.damage);
     this.#report ??= new ScrapeReport(this.logger, this.storage.kind, family.name);
     this.#report.collisions(dropCollisions(collection.families));
@@ -274,10 +277,37 @@ export class ProcessExporter implements Exporter {
   }
 
   /**
+   * A collection whose counters went down is held back (a 503 that says why) while the processes
+   * publish again after a storage loss; after the grace period it is served, and the decrease said.
+   */
+  #keepContinuity(collection: Collection): void {
+    const core = this.#resolve();
+    const verdict = core.continuity.check(collection.families);
+    if (verdict.status === "continuous") return;
+    const kind = this.storage.kind;
+    const what = `${verdict.decreased} series went down since the last scrape (${verdict.example})`;
+    if (verdict.status === "hold") {
+      throw new StorageError(
+        kind,
+        `${what}: storage lost data that the processes have not published again yet; the scrape is held ` +
+          `back for up to ${Math.ceil(core.continuity.graceMs / 1000)} s so that Prometheus sees no counter reset`,
+        { transient: true },
+      );
+    }
+    core.selfMetrics.counterResets.inc({ backend: kind }, verdict.decreased);
+    this.logger.error(
+      `${what}, and stayed down for ${Math.round(verdict.sinceMs / 1000)} s: storage lost data that no process ` +
+        `could put back (or the app reset them); serving what storage holds, Prometheus sees a counter reset`,
+    );
+  }
+
+  /**
    * Answers a scrape: checks the token (before any storage read), then serves the aggregate in the
-   * format the `Accept` header asks for, shared with scrapes within `minScrapeIntervalMs`. When
-   * storage cannot be read it answers 503 with the reason, and the failure is counted; a
-   * configuration error (on the edge, found at the first request) answers 500 with its message.
+   * format the `Accept` header asks for, shared with scrapes within `minScrapeIntervalMs`, before
+   * the scraper's deadline (`X-Prometheus-Scrape-Timeout-Seconds`, less a margin; else the
+   * storage's timeout). When storage cannot be read in time it answers 503 with the reason, and
+   * the failure is counted; a configuration error (on the edge, found at the first request)
+   * answers 500 with its message.
    */
   async scrape(request: Request): Promise<Response> {
     let core: Core;
@@ -289,13 +319,27 @@ export class ProcessExporter implements Exporter {
     const refusal = await core.guard.check(request);
     if (refusal !== undefined) return refusal;
     const format = negotiateFormat(request.headers.get("accept"));
+    const kind = core.storage.kind;
+    const deadlineMs = scrapeDeadlineMs(
+      request.headers.get(SCRAPE_TIMEOUT_HEADER),
+      core.storage.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    );
     try {
-      const body = await core.scrapes.text(format);
+      const body = await within(
+        core.scrapes.text(format),
+        deadlineMs,
+        () =>
+          new StorageError(
+            kind,
+            `no answer within ${deadlineMs} ms (the scrape's deadline); the storage call is abandoned`,
+            { transient: true },
+          ),
+      );
       this.#scrapeFailing = false;
       return new Response(body, { headers: { "content-type": contentTypeOf(format) } });
     } catch (error) {
-      core.selfMetrics.scrapeErrors.inc({ backend: core.storage.kind });
-      const message = `reading ${core.storage.kind} storage for a scrape failed: ${describeError(error)}`;
+      core.selfMetrics.scrapeErrors.inc({ backend: kind });
+      const message = `reading ${kind} storage for a scrape failed: ${describeError(error)}`;
       if (!this.#scrapeFailing) this.logger.error(message);
       this.#scrapeFailing = true;
       return plain(503, message);
@@ -304,7 +348,13 @@ export class ProcessExporter implements Exporter {
 
   /** The metrics server's handler: `GET /metrics` scrapes, anything else is 404. */
   readonly fetch = (request: Request): Promise<Response> | Response => {
-    const { pathname } = new URL(request.url);
+    let pathname: string;
+    try {
+      ({ pathname } = new URL(request.url));
+    } catch {
+      // A server that hands on a request whose Host or target makes no URL: the client's fault.
+      return plain(400, "Bad Request: the Host header or the request target makes no valid URL");
+    }
     if (pathname !== "/metrics") return new Response("Not Found\n", { status: 404 });
     if (request.method !== "GET" && request.method !== "HEAD") {
       return new Response("Method Not Allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
@@ -401,6 +451,9 @@ export class ProcessExporter implements Exporter {
     ).then(() => {});
   }
 }
+
+/** How long a scrape waits for a storage that does not say how long its calls may take, in ms. */
+const DEFAULT_TIMEOUT_MS = 5000;
 
 function plain(status: number, message: string): Response {
   return new Response(`${message}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } });

@@ -24,6 +24,10 @@ export class SelfMetrics {
   readonly hookErrors: Counter<"hook">;
   /** Scrapes that could not read storage. */
   readonly scrapeErrors: Counter<"backend">;
+  /** Losses of stored data this process noticed and repaired by publishing its whole state again. */
+  readonly storageResets: Counter<"backend">;
+  /** Series this process served lower than before: a reset Prometheus sees, after storage lost data nobody could put back. */
+  readonly counterResets: Counter<"backend">;
 
   /**
    * Declares the exporter's own metrics.
@@ -74,8 +78,26 @@ export class SelfMetrics {
       labelNames: ["backend"],
       registers,
     });
+    this.storageResets = declare(Counter, {
+      name: `${p}storage_resets_total`,
+      help:
+        "Times this process found that storage had lost what it acknowledged (a restart without persistence, a flush, an eviction, an expiry) and published its whole state again.",
+      labelNames: ["backend"],
+      registers,
+    });
+    this.counterResets = declare(Counter, {
+      name: `${p}counter_resets_total`,
+      help:
+        "Series served lower than this process served them before, after the grace period for republishing: storage lost data that no process could put back (or the app reset them). Prometheus sees a reset for each.",
+      labelNames: ["backend"],
+      registers,
+    });
     // Known label sets start at 0, so that a dashboard shows "no errors" rather than "no data".
-    for (const counter of [this.publishErrors, this.retired, this.scrapeErrors]) counter.inc({ backend }, 0);
+    for (
+      const counter of [this.publishErrors, this.retired, this.scrapeErrors, this.storageResets, this.counterResets]
+    ) {
+      counter.inc({ backend }, 0);
+    }
   }
 
   /** Events for the publisher. */
@@ -88,6 +110,7 @@ export class SelfMetrics {
         this.storageLatency.observe({ backend, operation: "publish" }, seconds);
       },
       dropped: (metric, count, reason) => this.dropped.inc({ metric, reason }, count),
+      recovered: () => this.storageResets.inc({ backend }),
     };
   }
 

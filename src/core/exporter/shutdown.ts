@@ -7,6 +7,10 @@
  * @module
  */
 import type { Exporter } from "./api.ts";
+import { describeError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { Publisher } from "../publish/publisher.ts";
+import { within } from "../serve/deadline.ts";
 
 /** What a shutdown does around the exporter's own steps. */
 export interface ShutdownSteps {
@@ -38,4 +42,46 @@ export function shutDown(exporter: Exporter, signal: string, steps: ShutdownStep
 /** Whether a shutdown of `exporter` has begun. */
 export function shuttingDown(exporter: Exporter): boolean {
   return running.has(exporter);
+}
+
+/** What {@link finalPublish} needs besides the publisher. */
+export interface FinalPublishOptions {
+  /** How long to keep trying, in ms. */
+  readonly timeoutMs: number;
+  /** The storage kind, for the message. */
+  readonly kind: string;
+  /** Where the one line goes when the publish could not be made. */
+  readonly logger: Logger;
+  /** The request counter, whose undelivered requests the line counts. */
+  readonly requestsMetric: string;
+}
+
+/**
+ * The last publish, marked exited: retried (a storage restarting, a network blip) until
+ * `timeoutMs` has passed, then given up with one line that says what was not delivered.
+ */
+export async function finalPublish(publisher: Publisher, options: FinalPublishOptions): Promise<void> {
+  const started = performance.now();
+  const left = () => options.timeoutMs - (performance.now() - started);
+  let delayMs = 50;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const timeout = () => new Error(`no answer within ${options.timeoutMs} ms`);
+      await within(publisher.publish({ exited: true }), Math.max(1, left()), timeout);
+      return;
+    } catch (error) {
+      lastError = error;
+    }
+    if (left() <= delayMs) break;
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    delayMs = Math.min(2 * delayMs, 1000);
+  }
+  const { series, counters } = publisher.undelivered();
+  const requests = counters.get(options.requestsMetric) ?? counters.get("http_requests_total") ?? 0;
+  options.logger.error(
+    `final publish to ${options.kind} storage failed for ${((performance.now() - started) / 1000).toFixed(1)} s ` +
+      `(${describeError(lastError)}): ${series} series recorded since the last delivered publish are lost` +
+      (requests > 0 ? `, among them ${requests} request(s)` : ""),
+  );
 }

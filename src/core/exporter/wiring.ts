@@ -21,6 +21,8 @@ import { Publisher } from "../publish/publisher.ts";
 import type { Runtime, TlsMaterial } from "../runtime.ts";
 import { SelfMetrics } from "./self_metrics.ts";
 import { SharedScrape } from "../serve/shared_scrape.ts";
+import { Continuity } from "../collect/continuity.ts";
+import { RestorePoint } from "../collect/restore_point.ts";
 import type { Storage } from "../storage.ts";
 import { WorkerMetrics } from "./worker_metrics.ts";
 
@@ -64,6 +66,8 @@ export interface Core {
   readonly tls: TlsMaterial | undefined;
   readonly flushWindow: FlushWindow;
   readonly scrapes: SharedScrape;
+  /** Holds back a collection whose counters went down (storage lost data not yet republished). */
+  readonly continuity: Continuity;
 }
 
 /** Builds an exporter's parts from its options; a bad setting throws a ConfigError. */
@@ -109,6 +113,7 @@ export function wire(
     config.workerId ?? defaultWorkerId(runtime, identity),
     runtime.probe,
   );
+  const restorePoint = new RestorePoint();
   const publisher = new Publisher({
     registry: registry,
     storage,
@@ -120,6 +125,7 @@ export function wire(
     logger: logger,
     unrefTimer: runtime.unrefTimer,
     events: selfMetrics.publisherEvents(),
+    restorePoint,
   });
   const collector = new Collector({
     storage,
@@ -128,9 +134,13 @@ export function wire(
     deadAfterMs: config.deadAfterMs,
     processLabel: "process_id",
     events: selfMetrics.collectorEvents(),
+    restorePoint,
   });
   const flushWindow = new FlushWindow(() => publisher.publish(), config.flushWindowMs);
   const scrapes = new SharedScrape(gather, config.minScrapeIntervalMs);
+  // Every process publishes within one interval of a loss (on the edge, within a flush window of
+  // its next request): twice that, and the publish itself, before a decrease is taken as final.
+  const continuity = new Continuity(2 * config.publishIntervalMs + config.flushWindowMs, clock);
   return {
     config,
     storage,
@@ -143,6 +153,7 @@ export function wire(
     tls,
     flushWindow,
     scrapes,
+    continuity,
   };
 }
 

@@ -2,19 +2,22 @@
  * The publisher: on an interval, on flush() and at shutdown, it sends the series that changed since
  * the last acknowledged publish, as absolute values, in one storage call. A failed publish leaves
  * its series unacknowledged, so the next attempt sends them again: nothing is lost, nothing counts twice.
+ * Each publish tells storage what it acknowledged before (`expect`); when storage has lost it, the
+ * process publishes its whole state again, with what its restore point knows of the others.
  * @module
  */
 import type { Registry } from "../values/metrics.ts";
 import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
-import { describeError } from "../errors.ts";
+import { describeError, StorageError } from "../errors.ts";
 import type { ProcessIdentity } from "./identity.ts";
 import type { Logger } from "../log.ts";
 import type { MultiprocessMode } from "../values/modes.ts";
 import { splitSeriesKey } from "../codec/series_key.ts";
 import { type DropReason, encodeSnapshot, MAX_SERIES_KEY_LENGTH } from "./snapshot.ts";
-import type { MetricDescriptor, PublishOutcome, Storage, StoredState } from "../storage.ts";
+import type { MetricDescriptor, ProcessUpdate, PublishOutcome, Restored, Storage, StoredState } from "../storage.ts";
+import { RestorePoint } from "../collect/restore_point.ts";
 import { unrefIfPossible, type UnrefTimer } from "../timers.ts";
-import { combine } from "../codec/values.ts";
+import { combine, decodeCounter } from "../codec/values.ts";
 
 /** What the publisher reports, for the exporter's own metrics. */
 export interface PublisherEvents {
@@ -26,6 +29,8 @@ export interface PublisherEvents {
   dropped?(metric: string, count: number, reason: DropReason): void;
   /** Storage had retired this process; it now publishes as `id`. */
   reincarnated?(id: string): void;
+  /** Storage had lost what it acknowledged of this process; its whole state was published again. */
+  recovered?(lost: string, series: number, restored: Restored): void;
 }
 
 /** Options of {@link Publisher}. */
@@ -50,6 +55,8 @@ export interface PublisherOptions {
   readonly unrefTimer?: UnrefTimer;
   /** Hooks for the exporter's own metrics. */
   readonly events?: PublisherEvents;
+  /** What this process knows of storage beyond its own values; one of its own when not given. */
+  readonly restorePoint?: RestorePoint;
 }
 
 /** Publishes one process's metrics to storage. */
@@ -66,6 +73,13 @@ export class Publisher {
   #lastError: unknown;
   #droppedWarned = new Set<string>();
   #lastHeartbeat = 0;
+  /** The heartbeat of the last acknowledged publish; 0 when storage holds nothing of this process. */
+  #ackedHeartbeat = 0;
+  /** What storage lost, until the whole state is published again. */
+  #lost: string | undefined;
+  /** The series of the publish under way or last failed, with every descriptor; undefined once acknowledged. */
+  #pending: { series: ReadonlyMap<string, string>; descriptors: ReadonlyMap<string, MetricDescriptor> } | undefined;
+  readonly #restorePoint: RestorePoint;
 
   /**
    * Creates a publisher; nothing is sent until `publish()` or `start()`.
@@ -73,6 +87,7 @@ export class Publisher {
    */
   constructor(options: PublisherOptions) {
     this.#o = options;
+    this.#restorePoint = options.restorePoint ?? new RestorePoint();
   }
 
   /** The error of the latest publish when it failed; undefined once a publish succeeds. */
@@ -86,11 +101,28 @@ export class Publisher {
   }
 
   /**
+   * What the publish under way (or the last, failed) has not delivered yet: how many series, and by
+   * how much each counter metric is ahead of what storage acknowledged.
+   */
+  undelivered(): { series: number; counters: Map<string, number> } {
+    const counters = new Map<string, number>();
+    const pending = this.#pending;
+    if (pending === undefined) return { series: 0, counters };
+    for (const [key, value] of pending.series) {
+      const metric = splitSeriesKey(key)[0];
+      if (pending.descriptors.get(metric)?.type !== "counter") continue;
+      const ahead = (decodeCounter(value) ?? 0) - (decodeCounter(this.#acked.get(key) ?? "0") ?? 0);
+      counters.set(metric, (counters.get(metric) ?? 0) + ahead);
+    }
+    return { series: pending.series.size, counters };
+  }
+
+  /**
    * Publishes now, after any publish already under way. Rejects when storage fails; the series
    * stay pending and are sent by the next publish.
    */
   publish(options: { exited?: boolean } = {}): Promise<void> {
-    const run = this.#chain.then(() => this.#publishOnce(options.exited ?? false, 0, false));
+    const run = this.#chain.then(() => this.#publishOnce(options.exited ?? false, 0, false, false));
     this.#chain = run.catch(() => {});
     return run.then(() => {});
   }
@@ -100,7 +132,7 @@ export class Publisher {
    * (`publishAndRead`): the state, or undefined when it was not read. Rejects when the publish fails.
    */
   publishAndRead(): Promise<StoredState | undefined> {
-    const run = this.#chain.then(() => this.#publishOnce(false, 0, true));
+    const run = this.#chain.then(() => this.#publishOnce(false, 0, true, false));
     this.#chain = run.catch(() => {});
     return run;
   }
@@ -133,7 +165,12 @@ export class Publisher {
     if (this.#intervalMs > 0) this.#schedule(next);
   }
 
-  async #publishOnce(exited: boolean, depth: number, read: boolean): Promise<StoredState | undefined> {
+  async #publishOnce(
+    exited: boolean,
+    depth: number,
+    read: boolean,
+    replace: boolean,
+  ): Promise<StoredState | undefined> {
     const o = this.#o;
     // Strictly increasing, so that a retirement's compare-and-set on the heartbeat sees every publish.
     const now = this.#lastHeartbeat = Math.max(o.clock(), this.#lastHeartbeat + 1);
@@ -166,11 +203,24 @@ export class Publisher {
         descriptorJson.set(name, json);
       }
     }
+    this.#pending = { series, descriptors: allDescriptors };
     const started = performance.now();
     let outcome: PublishOutcome;
     let state: StoredState | undefined;
+    const acknowledged = this.#ackedHeartbeat;
+    const update: ProcessUpdate = {
+      processId: o.identity.id,
+      heartbeat: now,
+      exited,
+      descriptors,
+      series,
+      expect: replace || acknowledged === 0
+        ? undefined
+        : { heartbeat: acknowledged, series: acked.size > 0, descriptors: this.#ackedDescriptors.size > 0 },
+      retiredVersion: this.#restorePoint.retiredVersion,
+      ...(replace ? { replace, restore: this.#restorePoint.restoration(o.identity.id) } : {}),
+    };
     try {
-      const update = { processId: o.identity.id, heartbeat: now, exited, descriptors, series };
       if (read && o.storage.publishAndRead !== undefined) {
         ({ outcome, state } = await o.storage.publishAndRead(update));
       } else {
@@ -181,6 +231,16 @@ export class Publisher {
       throw error;
     }
     const seconds = (performance.now() - started) / 1000;
+    if (outcome.status === "lost") {
+      // Storage no longer holds what it acknowledged: nothing was written. Everything is sent
+      // again, with what this process knows of the others, in the next round trip.
+      this.#lost ??= outcome.lost;
+      this.#forget();
+      if (depth < 3) return this.#publishOnce(exited, depth + 1, read, true);
+      throw new StorageError(o.storage.kind, `storage kept losing this process's ${outcome.lost}; retrying`, {
+        transient: true,
+      });
+    }
     if (outcome.status === "retired") {
       // A collector took this process for dead and folded what storage held: those values now
       // live in the retired total, so from here on only the rest is published, under a new id.
@@ -191,24 +251,51 @@ export class Publisher {
         const total = before === undefined ? folded : combine(d.type, before, folded, 1, d.buckets?.length ?? 0);
         if (total !== undefined) this.#baseline.set(key, total);
       }
-      this.#acked.clear();
-      this.#ackedDescriptors.clear();
+      this.#forget();
       const id = o.identity.reincarnate();
       o.events?.reincarnated?.(id);
-      if (depth < 3) return this.#publishOnce(exited, depth + 1, read);
+      if (depth < 3) return this.#publishOnce(exited, depth + 1, read, false);
       return undefined;
     }
     series.forEach((value, key) => acked.set(key, value));
     for (const [name, json] of descriptorJson) this.#ackedDescriptors.set(name, json);
+    this.#ackedHeartbeat = now;
+    this.#pending = undefined;
+    if (outcome.retired !== undefined) this.#restorePoint.learn(outcome.retired, outcome.descriptors ?? new Map());
+    if (replace && this.#lost !== undefined) {
+      const restored = outcome.restored ?? { retired: false, processes: 0 };
+      this.#recovered(this.#lost, series.size, restored);
+      this.#lost = undefined;
+    }
     this.#lastError = undefined;
     if (this.#failures > 0) {
       o.logger.warn(
-        `publishing to ${o.storage.kind} storage recovered after ${this.#failures} failed attempt(s); nothing was lost`,
+        `publishing to ${o.storage.kind} storage recovered after ${this.#failures} failed attempt(s); what was recorded meanwhile is delivered`,
       );
       this.#failures = 0;
     }
     o.events?.published?.(seconds, series.size);
     return state;
+  }
+
+  /** Storage holds nothing of this process as far as it knows: the next publish carries everything. */
+  #forget(): void {
+    this.#acked.clear();
+    this.#ackedDescriptors.clear();
+    this.#ackedHeartbeat = 0;
+  }
+
+  #recovered(lost: string, series: number, restored: Restored): void {
+    const kind = this.#o.storage.kind;
+    const put: string[] = [];
+    if (restored.retired) put.push(`the retired total (version ${this.#restorePoint.retiredVersion})`);
+    if (restored.processes > 0) put.push(`${restored.processes} other process(es) as last read`);
+    this.#o.logger.warn(
+      `${kind} storage had lost ${lost === "record" ? "this process's record" : `this process's ${lost}`} ` +
+        `(a restart without persistence, a flush, an eviction or an expiry): its whole state was published ` +
+        `again (${series} series)` + (put.length > 0 ? `, and ${put.join(" and ")} put back` : ""),
+    );
+    this.#o.events?.recovered?.(lost, series, restored);
   }
 
   /** After a reincarnation: the series, less the retired baseline, that differ from what storage acknowledged. */

@@ -57,6 +57,8 @@ export function classify(name: string): "log" | "ours" | "bad" | "other" {
 
 /** One publish as written to a process log. */
 export interface LogLine {
+  /** Set on a log another process put back after a loss (see `restore.ts`). */
+  r?: 1;
   /** Heartbeat. */
   h: number;
   /** Set on the last publish of an exiting process. */

@@ -69,8 +69,13 @@ export class DirectoryLock {
 /** Replaces `path` with `text` atomically: written to a temporary file beside it, then renamed over it. */
 export async function writeAtomically(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-  await fs.writeFile(tmp, text, { mode: 0o600 });
-  await fs.rename(tmp, path);
+  try {
+    await fs.writeFile(tmp, text, { mode: 0o600 });
+    await fs.rename(tmp, path);
+  } catch (error) {
+    await fs.unlink(tmp).catch(() => {}); // a full disk leaves no empty file behind
+    throw error;
+  }
 }
 
 /** The `code` of a file system error (`ENOENT`, `EEXIST`...). */

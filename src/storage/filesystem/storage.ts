@@ -23,6 +23,7 @@ import { checkId, classify, entryPath, type LogLine, LogState, repairPath, sealL
 import { DirectoryLock, errorCode, writeAtomically } from "./lock.ts";
 import { readRetired } from "./retired.ts";
 import { readTombstone, retireLogs } from "./retire.ts";
+import { isRestoredLog, restoreDirectory } from "./restore.ts";
 
 /** Options of {@link FilesystemStorage}. */
 export interface FilesystemStorageOptions {
@@ -48,6 +49,10 @@ interface Own {
   compactedBytes: number;
   /** The log's size after this process's last write: any other size means someone damaged it. */
   size: number;
+  /** A write of this process's failed (a full disk): its log may end in a torn line of its own. */
+  failedWrite?: boolean;
+  /** The damaged log was kept as a `.bad` already; the rewrite is pending. */
+  keptBad?: boolean;
 }
 
 /** How many problems a read describes in words (the counts cover all of them). */
@@ -94,10 +99,15 @@ export class FilesystemStorage implements Storage {
     this.#readTimeoutMs = options.readTimeoutMs ?? 5_000;
   }
 
-  /** Appends one publish to this process's log, in one write. */
+  /**
+   * Appends one publish to this process's log, in one write; answers `lost` when the log is gone
+   * without a collector having claimed it (the directory was emptied or made again). A `replace`
+   * writes the whole state as a new log, with the restoration, under the directory lock.
+   */
   async publish(update: ProcessUpdate): Promise<PublishOutcome> {
-    await this.#ensureDirectory();
     const id = checkId(update.processId);
+    if (update.replace) return await this.#replace(id, update);
+    await this.#ensureDirectory();
     const path = entryPath(this.directory, "p", id, ".log");
     const known = this.#own.get(id);
     if (known === undefined) {
@@ -129,7 +139,14 @@ export class FilesystemStorage implements Storage {
     let size: number;
     let repair: boolean;
     try {
-      await handle.write(text);
+      try {
+        await handle.write(text);
+      } catch (error) {
+        // The log exists now, perhaps with a torn line of ours: the next publish rewrites it whole.
+        own.failedWrite = true;
+        this.#own.set(id, own);
+        throw this.#error(`cannot write ${path}`, error);
+      }
       // A collector may have claimed the log between our open and our write: then the write went
       // to the claimed file and may not have been counted, so this publish is not acknowledged.
       const [mine, current, asked] = await Promise.all([
@@ -148,11 +165,15 @@ export class FilesystemStorage implements Storage {
     for (const [key, value] of update.series) own.series.set(key, value);
     own.heartbeat = update.heartbeat;
     own.bytes += bytes;
-    // Truncated, or written to by someone else, or found damaged by a reader: rewrite it whole.
-    const damaged = repair || size !== own.size + bytes;
+    // Truncated, or written to by someone else, or found damaged by a reader: rewrite it whole,
+    // keeping the old one for inspection unless the damage was our own failed write or the log
+    // was put back by another process after a loss.
+    const damaged = repair || own.failedWrite === true || size !== own.size + bytes;
     own.size = size;
-    if (damaged) await this.#compact(id, own, update.exited, true);
-    else if (own.bytes > Math.max(64 * 1024, 4 * own.compactedBytes)) await this.#compact(id, own, update.exited);
+    if (damaged) {
+      const keep = !own.failedWrite && !(await isRestoredLog(path));
+      await this.#compact(id, own, update.exited, keep);
+    } else if (own.bytes > Math.max(64 * 1024, 4 * own.compactedBytes)) await this.#compact(id, own, update.exited);
     return { status: "ok" };
   }
 
@@ -183,7 +204,16 @@ export class FilesystemStorage implements Storage {
   }
 
   async #readOnce(): Promise<StoredState | undefined> {
-    const entries = await fs.readdir(this.directory, { withFileTypes: true });
+    let entries: Dirent[];
+    try {
+      entries = await fs.readdir(this.directory, { withFileTypes: true });
+    } catch (error) {
+      if (errorCode(error) !== "ENOENT") throw error;
+      // The directory was removed: made again, empty; the processes publish their state anew.
+      this.#ready = undefined;
+      await this.#ensureDirectory();
+      entries = await fs.readdir(this.directory, { withFileTypes: true });
+    }
     const retired = await readRetired(this.directory);
     const seen = new Map<string, LogState>();
     const folded = new Set(retired.file.ids);
@@ -308,6 +338,44 @@ export class FilesystemStorage implements Storage {
     return Promise.resolve();
   }
 
+  /** The whole state as a new log (after a loss), with what the restoration puts back, under the lock. */
+  async #replace(id: string, update: ProcessUpdate): Promise<PublishOutcome> {
+    this.#own.delete(id);
+    this.#ready = undefined; // the directory may have been removed: made again if so
+    await this.#ensureDirectory();
+    const outcome = await this.#lock.holding(async (): Promise<PublishOutcome> => {
+      const retired = await readTombstone(this.directory, id, this.#clock());
+      if (retired !== undefined) return retired;
+      const restored = await restoreDirectory(this.directory, update.restore, this.#clock());
+      const line: LogLine = {
+        h: update.heartbeat,
+        s: Object.fromEntries(update.series),
+        d: Object.fromEntries(update.descriptors),
+      };
+      if (update.exited) line.x = 1;
+      const text = sealLine(line);
+      await writeAtomically(entryPath(this.directory, "p", id, ".log"), text);
+      const size = Buffer.byteLength(text);
+      this.#own.set(id, {
+        series: new Map(update.series),
+        descriptors: new Map(update.descriptors),
+        heartbeat: update.heartbeat,
+        bytes: size,
+        compactedBytes: size,
+        size,
+      });
+      return { status: "ok", restored };
+    });
+    if (outcome !== undefined) return outcome;
+    throw new StorageError(
+      "filesystem",
+      `${this.directory}: the directory lock stays held; the publish will be retried`,
+      {
+        transient: true,
+      },
+    );
+  }
+
   /**
    * Rewrites this process's log as one full line. `damaged`: the old file is kept as a `.bad`
    * (hard link) before the rename replaces it, and the repair request is withdrawn.
@@ -325,26 +393,33 @@ export class FilesystemStorage implements Storage {
     await this.#lock.holding(async () => {
       const path = entryPath(this.directory, "p", id, ".log");
       if (await fs.stat(path).catch(() => undefined)) {
-        if (damaged) await fs.link(path, join(this.directory, `p-${id}.${this.#clock()}.bad`)).catch(() => {});
+        if (damaged && !own.keptBad) {
+          await fs.link(path, join(this.directory, `p-${id}.${this.#clock()}.bad`)).catch(() => {});
+          own.keptBad = true; // once per damage, however many rewrites fail after it
+        }
         await writeAtomically(path, text);
         own.bytes = own.compactedBytes = own.size = Buffer.byteLength(text);
-        if (damaged) await fs.unlink(repairPath(this.directory, id)).catch(() => {});
+        own.failedWrite = own.keptBad = false;
+        await fs.unlink(repairPath(this.directory, id)).catch(() => {});
       }
     });
   }
 
-  /** The outcome for a log that is gone: retired (with what was folded), or a retirement under way. */
+  /**
+   * The outcome for a log that is gone: a retirement under way (its claim exists), retired (with
+   * what was folded), or lost with the directory's content.
+   */
   async #claimed(id: string): Promise<PublishOutcome> {
-    const retired = await readTombstone(this.directory, id, this.#clock());
-    if (retired !== undefined) {
-      this.#own.delete(id);
-      return retired;
+    const claim = await fs.lstat(entryPath(this.directory, "c", id, ".log")).catch(() => undefined);
+    if (claim !== undefined) {
+      throw new StorageError(
+        "filesystem",
+        `the log of ${id} is being retired by a collector; the publish will be retried`,
+        { transient: true },
+      );
     }
-    throw new StorageError(
-      "filesystem",
-      `the log of ${id} is being retired by a collector; the publish will be retried`,
-      { transient: true },
-    );
+    this.#own.delete(id);
+    return await readTombstone(this.directory, id, this.#clock()) ?? { status: "lost", lost: "record" };
   }
 
   #ensureDirectory(): Promise<void> {

@@ -63,9 +63,22 @@ export interface KeySettings {
 const PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,100}$/;
 const CHUNK = 500; // field pairs per HSET: Lua's unpack has a stack limit
 
-const PUBLISH_BODY = `
+/**
+ * The publish, in one script. ARGV: 1 id, 2 `heartbeat|exited`, 3 TTL, 4 descriptor count, 5 the
+ * heartbeat storage acknowledged last ('' for none), 6 and 7 whether series and descriptors were
+ * acknowledged ('1'), 8 replace ('1'), 9 the retired version the process knows, 10-13 the
+ * restoration's counts (retired pairs or -1, its version, descriptor pairs, processes); then the
+ * descriptor pairs, the restoration's retired pairs, descriptor pairs and processes (id, meta,
+ * count, pairs), and last the series pairs.
+ * When storage no longer holds what it acknowledged (the record with that heartbeat, the series
+ * hash, the descriptors), it answers `lost` and writes nothing. A replace deletes the process's
+ * series first and puts back the restoration where nothing stands in its place.
+ * The reply: `ok`, the retired version, whether the retired total and how many processes were put
+ * back, and (when `total` and the version is not the one the process knows) '1' and the retired
+ * total, its copy and the descriptors.
+ */
+const publishBody = (total: boolean) => `
 if redis.call('EXISTS', KEYS[4]) == 1 then return {'retired', redis.call('HGETALL', KEYS[4])} end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 local function hset(key, from, to)
   local i = from
   while i <= to do
@@ -74,17 +87,61 @@ local function hset(key, from, to)
     i = last + 1
   end
 end
-local nd = tonumber(ARGV[4])
-hset(KEYS[3], 5, 4 + nd * 2)
-hset(KEYS[2], 5 + nd * 2, #ARGV)
+local replace = ARGV[8] == '1'
+if ARGV[5] ~= '' and not replace then
+  local meta = redis.call('HGET', KEYS[1], ARGV[1])
+  if not meta or string.sub(meta, 1, (string.find(meta, '|', 1, true) or 0) - 1) ~= ARGV[5] then return {'lost', 'record'} end
+  if ARGV[6] == '1' and redis.call('EXISTS', KEYS[2]) == 0 then return {'lost', 'series'} end
+  if ARGV[7] == '1' and redis.call('EXISTS', KEYS[3]) == 0 then return {'lost', 'descriptors'} end
+end
 local ttl = tonumber(ARGV[3])
+local nd, nr, nrd, np = tonumber(ARGV[4]), tonumber(ARGV[10]), tonumber(ARGV[12]), tonumber(ARGV[13])
+local i = 14 + nd * 2
+local restoredTotal, restoredProcs = 0, 0
+if replace then
+  redis.call('DEL', KEYS[2])
+  if nr > 0 and redis.call('EXISTS', KEYS[6]) == 0 and redis.call('EXISTS', KEYS[5]) == 0 and redis.call('EXISTS', KEYS[7]) == 0 then
+    hset(KEYS[5], i, i + nr * 2 - 1)
+    hset(KEYS[7], i, i + nr * 2 - 1)
+    redis.call('SET', KEYS[6], ARGV[11])
+    restoredTotal = 1
+  end
+end
+i = i + math.max(nr, 0) * 2
+if replace then for j = i, i + nrd * 2 - 1, 2 do redis.call('HSETNX', KEYS[3], ARGV[j], ARGV[j + 1]) end end
+i = i + nrd * 2
+local base = string.sub(KEYS[1], 1, -7)
+for p = 1, np do
+  local pid, ns = ARGV[i], tonumber(ARGV[i + 2])
+  local series = base .. ':series:' .. pid
+  if replace and redis.call('HEXISTS', KEYS[1], pid) == 0 and redis.call('EXISTS', series) == 0
+    and redis.call('EXISTS', base .. ':tomb:' .. pid) == 0 then
+    redis.call('HSET', KEYS[1], pid, ARGV[i + 1])
+    hset(series, i + 3, i + 2 + ns * 2)
+    if ttl > 0 then redis.call('PEXPIRE', series, ttl) end
+    restoredProcs = restoredProcs + 1
+  end
+  i = i + 3 + ns * 2
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+hset(KEYS[3], 14, 13 + nd * 2)
+hset(KEYS[2], i, #ARGV)
 if ttl > 0 then
   for k = 1, 3 do redis.call('PEXPIRE', KEYS[k], ttl) end
   for k = 5, 7 do redis.call('PEXPIRE', KEYS[k], ttl) end
-end`;
+end
+local version = redis.call('GET', KEYS[6]) or '0'
+local reply = {'ok', version, restoredTotal, restoredProcs, '0'}
+${
+  total
+    ? `if ARGV[9] ~= version then
+  reply = {'ok', version, restoredTotal, restoredProcs, '1', redis.call('HGETALL', KEYS[5]), redis.call('HGETALL', KEYS[7]), redis.call('HGETALL', KEYS[3])}
+end`
+    : ""
+}`;
 
-const PUBLISH = `${PUBLISH_BODY}
-return {'ok'}`;
+const PUBLISH = `${publishBody(true)}
+return reply`;
 
 /** The read, over the given keys: descriptors, retired total, version, processes, copy, each process's series. */
 const readBody = (procs: string, desc: string, retired: string, version: string, copy: string, prefix: string) => `
@@ -95,10 +152,12 @@ for i = 1, #procs, 2 do out[#out + 1] = redis.call('HGETALL', ${prefix} .. ':ser
 const READ = `${readBody("KEYS[1]", "KEYS[2]", "KEYS[3]", "KEYS[4]", "KEYS[5]", "ARGV[1]")}
 return out`;
 
-// A scrape's own publish and its read in one request: the publish, then the read of the result.
-const PUBLISH_READ = `${PUBLISH_BODY}
-${readBody("KEYS[1]", "KEYS[3]", "KEYS[5]", "KEYS[6]", "KEYS[7]", "string.sub(KEYS[1], 1, -7)")}
-return {'ok', out}`;
+// A scrape's own publish and its read in one request: the publish, then the read of the result
+// (which holds the retired total, so the publish's reply does not carry it).
+const PUBLISH_READ = `${publishBody(false)}
+${readBody("KEYS[1]", "KEYS[3]", "KEYS[5]", "KEYS[6]", "KEYS[7]", "base")}
+reply[6] = out
+return reply`;
 
 const RETIRE = `
 if tonumber(redis.call('GET', KEYS[3]) or '0') ~= tonumber(ARGV[2]) then return 0 end
@@ -180,7 +239,10 @@ export class ScriptedStore {
     this.#retire = script(RETIRE);
   }
 
-  /** One script: refuses a retired id, else writes the changed series, descriptors and heartbeat. */
+  /**
+   * One script: refuses a retired id, answers `lost` when what storage acknowledged of the process
+   * is gone, else writes the changed series, descriptors and heartbeat.
+   */
   async publish(update: ProcessUpdate): Promise<PublishOutcome> {
     const reply = await this.#publish.exec(this.#publishKeys(update.processId), this.#publishArgs(update));
     return publishOutcome(reply);
@@ -190,8 +252,8 @@ export class ScriptedStore {
   async publishAndRead(update: ProcessUpdate): Promise<{ outcome: PublishOutcome; state?: StoredState }> {
     const reply = await this.#publishRead.exec(this.#publishKeys(update.processId), this.#publishArgs(update));
     const outcome = publishOutcome(reply);
-    if (outcome.status === "retired") return { outcome };
-    return { outcome, state: parseRead(this.#kind, (reply as unknown[])[1]) };
+    if (outcome.status !== "ok") return { outcome };
+    return { outcome, state: parseRead(this.#kind, (reply as unknown[])[5]) };
   }
 
   /** One script: every process, the descriptors and the retired total. */
@@ -223,13 +285,32 @@ export class ScriptedStore {
   }
 
   #publishArgs(update: ProcessUpdate): string[] {
+    const { expect, restore } = update;
+    const retired = update.replace ? restore?.retired : undefined;
+    const restoreDescriptors = update.replace ? restore?.descriptors ?? new Map() : new Map();
+    const processes = update.replace ? restore?.processes ?? [] : [];
     const args = [
       update.processId,
       `${update.heartbeat}|${update.exited ? 1 : 0}`,
       String(this.#settings.ttlMs),
       String(update.descriptors.size),
+      expect === undefined ? "" : String(expect.heartbeat),
+      expect?.series ? "1" : "0",
+      expect?.descriptors ? "1" : "0",
+      update.replace ? "1" : "0",
+      update.retiredVersion === undefined ? "" : String(update.retiredVersion),
+      String(retired === undefined ? -1 : retired.series.size),
+      String(retired?.version ?? 0),
+      String(restoreDescriptors.size),
+      String(processes.length),
     ];
     for (const [name, d] of update.descriptors) args.push(name, JSON.stringify(d));
+    if (retired !== undefined) { for (const [key, value] of retired.series) args.push(key, value); }
+    for (const [name, d] of restoreDescriptors) args.push(name, JSON.stringify(d));
+    for (const p of processes) {
+      args.push(p.id, `${p.heartbeat}|${p.exited ? 1 : 0}`, String(p.series.size));
+      for (const [key, value] of p.series) args.push(key, value);
+    }
     for (const [key, value] of update.series) args.push(key, value);
     return args;
   }
@@ -250,12 +331,40 @@ export class ScriptedStore {
 
 /** What a publish script's reply says. */
 function publishOutcome(reply: unknown): PublishOutcome {
-  if (Array.isArray(reply) && text(reply[0]) === "retired") {
-    const folded = pairs(reply[1]);
+  const status = Array.isArray(reply) ? text(reply[0]) : "";
+  if (status === "retired") {
+    const folded = pairs((reply as unknown[])[1]);
     folded.delete("__empty");
     return { status: "retired", folded };
   }
-  return { status: "ok" };
+  if (status === "lost") {
+    const lost = text((reply as unknown[])[1]);
+    return { status: "lost", lost: lost === "series" || lost === "descriptors" ? lost : "record" };
+  }
+  const r = reply as unknown[];
+  const restored = { retired: Number(text(r[2])) === 1, processes: Number(text(r[3])) || 0 };
+  if (text(r[4]) !== "1") return { status: "ok", restored };
+  const { descriptors } = parseDescriptors(r[7]);
+  return {
+    status: "ok",
+    restored,
+    retired: { version: Number(text(r[1])) || 0, series: pairs(r[5]), copy: pairs(r[6]) },
+    descriptors,
+  };
+}
+
+/** The descriptor hash, and how many of its entries do not read. */
+function parseDescriptors(value: unknown): { descriptors: Map<string, MetricDescriptor>; corrupt: string[] } {
+  const descriptors = new Map<string, MetricDescriptor>();
+  const corrupt: string[] = [];
+  for (const [name, raw] of pairs(value, true)) {
+    try {
+      descriptors.set(name, JSON.parse(raw));
+    } catch {
+      corrupt.push(name);
+    }
+  }
+  return { descriptors, corrupt };
 }
 
 /** The state in a read script's reply. */
@@ -263,14 +372,13 @@ function parseRead(kind: string, reply: unknown): StoredState {
   if (!Array.isArray(reply) || reply.length < 5) {
     throw new StorageError(kind, "the read script returned an unexpected reply");
   }
-  let corrupt = 0;
-  const descriptors = new Map<string, MetricDescriptor>();
-  for (const [name, raw] of pairs(reply[0], true)) {
-    try {
-      descriptors.set(name, JSON.parse(raw));
-    } catch {
-      corrupt++;
-    }
+  const { descriptors, corrupt: badDescriptors } = parseDescriptors(reply[0]);
+  let corrupt = badDescriptors.length;
+  const problems: string[] = [];
+  if (badDescriptors.length > 0) {
+    problems.push(
+      `the descriptor of ${badDescriptors.slice(0, 3).join(", ")} is not JSON (kept; republished by its processes)`,
+    );
   }
   const procs = pairs(reply[3]);
   const processes: ProcessRecord[] = [];
@@ -278,8 +386,11 @@ function parseRead(kind: string, reply: unknown): StoredState {
   for (const [id, meta] of procs) {
     const series = pairs(reply[index++]);
     const [heartbeat, exited] = meta.split("|");
-    if (heartbeat === undefined || Number.isNaN(Number(heartbeat))) {
+    if (heartbeat === undefined || heartbeat === "" || Number.isNaN(Number(heartbeat))) {
       corrupt++;
+      if (problems.length < 5) {
+        problems.push(`the record of process ${id} does not read (${JSON.stringify(meta.slice(0, 40))})`);
+      }
       continue;
     }
     processes.push({ id, heartbeat: Number(heartbeat), exited: exited === "1", series });
@@ -291,6 +402,7 @@ function parseRead(kind: string, reply: unknown): StoredState {
     retiredCopy: pairs(reply[4]),
     retiredVersion: Number(text(reply[2])) || 0,
     corrupt,
+    problems,
   };
 }
 

@@ -15,9 +15,9 @@ import { dropUndefined, type RemoteOptions, ttlFromEnv, upstashSettings } from "
 /** The Upstash backend with unset fields from the environment, loaded (with `@upstash/redis`) at its first use. */
 export function upstashFromEnv(env: EnvSource, options: UpstashStorageOptions = {}): Storage {
   const settings = upstashSettings(env, options);
+  const known = { kind: "upstash", expiresAfterMs: keySettings(settings, false).expiresAfterMs };
   return new LazyStorage(
-    "upstash",
-    keySettings(settings, false).expiresAfterMs,
+    { ...known, timeoutMs: settings.timeoutMs ?? 5000 },
     async () => new (await import("../upstash.ts")).UpstashStorage(settings),
   );
 }
@@ -44,21 +44,24 @@ export function redisFromEnv(env: EnvSource, options: RedisStorageOptions = {}):
   };
   const keys = keySettings(settings, true);
   redisTarget(settings);
-  return new LazyStorage("redis", keys.expiresAfterMs, async () => {
-    let module: typeof import("../redis.ts");
-    try {
-      module = await import("../redis.ts");
-    } catch (error) {
-      if (/@redis\/client/.test(String(error))) {
-        throw new ConfigError(
-          "REDIS_ENABLED",
-          "Redis over TCP needs the @redis/client package: npm install @redis/client (Deno: deno add npm:@redis/client)",
-        );
+  return new LazyStorage(
+    { kind: "redis", expiresAfterMs: keys.expiresAfterMs, timeoutMs: settings.timeoutMs ?? 5000 },
+    async () => {
+      let module: typeof import("../redis.ts");
+      try {
+        module = await import("../redis.ts");
+      } catch (error) {
+        if (/@redis\/client/.test(String(error))) {
+          throw new ConfigError(
+            "REDIS_ENABLED",
+            "Redis over TCP needs the @redis/client package: npm install @redis/client (Deno: deno add npm:@redis/client)",
+          );
+        }
+        throw error;
       }
-      throw error;
-    }
-    return new module.RedisStorage(settings);
-  });
+      return new module.RedisStorage(settings);
+    },
+  );
 }
 
 /**

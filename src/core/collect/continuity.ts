@@ -1,0 +1,83 @@
+/**
+ * Continuity, the last check before a collection is served: counters, histogram and summary
+ * counts never go down in what one process serves. A collection with a series lower than this
+ * process served it before means storage lost data that its processes have not published again
+ * yet (each does within one publish interval): the scrape fails with the reason (503) rather than
+ * show Prometheus a counter reset. After a grace period what storage holds is served, and each
+ * series that went down is counted and said once: a reset nobody could prevent is then honest.
+ * @module
+ */
+import type { MergedFamily } from "./merge.ts";
+
+/** What {@link Continuity.check} found. */
+export type ContinuityVerdict =
+  | { readonly status: "continuous" }
+  | {
+    /** `hold`: within the grace period, do not serve; `accept`: serve, the decrease is final. */
+    readonly status: "hold" | "accept";
+    /** How many series went down. */
+    readonly decreased: number;
+    /** One of them, as `name{labels} from -> to`. */
+    readonly example: string;
+    /** How long the decrease has been seen, in ms. */
+    readonly sinceMs: number;
+  };
+
+/** Remembers what this process served, and tells a collection that went down. */
+export class Continuity {
+  readonly #graceMs: number;
+  readonly #clock: () => number;
+  #served = new Map<string, number>();
+  #since: number | undefined;
+
+  /**
+   * @param graceMs How long a decrease is held back for the processes to publish again, in ms.
+   * @param clock Current time in ms.
+   */
+  constructor(graceMs: number, clock: () => number) {
+    this.#graceMs = graceMs;
+    this.#clock = clock;
+  }
+
+  /** The grace period, in ms. */
+  get graceMs(): number {
+    return this.#graceMs;
+  }
+
+  /** Compares `families` with what was served last; remembers them unless the verdict is `hold`. */
+  check(families: ReadonlyMap<string, MergedFamily>): ContinuityVerdict {
+    const previous = this.#served;
+    const served = new Map<string, number>();
+    let decreased = 0;
+    let example = "";
+    for (const family of families.values()) {
+      const type = family.descriptor.type;
+      if (type === "gauge") continue;
+      const entries: Iterable<[string, number]> = type === "counter" ? family.values : mapCounts(family.distributions);
+      for (const [labels, value] of entries) {
+        const key = family.name + labels;
+        served.set(key, value);
+        const before = previous.get(key);
+        if (before !== undefined && value < before) {
+          if (decreased++ === 0) example = `${key}${type === "counter" ? "" : " (count)"} from ${before} to ${value}`;
+        }
+      }
+    }
+    if (decreased === 0) {
+      this.#served = served;
+      this.#since = undefined;
+      return { status: "continuous" };
+    }
+    const now = this.#clock();
+    this.#since ??= now;
+    const sinceMs = now - this.#since;
+    if (sinceMs < this.#graceMs) return { status: "hold", decreased, example, sinceMs };
+    this.#served = served;
+    this.#since = undefined;
+    return { status: "accept", decreased, example, sinceMs };
+  }
+}
+
+function* mapCounts(distributions: ReadonlyMap<string, { count: number }>): Iterable<[string, number]> {
+  for (const [labels, d] of distributions) yield [labels, d.count];
+}
