@@ -5,6 +5,7 @@
 import { ConfigError } from "../../core/errors.ts";
 import type { TlsFiles } from "../../core/config.ts";
 import type { FetchHandler, ServerHandle, ServerOptions, TlsMaterial } from "../../core/runtime.ts";
+import { handlerFailed, refuseMalformed } from "../node/server.ts";
 import { loadTls } from "../tls.ts";
 
 /** The part of Bun's global this adapter uses. */
@@ -14,6 +15,7 @@ interface BunGlobal {
     hostname: string;
     reusePort?: boolean;
     fetch: FetchHandler;
+    error?: (error: Error) => Response;
     tls?: { cert: string; key: string; ca?: string[]; requestCert?: boolean; rejectUnauthorized?: boolean };
   }): {
     readonly port: number;
@@ -43,11 +45,16 @@ export function bunGlobal(): BunGlobal {
 export function serve(handler: FetchHandler, options: ServerOptions): Promise<ServerHandle> {
   try {
     const tls = options.tls;
+    const scheme = tls === undefined ? "http" : "https";
     const server = bunGlobal().serve({
       port: options.port,
       hostname: options.hostname,
       reusePort: options.reusePort,
-      fetch: handler,
+      // Bun hands on a request without a Host, or whose Host makes no URL (its `url` is then a
+      // bare path): refused here, as on Node and Deno.
+      fetch: (request) => refuseMalformed(request, scheme) ?? handler(request),
+      // In place of Bun's HTML error page, which shows the stack and the source.
+      error: handlerFailed,
       // Bun verifies client certificates in the handshake (only `required` reaches here).
       tls: tls && {
         cert: tls.cert,

@@ -17,7 +17,12 @@ export interface DenoNamespace {
   memoryUsage(): { rss: number };
   env: { get(name: string): string | undefined };
   serve(
-    options: { port: number; hostname: string; onListen?: (addr: unknown) => void },
+    options: {
+      port: number;
+      hostname: string;
+      onListen?: (addr: unknown) => void;
+      onError?: (error: unknown) => Response;
+    },
     handler: (request: Request) => Response | Promise<Response>,
   ): DenoHttpServer;
   addSignalListener(signal: string, handler: () => void): void;

@@ -7,7 +7,7 @@
 import process from "node:process";
 import type { EnvSource } from "../../core/env.ts";
 import type { FetchHandler, Runtime, ServerHandle, ServerOptions } from "../../core/runtime.ts";
-import { serve as serveNode } from "../node/server.ts";
+import { handlerFailed, refuseMalformed, serve as serveNode } from "../node/server.ts";
 import { loadTls } from "../tls.ts";
 import { otherPromClient } from "../prom_client_copy.ts";
 import { denoGlobal } from "./deno.ts";
@@ -46,7 +46,12 @@ export function serve(handler: FetchHandler, options: ServerOptions): Promise<Se
   // the Node adapter's server checks them), so HTTPS goes through it.
   if (options.tls !== undefined) return serveNode(handler, options);
   try {
-    const server = denoGlobal().serve({ port: options.port, hostname: options.hostname, onListen: () => {} }, handler);
+    const server = denoGlobal().serve(
+      { port: options.port, hostname: options.hostname, onListen: () => {}, onError: handlerFailed },
+      // Deno hands on a request without a Host (its `url` then names the listening address) or
+      // whose target names another host: refused here, as on Node and Bun.
+      (request) => refuseMalformed(request, "http") ?? handler(request),
+    );
     return Promise.resolve({ port: server.addr.port, close: () => server.shutdown() });
   } catch (error) {
     return Promise.reject(error);

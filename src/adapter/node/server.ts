@@ -1,12 +1,15 @@
 /**
  * A small HTTP server on `node:http` that runs a Fetch-style handler: enough for the metrics
- * server and for examples; not a general-purpose replacement for `@hono/node-server`.
+ * server and for examples; not a general-purpose replacement for `@hono/node-server`. Also the
+ * rule every runtime's server applies before its handler runs ({@link requestUrl}): a request
+ * without a usable Host or path is answered a plain 400, and a handler that throws a plain 500.
  * @module
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { TLSSocket } from "node:tls";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import { reportMalformedRequest } from "../../core/serve/malformed.ts";
 import type { FetchHandler, ServerHandle, ServerOptions } from "../../core/runtime.ts";
@@ -36,20 +39,22 @@ export function serve(handler: FetchHandler, options: ServerOptions): Promise<Se
         return;
       }
     }
-    answer(handler, req, res, options.hostname).catch((error) => {
-      // The cause goes to the log, never to the client.
-      console.error(`[hono-prometheus-exporter] serve: the handler failed: ${String(error)}`);
-      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+    answer(handler, req, res).catch((error) => {
+      logFailure(error);
+      if (!res.headersSent) res.writeHead(500, { "content-type": PLAIN });
       res.end("Internal Server Error\n");
     });
   };
-  const server = tls === undefined ? createServer(listener) : createHttpsServer({
+  // Host-less requests reach `answer`, which refuses them in plain text and counts them.
+  const server = tls === undefined ? createServer({ requireHostHeader: false }, listener) : createHttpsServer({
     cert: tls.cert,
     key: tls.key,
     ca: tls.ca.length > 0 ? [...tls.ca] : undefined,
     requestCert: tls.clientAuth !== "none",
     rejectUnauthorized: false,
+    requireHostHeader: false,
   }, listener);
+  server.on("clientError", refuseUnparsable);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.hostname, () => {
@@ -71,27 +76,22 @@ export function serve(handler: FetchHandler, options: ServerOptions): Promise<Se
   });
 }
 
-async function answer(
-  handler: FetchHandler,
-  req: IncomingMessage,
-  res: ServerResponse,
-  hostname: string,
-): Promise<void> {
+async function answer(handler: FetchHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (Array.isArray(value)) { for (const v of value) headers.append(name, v); }
     else if (value !== undefined) headers.set(name, value);
   }
-  let url: URL;
-  try {
-    const scheme = (req.socket as Partial<TLSSocket>).encrypted ? "https" : "http";
-    url = new URL(`${scheme}://${req.headers.host ?? hostname}${req.url ?? "/"}`);
-  } catch {
-    // A Host or a target that makes no URL: the client's fault (400), counted, never the app's.
+  const scheme = (req.socket as Partial<TLSSocket>).encrypted ? "https" : "http";
+  const url = requestUrl(req.headers.host, req.url ?? "/", scheme);
+  if (typeof url === "string") {
+    // The client's fault (400), counted, never the app's.
     reportMalformedRequest(req.method ?? "GET");
-    res.writeHead(400, { "content-type": "text/plain", connection: "close" });
-    res.end("Bad Request: the Host header or the request target is not a valid URL\n");
-    return;
+    return refuse(res, 400, `Bad Request: ${url}\n`);
+  }
+  if (UNREPRESENTABLE_METHODS.has(req.method ?? "")) {
+    // The Fetch API cannot carry these methods; Bun and Deno hand them to the handler.
+    return refuse(res, 501, `Not Implemented: the ${req.method} method is not served\n`);
   }
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   const request = new Request(url, {
@@ -112,4 +112,88 @@ async function answer(
   if (body !== undefined && !("content-length" in outHeaders)) outHeaders["content-length"] = String(body.byteLength);
   res.writeHead(response.status, outHeaders);
   res.end(body);
+}
+
+const PLAIN = "text/plain; charset=utf-8";
+
+function refuse(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { "content-type": PLAIN, "content-length": Buffer.byteLength(text), connection: "close" });
+  res.end(text);
+}
+
+/** Methods a Fetch `Request` refuses to carry (CONNECT never reaches a request listener). */
+const UNREPRESENTABLE_METHODS = new Set(["TRACE", "TRACK"]);
+
+/** RFC 3986's host (a name, an IPv4 address or a bracketed IPv6 one) and an optional port: no user, path or space. */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d{1,5})?$/;
+
+/**
+ * The URL of a request as it came off the wire, or why it has none: no Host header, a Host that
+ * is not a host and port, or a target that is neither a path nor a URL of that host. Every
+ * runtime's server asks this before the handler runs, so that Node, Bun and Deno refuse the same
+ * requests; the `target` is the raw one (Node) or the URL the runtime made of it (Bun, Deno).
+ */
+export function requestUrl(host: string | null | undefined, target: string, scheme: "http" | "https"): URL | string {
+  if (host === undefined || host === null) return "the request has no Host header";
+  let origin: string;
+  try {
+    if (!HOST.test(host)) throw new TypeError(host);
+    origin = new URL(`${scheme}://${host}`).origin;
+  } catch {
+    return "the Host header is not a host name with an optional port";
+  }
+  let url: URL;
+  try {
+    // Joined as text, so that a target such as `//other/x` stays a path of this host.
+    url = new URL(target.startsWith("/") ? `${origin}${target}` : target);
+  } catch {
+    return "the request target is not a path";
+  }
+  if (url.origin !== origin) return "the request target is a URL of another host than the Host header names";
+  if (url.username !== "" || url.password !== "") return "the request target carries user credentials";
+  return url;
+}
+
+/**
+ * What Bun's and Deno's servers answer before the handler runs: a plain 400, counted under route
+ * `malformed`, for a request that {@link requestUrl} refuses; undefined for the others.
+ */
+export function refuseMalformed(request: Request, scheme: "http" | "https"): Response | undefined {
+  const url = requestUrl(request.headers.get("host"), request.url, scheme);
+  if (typeof url !== "string") return undefined;
+  reportMalformedRequest(request.method);
+  return new Response(`Bad Request: ${url}\n`, {
+    status: 400,
+    headers: { "content-type": PLAIN, connection: "close" },
+  });
+}
+
+/** What every runtime's server answers when the handler throws: a plain 500; the cause goes to the log only. */
+export function handlerFailed(error: unknown): Response {
+  logFailure(error);
+  return new Response("Internal Server Error\n", { status: 500, headers: { "content-type": PLAIN } });
+}
+
+function logFailure(error: unknown): void {
+  console.error(`[hono-prometheus-exporter] serve: the handler failed: ${String(error)}`);
+}
+
+/**
+ * Bytes the HTTP parser refused, before there was a request to count: a plain answer in place of
+ * Node's bare one (Bun and Deno answer these themselves, with no body).
+ */
+function refuseUnparsable(error: Error & { code?: string }, duplex: unknown): void {
+  const socket = duplex as Socket;
+  if (!socket.writable || socket.bytesWritten > 0 || error.code === "ECONNRESET") {
+    socket.destroy();
+    return;
+  }
+  const [status, body] = error.code === "HPE_HEADER_OVERFLOW"
+    ? ["431 Request Header Fields Too Large", "Request Header Fields Too Large: the headers are too long\n"]
+    : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+    ? ["408 Request Timeout", "Request Timeout\n"]
+    : ["400 Bad Request", "Bad Request: the request is not valid HTTP/1.1\n"];
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: ${PLAIN}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
