@@ -7,6 +7,7 @@ import type { Registry } from "../core/values/metrics.ts";
 import { Counter, Histogram } from "../core/values/metrics.ts";
 import { RequestTable } from "./request_table.ts";
 import type { HttpNaming } from "../core/exporter/api.ts";
+import { recordingKey } from "./outermost.ts";
 
 /** Default request duration buckets, in seconds. */
 export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
@@ -61,6 +62,8 @@ export interface HttpMetrics {
   readonly responseSize: Histogram<string>;
   readonly failed: Counter<string>;
   readonly errorHandling: Counter<string>;
+  /** The property under which the outermost recorder marks a request it records into these metrics. */
+  readonly recording: symbol;
 }
 
 /** Options that shape the HTTP metrics. */
@@ -127,6 +130,7 @@ export function httpMetrics(registry: Registry, options: HttpMetricsOptions): Ht
       labelNames: [...route, "error_type"],
       registers,
     }),
+    recording: recordingKey(),
   };
   // prom-client registries hold any object with its metric shape; this one renders like the rest.
   registry.registerMetric(metrics.requests.counter as unknown as Parameters<Registry["registerMetric"]>[0]);

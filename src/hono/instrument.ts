@@ -11,6 +11,7 @@ import { answeredRoute } from "./route.ts";
 import { internals } from "../core/exporter/exporter.ts";
 import type { PrometheusOptions } from "../core/exporter/api.ts";
 import type { HttpMetrics } from "./http_metrics.ts";
+import { type Marks, noteInner, takeInner } from "./outermost.ts";
 import { clock, HttpRecorder } from "./recorder.ts";
 
 /** What one request's match and error handling told. */
@@ -41,7 +42,8 @@ const instrumented = new WeakSet<object>();
  * Wraps `app` so that each request is recorded at its `fetch`, with the same metric names, labels
  * and values as `app.use(prometheus({ exporter }))` (a request no route matched has the route
  * `/*`, as under the middleware). Serve the returned function instead of `app.fetch`; call it
- * once per app.
+ * once per app. A `prometheus()` middleware inside the app adds nothing: each request is recorded
+ * once, by the outermost of them.
  *
  * @example
  * ```ts
@@ -74,6 +76,7 @@ export function instrument(
     started: number,
     response: Response | undefined,
     executionCtx: unknown,
+    outermost: boolean,
   ) => {
     const failure = (request as WithFailure)[FAILED];
     if (failure !== undefined) {
@@ -81,6 +84,15 @@ export function instrument(
       seen.error ??= failure.error;
       seen.handled = true;
       seen.route = failure.route || seen.route;
+    }
+    const marks = request as unknown as Marks;
+    const key = metrics.recording;
+    if (!outermost) return noteInner(marks, key, seen.route, seen.handled ? seen.error : undefined);
+    const inner = takeInner(marks, key);
+    if (inner !== undefined) {
+      // A sub-app served from one of this app's handlers, with a middleware of its own, saw more.
+      seen.route = inner.route || seen.route;
+      if (seen.error === undefined && inner.error !== undefined) [seen.error, seen.handled] = [inner.error, true];
     }
     recorder.record(
       metrics,
@@ -96,6 +108,10 @@ export function instrument(
   return (request: Request, env?: unknown, executionCtx?: unknown): Response | Promise<Response> => {
     const metrics = recorder.ready(env);
     if (metrics === undefined) return fetch(request, env, executionCtx);
+    // Served from a handler of an app that records this request already: this app only tells it what it saw.
+    const marks = request as unknown as Marks;
+    const outermost = marks[metrics.recording] === undefined;
+    if (outermost) marks[metrics.recording] = true;
     const started = clock.now();
     const seen: Seen = { route: "/*", error: undefined, handled: false };
     current = seen;
@@ -105,23 +121,23 @@ export function instrument(
     } catch (error) {
       seen.error = error ?? new Error("undefined thrown");
       seen.handled = false;
-      done(metrics, request, seen, started, undefined, executionCtx);
+      done(metrics, request, seen, started, undefined, executionCtx, outermost);
       throw error;
     } finally {
       current = undefined;
     }
     if (result instanceof Response) {
       // Hono answered synchronously (a route with one synchronous handler): no promise in between.
-      done(metrics, request, seen, started, result, executionCtx);
+      done(metrics, request, seen, started, result, executionCtx, outermost);
       return result;
     }
     return result.then((response) => {
-      done(metrics, request, seen, started, response, executionCtx);
+      done(metrics, request, seen, started, response, executionCtx, outermost);
       return response;
     }, (error: unknown) => {
       seen.error = error ?? new Error("undefined thrown");
       seen.handled = false;
-      done(metrics, request, seen, started, undefined, executionCtx);
+      done(metrics, request, seen, started, undefined, executionCtx, outermost);
       throw error;
     });
   };

@@ -16,6 +16,12 @@ export type HttpOptions = Omit<PrometheusOptions, "exporter">;
 
 const countingMalformed = new WeakSet<HttpMetrics>();
 
+/** The latest flush window's publish seen by any recorder of one exporter (see `#handOff`). */
+interface HandOff {
+  publish: Promise<void> | undefined;
+}
+const handOffs = new WeakMap<ProcessExporter, HandOff>();
+
 /** The clock of request durations. Node defines `performance` on the global object as a getter that runs on every read: read it once. */
 export const clock: Performance = globalThis.performance;
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]);
@@ -29,7 +35,7 @@ export class HttpRecorder {
   #afterResponse = false;
   #noExecutionContext = false;
   #recordFailures = 0;
-  #handed: Promise<void> | undefined;
+  readonly #handed: HandOff;
 
   /**
    * @param exporter The exporter whose registry and configuration the metrics follow.
@@ -38,6 +44,9 @@ export class HttpRecorder {
   constructor(exporter: ProcessExporter, options: HttpOptions) {
     this.#exporter = exporter;
     this.#options = options;
+    let handed = handOffs.get(exporter);
+    if (handed === undefined) handOffs.set(exporter, handed = { publish: undefined });
+    this.#handed = handed;
     // On a host the configuration is known now, and so are its errors.
     if (!exporter.runtime.edge) this.#setUp(undefined);
   }
@@ -132,11 +141,15 @@ export class HttpRecorder {
   // request's context owns the window's timer and its fetch, and keeps the isolate alive until
   // the publish has landed, with what every later request of the window recorded. Later requests
   // hand nothing, so no request waits on a promise of another request's context (workerd warns
-  // about those). Where there is no waitUntil, the window's timer runs the publish.
+  // "IoContext dropped queued cross-context actions" about those). What was handed is known per
+  // exporter, not per recorder: a second middleware of the same exporter (another sub-app, another
+  // module) would otherwise take a window another request opened for one it must hand. Where
+  // there is no waitUntil, the window's timer runs the publish.
   #handOff(context: { readonly executionCtx: unknown } | undefined): void {
     const publish = this.#exporter.flushSoon();
-    if (publish === this.#handed) return;
-    this.#handed = publish;
+    const handed = this.#handed;
+    if (publish === handed.publish) return;
+    handed.publish = publish;
     if (this.#noExecutionContext || context === undefined) return;
     try {
       // Hono's `c.executionCtx` throws where there is none (it is read here, off the common path).

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { until } from "../support/poll.ts";
 import { type RedisServer, startRedis } from "../support/redis.ts";
 import { RUNTIME } from "../support/runtime.ts";
 import { sample } from "../support/sim.ts";
@@ -153,6 +154,39 @@ function workerdSuite(): void {
     assert.match(await refused.text(), /PROMETHEUS_METRICS_TOKEN.*PROMETHEUS_METRICS_PUBLIC/s);
     // The anonymous scrapes cost no storage read; only the authorised one (a publish and a read).
     assert.ok(restRequests(gateway) - before <= 4, `${restRequests(gateway) - before} REST requests`);
+  });
+
+  test("a request through two middlewares counts once, and no request waits on another request's publish", async () => {
+    const w = await worker(bindings("nested"), "tests/support/fixtures/workers_nested.ts");
+    const users = '{method="GET",route="/api/users/:id",status="200"}';
+    const ping = 'hono_worker_requests_total{method="GET",route="/other/ping",status="200"}';
+    const atLeast = (series: string, least: number) => async () => {
+      const res = await scrape(w);
+      if (res.status !== 200) return void await res.body?.cancel();
+      const text = await res.text();
+      return (sample(text, series) ?? 0) >= least ? text : undefined;
+    };
+    // The scrape opens a flush window (the app's middleware records it and hands the publish to
+    // it); the requests that follow in that window hand nothing, whichever middleware records them.
+    const first = await scrape(w);
+    assert.equal(first.status, 200);
+    await first.body?.cancel();
+    assert.deepEqual(await hit(w, "/api/users/:i", 3), [200, 200, 200]);
+    assert.deepEqual(await hit(w, "/other/ping", 1), [200]);
+    const text = await until(
+      "the requests to /api/users/:id",
+      atLeast(`hono_worker_requests_total${users}`, 3),
+      15_000,
+    );
+    assert.equal(sample(text, `hono_worker_requests_total${users}`), 3);
+    assert.equal(sample(text, `hono_worker_request_duration_seconds_count${users}`), 3);
+    assert.equal(sample(text, ping), 1);
+    // A later window's publish lands after every request of the first window has ended.
+    assert.deepEqual(await hit(w, "/other/ping", 1), [200]);
+    const later = await until("the second /other/ping", atLeast(ping, 2), 15_000);
+    assert.equal(sample(later, ping), 2);
+    assert.equal(sample(later, `hono_worker_requests_total${users}`), 3);
+    assert.doesNotMatch(w.output(), /IoContext dropped|cross-context|Uncaught/);
   });
 
   test("a second exporter and a second middleware in one isolate do not throw and count once", async () => {
