@@ -22,7 +22,12 @@ after(() => {
 testStorage(
   "filesystem",
   (options) => new FilesystemStorage({ directory: tempDir(), ...options }),
-  { tombstoneClock: "given", publishAndRead: false },
+  {
+    tombstoneClock: "given",
+    publishAndRead: false,
+    retiredInAnswers: false,
+    loseEverything: (s) => Promise.resolve(rmSync((s as FilesystemStorage).directory, { recursive: true, force: true })),
+  },
 );
 
 const descriptors = new Map([["c_total", { type: "counter" as const, help: "c" }]]);

@@ -151,3 +151,19 @@ export async function scriptCalls(port: number): Promise<number> {
     client.close();
   }
 }
+
+/**
+ * Deletes the keys matching `pattern` (in database `db`) on the server at `port`: one key kind lost,
+ * or a whole prefix, as an eviction, an operator's DEL or a FLUSHDB would lose them.
+ */
+export async function deleteKeys(port: number, pattern: string, db = 0): Promise<number> {
+  const client = await RespClient.connect(port);
+  try {
+    const [, keys] = await client.send([["SELECT", db], ["KEYS", pattern]]);
+    if (!Array.isArray(keys) || keys.length === 0) return 0;
+    await client.send([["DEL", ...keys.map(String)]]);
+    return keys.length;
+  } finally {
+    client.close();
+  }
+}

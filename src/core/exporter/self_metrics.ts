@@ -86,7 +86,7 @@ export class SelfMetrics {
       registers,
     });
     this.counterResets = declare(Counter, {
-      name: `${p}counter_resets_total`,
+      name: `${p}reset_series_total`,
       help:
         "Series served lower than this process served them before, after the grace period for republishing: storage lost data that no process could put back (or the app reset them). Prometheus sees a reset for each.",
       labelNames: ["backend"],

@@ -110,6 +110,11 @@ export class FilesystemStorage implements Storage {
     await this.#ensureDirectory();
     const path = entryPath(this.directory, "p", id, ".log");
     const known = this.#own.get(id);
+    // The log holds what this process wrote last; a publisher that expects something else missed
+    // an answer (the write landed, then it failed): everything again, as after a loss.
+    if (update.expect !== undefined && known?.heartbeat !== update.expect.heartbeat) {
+      return { status: "lost", lost: "record" };
+    }
     if (known === undefined) {
       const retired = await readTombstone(this.directory, id, this.#clock());
       if (retired !== undefined) return retired;
