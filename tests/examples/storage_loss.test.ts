@@ -3,9 +3,14 @@
  * a third that exited and was retired share one redis-server; Prometheus scrapes both live ones
  * every second. A FLUSHALL, then a kill and empty restart of redis-server: each time the aggregate
  * is exact again within seconds (the retired total put back), and Prometheus counts no reset.
+ * And the cluster example's metrics directory removed and made again under it.
  */
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
+import { startClusterExample } from "../support/cluster.ts";
 import { load } from "../support/load.ts";
 import { until } from "../support/poll.ts";
 import { startPrometheus } from "../support/prometheus.ts";
@@ -124,5 +129,36 @@ test("FLUSHALL and an empty restart of redis-server: exact again within seconds,
     await prometheus?.stop();
     for (const app of running) await app.stop("SIGKILL");
     await redis.stop();
+  }
+});
+
+test(`the ${RUNTIME} cluster example's metrics directory removed and made again: exact again within seconds`, async () => {
+  const root = mkdtempSync(join(tmpdir(), "hpe-loss-cluster-"));
+  const dir = join(root, "metrics");
+  const { app, url, metricsUrl } = await startClusterExample(dir, 2);
+  try {
+    assert.equal((await load(url, 120)).failed, 0);
+    await until("the aggregate to be exact", async () => await served(metricsUrl) === 120, 10_000, 100);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+    assert.equal((await load(url, 60)).failed, 0);
+    const started = performance.now();
+    let last = 0;
+    await until(
+      "the aggregate to be exact again",
+      async () => {
+        const total = await served(metricsUrl);
+        if (total === undefined) return false;
+        assert.ok(total >= last, `a scrape served ${total} after ${last}`);
+        last = total;
+        return total === 180;
+      },
+      15_000,
+      50,
+    );
+    console.log(`exact again ${Math.round(performance.now() - started)} ms after the directory was made again`);
+  } finally {
+    await app.stop("SIGTERM");
+    rmSync(root, { recursive: true, force: true });
   }
 });
