@@ -14,11 +14,14 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Hono } from "hono";
 import { createExporter, metricsHandler, prometheus, Registry } from "../mod.ts";
+import { internals } from "../src/core/exporter/exporter.ts";
 import type { Storage } from "../src/core/storage.ts";
 import { FilesystemStorage } from "../src/storage/filesystem/storage.ts";
 import { RedisStorage } from "../src/storage/redis.ts";
 import { UpstashStorage } from "../src/storage/upstash.ts";
 import { until } from "./support/poll.ts";
+import { commandFor, freePort } from "./support/runtime.ts";
+import { start } from "./support/spawn.ts";
 import { deleteKeys, type RedisServer, startRedis } from "./support/redis.ts";
 import { RespClient } from "./support/resp.ts";
 import { MemoryLogger, sample, sumOf } from "./support/sim.ts";
@@ -212,7 +215,7 @@ describe("fault catalogue: Redis over TCP loses its data", () => {
     const prefix = `idle${++prefixes}`;
     const nodes = await cluster(redisStorage(prefix));
     try {
-      const id = nodes.b.exporter.identity.id;
+      const id = internals(nodes.b.exporter).identity.id;
       assert.equal(await deleteKeys(redis.port, `{${prefix}}:series:${id}`, db), 1);
       await exactAgain(nodes.a, nodes.total());
     } finally {
@@ -258,8 +261,8 @@ describe("fault catalogue: Redis over TCP loses its data", () => {
     const prefix = `ttl${++prefixes}`;
     const nodes = await cluster(redisStorage(prefix, 1500), { ttlMs: 1500 });
     try {
-      nodes.a.exporter.publisher.stop(); // idle: no publish, so nothing refreshes the keys
-      nodes.b.exporter.publisher.stop();
+      internals(nodes.a.exporter).publisher.stop(); // idle: no publish, so nothing refreshes the keys
+      internals(nodes.b.exporter).publisher.stop();
       const live = async () => (await keysOf(prefix)).filter((key) => !key.includes(":tomb:"));
       await until(
         "every key of the prefix but the tombstone to expire",
@@ -363,6 +366,50 @@ describe("fault catalogue: storage that accepts connections and never answers", 
       } finally {
         await node.storage.close();
       }
+    });
+  }
+});
+
+describe("fault catalogue: SIGTERM while storage is out", () => {
+  let silent: Server;
+  let silentPort = 0;
+  const sockets = new Set<Socket>();
+  before(async () => {
+    silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    silentPort = (silent.address() as { port: number }).port;
+  });
+  after(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  const outages: Array<[string, () => Promise<number>]> = [
+    ["refusing connections", () => freePort()],
+    ["accepting connections and never answering", () => Promise.resolve(silentPort)],
+  ];
+  for (const [name, port] of outages) {
+    test(`storage ${name}: the process exits within shutdownTimeoutMs and says what it could not deliver`, async () => {
+      const [command, args] = commandFor("tests/support/fixtures/shutdown_outage.ts");
+      const app = await start(command, args, {
+        REDIS_URL: `redis://127.0.0.1:${await port()}`,
+        SHUTDOWN_TIMEOUT_MS: "1500",
+      }, /ready/);
+      const started = performance.now();
+      const code = await app.stop("SIGTERM");
+      const ms = performance.now() - started;
+      assert.equal(code, 0);
+      assert.ok(ms >= 1000 && ms < 4000, `exited after ${Math.round(ms)} ms`);
+      const lines = app.output().split("\n").filter((l) => l.includes("final publish"));
+      assert.equal(lines.length, 1, app.output());
+      assert.match(
+        lines[0],
+        /final publish to redis storage failed \(.+\) until the shutdown deadline \(shutdownTimeoutMs\): \d+ series recorded since the last delivered publish are lost, among them 25 request\(s\)/,
+      );
+      assert.doesNotMatch(app.output(), /hook workerInt failed/, "one line, not one per step");
     });
   }
 });

@@ -53,6 +53,8 @@ export class ProcessExporter implements Exporter {
   #ready: Promise<void> | undefined;
   #copyCheck: ((registry: unknown) => string | undefined) | undefined;
   #exited = false;
+  /** When a shutdown whose flush failed must be over (performance.now() time). */
+  #shutdownBy: number | undefined;
   #scrapeFailing = false;
   #report: ScrapeReport | undefined;
 
@@ -179,11 +181,22 @@ export class ProcessExporter implements Exporter {
     });
   }
 
-  /** Runs the `workerInt` hook: state `quitting` (or `aborting` on SIGABRT/SIGQUIT), then a flush. */
+  /**
+   * Runs the `workerInt` hook: state `quitting` (or `aborting` on SIGABRT/SIGQUIT), then a flush,
+   * waited for up to half of `shutdownTimeoutMs`. When it fails, `onExit` gets what is left.
+   */
   workerInt(signal = "SIGINT"): Promise<void> {
     return this.#run("workerInt", { signal }, async () => {
       this.workerMetrics.setState(signal === "SIGABRT" || signal === "SIGQUIT" ? "aborting" : "quitting");
-      await this.flush();
+      const timeoutMs = this.config.shutdownTimeoutMs;
+      const started = performance.now();
+      try {
+        await within(this.flush(), timeoutMs / 2, () => new Error(`no answer within ${timeoutMs / 2} ms`));
+        this.#shutdownBy = undefined;
+      } catch {
+        // The publisher said the outage once; the final publish is what counts.
+        this.#shutdownBy = started + timeoutMs;
+      }
     });
   }
 
@@ -195,8 +208,12 @@ export class ProcessExporter implements Exporter {
       this.publisher.stop();
       if (this.#workerTimer !== undefined) clearInterval(this.#workerTimer);
       this.#removeSignalListener?.();
+      const timeoutMs = this.config.shutdownTimeoutMs;
       await finalPublish(this.publisher, {
-        timeoutMs: this.config.shutdownTimeoutMs,
+        // After a flush that failed, what is left of the deadline (at least half of it).
+        timeoutMs: this.#shutdownBy === undefined
+          ? timeoutMs
+          : Math.max(timeoutMs / 2, this.#shutdownBy - performance.now()),
         kind: this.storage.kind,
         logger: this.logger,
         requestsMetric: `${this.config.namespace}_worker_requests_total`,

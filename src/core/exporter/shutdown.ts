@@ -67,21 +67,21 @@ export async function finalPublish(publisher: Publisher, options: FinalPublishOp
   let lastError: unknown;
   for (;;) {
     try {
-      const timeout = () => new Error(`no answer within ${options.timeoutMs} ms`);
+      const timeout = () => new Error(`no answer within ${Math.round(options.timeoutMs)} ms`);
       await within(publisher.publish({ exited: true }), Math.max(1, left()), timeout);
       return;
     } catch (error) {
       lastError = error;
     }
-    if (left() <= delayMs) break;
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (left() <= 1) break;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(delayMs, left())));
     delayMs = Math.min(2 * delayMs, 1000);
   }
-  const { series, counters } = publisher.undelivered();
+  const { series, counters } = await publisher.undelivered().catch(() => ({ series: -1, counters: new Map() }));
   const requests = counters.get(options.requestsMetric) ?? counters.get("http_requests_total") ?? 0;
   options.logger.error(
-    `final publish to ${options.kind} storage failed for ${((performance.now() - started) / 1000).toFixed(1)} s ` +
-      `(${describeError(lastError)}): ${series} series recorded since the last delivered publish are lost` +
-      (requests > 0 ? `, among them ${requests} request(s)` : ""),
+    `final publish to ${options.kind} storage failed (${describeError(lastError)}) until the shutdown deadline ` +
+      `(shutdownTimeoutMs): ${series < 0 ? "what was" : `${series} series`} recorded since the last delivered ` +
+      `publish ${series === 1 ? "is" : "are"} lost` + (requests > 0 ? `, among them ${requests} request(s)` : ""),
   );
 }

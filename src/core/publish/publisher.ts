@@ -77,8 +77,6 @@ export class Publisher {
   #ackedHeartbeat = 0;
   /** What storage lost, until the whole state is published again. */
   #lost: string | undefined;
-  /** The series of the publish under way or last failed, with every descriptor; undefined once acknowledged. */
-  #pending: { series: ReadonlyMap<string, string>; descriptors: ReadonlyMap<string, MetricDescriptor> } | undefined;
   readonly #restorePoint: RestorePoint;
 
   /**
@@ -101,20 +99,29 @@ export class Publisher {
   }
 
   /**
-   * What the publish under way (or the last, failed) has not delivered yet: how many series, and by
-   * how much each counter metric is ahead of what storage acknowledged.
+   * What storage has not acknowledged of this process's values now: how many series differ from
+   * what it acknowledged, and by how much each counter metric is ahead (for the shutdown's last word).
    */
-  undelivered(): { series: number; counters: Map<string, number> } {
+  async undelivered(): Promise<{ series: number; counters: Map<string, number> }> {
+    const o = this.#o;
+    const ahead: Array<[string, string]> = [];
+    const descriptors = await encodeSnapshot(o.registry, {
+      gaugeModes: o.gaugeModes,
+      seriesLimit: o.seriesLimit,
+      known: this.#acked,
+      now: o.clock(),
+      onDropped: () => {},
+    }, (key, value) => {
+      if (this.#acked.get(key) !== value) ahead.push([key, value]);
+    });
     const counters = new Map<string, number>();
-    const pending = this.#pending;
-    if (pending === undefined) return { series: 0, counters };
-    for (const [key, value] of pending.series) {
+    for (const [key, value] of ahead) {
       const metric = splitSeriesKey(key)[0];
-      if (pending.descriptors.get(metric)?.type !== "counter") continue;
-      const ahead = (decodeCounter(value) ?? 0) - (decodeCounter(this.#acked.get(key) ?? "0") ?? 0);
-      counters.set(metric, (counters.get(metric) ?? 0) + ahead);
+      if (descriptors.get(metric)?.type !== "counter") continue;
+      const more = (decodeCounter(value) ?? 0) - (decodeCounter(this.#acked.get(key) ?? "0") ?? 0);
+      counters.set(metric, (counters.get(metric) ?? 0) + more);
     }
-    return { series: pending.series.size, counters };
+    return { series: ahead.length, counters };
   }
 
   /**
@@ -203,7 +210,6 @@ export class Publisher {
         descriptorJson.set(name, json);
       }
     }
-    this.#pending = { series, descriptors: allDescriptors };
     const started = performance.now();
     let outcome: PublishOutcome;
     let state: StoredState | undefined;
@@ -260,7 +266,6 @@ export class Publisher {
     series.forEach((value, key) => acked.set(key, value));
     for (const [name, json] of descriptorJson) this.#ackedDescriptors.set(name, json);
     this.#ackedHeartbeat = now;
-    this.#pending = undefined;
     if (outcome.retired !== undefined) this.#restorePoint.learn(outcome.retired, outcome.descriptors ?? new Map());
     if (replace && this.#lost !== undefined) {
       const restored = outcome.restored ?? { retired: false, processes: 0 };
