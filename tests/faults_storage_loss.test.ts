@@ -7,7 +7,8 @@
  * that ever serves a counter lower than an earlier one.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -321,6 +322,49 @@ describe("fault catalogue: the metrics directory loses its files", () => {
       mkdirSync(dir);
       return Promise.resolve();
     });
+  });
+});
+
+describe("fault catalogue: a full disk", () => {
+  // A small tmpfs, mounted for the test (needs root, as CI has): the disk really fills up.
+  const root = mkdtempSync(join(tmpdir(), "hpe-full-"));
+  roots.push(root);
+  const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", root]).status === 0;
+  after(() => {
+    if (mounted) spawnSync("umount", [root]);
+  });
+
+  test("publishes fail while it is full, then all arrive: no healthy log set aside, no empty files left", {
+    skip: mounted ? false : "mounting a small tmpfs needs root",
+  }, async () => {
+    const dir = join(root, "metrics");
+    const nodes = await cluster(() => new FilesystemStorage({ directory: dir }));
+    try {
+      let filled = 0;
+      try {
+        for (;; filled++) writeFileSync(join(root, `filler-${filled}`), "x".repeat(4096));
+      } catch (error) {
+        assert.equal((error as { code?: string }).code, "ENOSPC");
+      }
+      await nodes.a.serve(20);
+      await nodes.b.serve(10);
+      await until(
+        "publishes to fail on the full disk",
+        () => {
+          const text = nodes.a.logger.lines.join("\n");
+          return /publishing to filesystem storage failed/.test(text);
+        },
+        10_000,
+        50,
+      );
+      for (let i = 0; i < filled; i++) rmSync(join(root, `filler-${i}`));
+      await exactAgain(nodes.a, nodes.total());
+      await exactAgain(nodes.b, nodes.total());
+      const left = readdirSync(dir).filter((name) => name.endsWith(".bad") || name.includes(".tmp-"));
+      assert.deepEqual(left, [], "nothing set aside or left behind");
+    } finally {
+      await nodes.stop();
+    }
   });
 });
 

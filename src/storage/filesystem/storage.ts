@@ -145,7 +145,9 @@ export class FilesystemStorage implements Storage {
     let repair: boolean;
     try {
       try {
-        await handle.write(text);
+        // A full disk may take part of the line without an error: that is a failed write too.
+        const { bytesWritten } = await handle.write(text);
+        if (bytesWritten < bytes) throw new Error(`only ${bytesWritten} of ${bytes} bytes were written (disk full?)`);
       } catch (error) {
         // The log exists now, perhaps with a torn line of ours: the next publish rewrites it whole.
         own.failedWrite = true;
