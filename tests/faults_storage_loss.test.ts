@@ -212,6 +212,24 @@ describe("fault catalogue: Redis over TCP loses its data", () => {
     });
   }
 
+  test("a descriptor and a process record that do not read: skipped, and the log line names both", async () => {
+    const prefix = `damage${++prefixes}`;
+    const node = instance(redisStorage(prefix)());
+    try {
+      await node.serve(3);
+      await command(redis.port, db, "HSET", `{${prefix}}:desc`, "broken_total", "{not json");
+      await command(redis.port, db, "HSET", `{${prefix}}:procs`, "stray", "not-a-heartbeat");
+      const res = await node.scrape();
+      assert.equal(res.status, 200);
+      assert.equal(requests(await res.text()), 3, "the rest counts");
+      const line = node.logger.lines.find((l) => /record\(s\) that do not read/.test(l)) ?? "";
+      assert.match(line, /the descriptor of broken_total is not JSON/);
+      assert.match(line, /the record of process stray does not read \("not-a-heartbeat"\)/);
+    } finally {
+      await node.storage.close();
+    }
+  });
+
   test("one process's series deleted while it is idle: back without new traffic", async () => {
     const prefix = `idle${++prefixes}`;
     const nodes = await cluster(redisStorage(prefix));

@@ -49,8 +49,8 @@ export class ScrapeReport {
     this.#damage = { summary, at: now };
     this.logger.warn(
       `${this.backend} storage: ${damage.corrupt} record(s) that do not read, ${damage.strays} stray ` +
-        `entr(ies), ${damage.setAside} set aside (nothing is deleted; shown in ${this.gauge}): ` +
-        damage.problems.join("; "),
+        `entr(ies), ${damage.setAside} set aside (nothing is deleted; shown in ${this.gauge})` +
+        (damage.problems.length > 0 ? `: ${damage.problems.join("; ")}` : ""),
     );
   }
 }
