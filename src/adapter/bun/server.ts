@@ -5,7 +5,7 @@
 import { ConfigError } from "../../core/errors.ts";
 import type { TlsFiles } from "../../core/config.ts";
 import type { FetchHandler, ServerHandle, ServerOptions, TlsMaterial } from "../../core/runtime.ts";
-import { handlerFailed, refuseMalformed } from "../node/server.ts";
+import { handlerFailed, refuseMalformed } from "../../core/serve/malformed.ts";
 import { loadTls } from "../tls.ts";
 
 /** The part of Bun's global this adapter uses. */

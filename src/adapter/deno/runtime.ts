@@ -7,7 +7,8 @@
 import process from "node:process";
 import type { EnvSource } from "../../core/env.ts";
 import type { FetchHandler, Runtime, ServerHandle, ServerOptions } from "../../core/runtime.ts";
-import { handlerFailed, refuseMalformed, serve as serveNode } from "../node/server.ts";
+import { handlerFailed, refuseMalformed } from "../../core/serve/malformed.ts";
+import { serve as serveNode } from "../node/server.ts";
 import { loadTls } from "../tls.ts";
 import { otherPromClient } from "../prom_client_copy.ts";
 import { denoGlobal } from "./deno.ts";

@@ -11,7 +11,7 @@ import type { TLSSocket } from "node:tls";
 import type { AddressInfo, Socket } from "node:net";
 import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
-import { reportMalformedRequest } from "../../core/serve/malformed.ts";
+import { logHandlerFailure, reportMalformedRequest, requestUrl } from "../../core/serve/malformed.ts";
 import type { FetchHandler, ServerHandle, ServerOptions } from "../../core/runtime.ts";
 import { refuseClient } from "../tls.ts";
 
@@ -40,7 +40,7 @@ export function serve(handler: FetchHandler, options: ServerOptions): Promise<Se
       }
     }
     answer(handler, req, res).catch((error) => {
-      logFailure(error);
+      logHandlerFailure(error);
       if (!res.headersSent) res.writeHead(500, { "content-type": PLAIN });
       res.end("Internal Server Error\n");
     });
@@ -123,60 +123,6 @@ function refuse(res: ServerResponse, status: number, text: string): void {
 
 /** Methods a Fetch `Request` refuses to carry (CONNECT never reaches a request listener). */
 const UNREPRESENTABLE_METHODS = new Set(["TRACE", "TRACK"]);
-
-/** RFC 3986's host (a name, an IPv4 address or a bracketed IPv6 one) and an optional port: no user, path or space. */
-const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d{1,5})?$/;
-
-/**
- * The URL of a request as it came off the wire, or why it has none: no Host header, a Host that
- * is not a host and port, or a target that is neither a path nor a URL of that host. Every
- * runtime's server asks this before the handler runs, so that Node, Bun and Deno refuse the same
- * requests; the `target` is the raw one (Node) or the URL the runtime made of it (Bun, Deno).
- */
-export function requestUrl(host: string | null | undefined, target: string, scheme: "http" | "https"): URL | string {
-  if (host === undefined || host === null) return "the request has no Host header";
-  let origin: string;
-  try {
-    if (!HOST.test(host)) throw new TypeError(host);
-    origin = new URL(`${scheme}://${host}`).origin;
-  } catch {
-    return "the Host header is not a host name with an optional port";
-  }
-  let url: URL;
-  try {
-    // Joined as text, so that a target such as `//other/x` stays a path of this host.
-    url = new URL(target.startsWith("/") ? `${origin}${target}` : target);
-  } catch {
-    return "the request target is not a path";
-  }
-  if (url.origin !== origin) return "the request target is a URL of another host than the Host header names";
-  if (url.username !== "" || url.password !== "") return "the request target carries user credentials";
-  return url;
-}
-
-/**
- * What Bun's and Deno's servers answer before the handler runs: a plain 400, counted under route
- * `malformed`, for a request that {@link requestUrl} refuses; undefined for the others.
- */
-export function refuseMalformed(request: Request, scheme: "http" | "https"): Response | undefined {
-  const url = requestUrl(request.headers.get("host"), request.url, scheme);
-  if (typeof url !== "string") return undefined;
-  reportMalformedRequest(request.method);
-  return new Response(`Bad Request: ${url}\n`, {
-    status: 400,
-    headers: { "content-type": PLAIN, connection: "close" },
-  });
-}
-
-/** What every runtime's server answers when the handler throws: a plain 500; the cause goes to the log only. */
-export function handlerFailed(error: unknown): Response {
-  logFailure(error);
-  return new Response("Internal Server Error\n", { status: 500, headers: { "content-type": PLAIN } });
-}
-
-function logFailure(error: unknown): void {
-  console.error(`[hono-prometheus-exporter] serve: the handler failed: ${String(error)}`);
-}
 
 /**
  * Bytes the HTTP parser refused, before there was a request to count: a plain answer in place of
