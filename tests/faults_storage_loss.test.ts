@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Hono } from "hono";
-import { createExporter, metricsHandler, prometheus, Registry } from "../mod.ts";
+import { Counter, createExporter, metricsHandler, prometheus, Registry } from "../mod.ts";
 import { internals } from "../src/core/exporter/exporter.ts";
 import type { Storage } from "../src/core/storage.ts";
 import { FilesystemStorage } from "../src/storage/filesystem/storage.ts";
@@ -227,6 +227,32 @@ describe("fault catalogue: Redis over TCP loses its data", () => {
       assert.match(line, /the record of process stray does not read \("not-a-heartbeat"\)/);
     } finally {
       await node.storage.close();
+    }
+  });
+
+  test("DEL of desc when the processes declare different metrics: each one's descriptors come back", async () => {
+    const prefix = `desc${++prefixes}`;
+    const nodes = await cluster(redisStorage(prefix));
+    try {
+      const jobs = new Counter({
+        name: "jobs_total",
+        help: "Jobs.",
+        registers: [internals(nodes.b.exporter).registry],
+      });
+      jobs.inc(4);
+      const jobsOf = async (via: Instance) => sample(await (await via.scrape()).text(), "jobs_total");
+      // Seen by b's scrape only: a, which repairs the loss below, never read b's descriptor.
+      await until("b's own metric in the aggregate", async () => await jobsOf(nodes.b) === 4);
+      const b = internals(nodes.b.exporter).publisher;
+      b.stop();
+      assert.equal(await deleteKeys(redis.port, `{${prefix}}:desc`, db), 1);
+      await nodes.a.exporter.flush(); // a notices, and puts back the descriptors it knows
+      b.start(100); // b finds its record intact, and the loss epoch changed: it resends its own
+      await nodes.a.serve(1);
+      await exactAgain(nodes.a, nodes.total());
+      await until("b's own metric back in the aggregate", async () => await jobsOf(nodes.a) === 4);
+    } finally {
+      await nodes.stop();
     }
   });
 

@@ -98,7 +98,9 @@ export interface Restored {
 
 /**
  * What storage did with a publish. `ok`: written; `retired` and `descriptors` when the retired
- * version differs from the one the process said it knows; `restored` after a `replace`.
+ * version differs from the one the process said it knows; `restored` after a `replace`; `epoch`,
+ * where shared descriptors can be lost apart from a process's own record (Redis): it changes at
+ * each repaired loss, and a process that sees it change sends all its descriptors again.
  * `retired`: a collector had retired this identity: nothing was written, and `folded` holds
  * exactly the values that were folded into the retired total. `lost`: storage no longer holds what
  * it acknowledged (`lost` says what): nothing was written; the process publishes its whole state.
@@ -109,6 +111,7 @@ export type PublishOutcome =
     readonly retired?: RetiredTotal;
     readonly descriptors?: ReadonlyMap<string, MetricDescriptor>;
     readonly restored?: Restored;
+    readonly epoch?: string;
   }
   | { readonly status: "retired"; readonly folded: Map<string, string> }
   | { readonly status: "lost"; readonly lost: "record" | "series" | "descriptors" };

@@ -9,6 +9,9 @@
  */
 import type { MergedFamily } from "./merge.ts";
 
+/** A counter this much lower, relatively, is the same value summed in another order. */
+const ROUNDING = 1e-9;
+
 /** What {@link Continuity.check} found. */
 export type ContinuityVerdict =
   | { readonly status: "continuous" }
@@ -44,7 +47,10 @@ export class Continuity {
     return this.#graceMs;
   }
 
-  /** Compares `families` with what was served last; remembers them unless the verdict is `hold`. */
+  /**
+   * Compares `families` with what was served last; remembers them unless the verdict is `hold`. A
+   * counter lower only by rounding is served as it was before (set in `families`).
+   */
   check(families: ReadonlyMap<string, MergedFamily>): ContinuityVerdict {
     const previous = this.#served;
     const served = new Map<string, number>();
@@ -56,11 +62,18 @@ export class Continuity {
       const entries: Iterable<[string, number]> = type === "counter" ? family.values : mapCounts(family.distributions);
       for (const [labels, value] of entries) {
         const key = family.name + labels;
-        served.set(key, value);
         const before = previous.get(key);
         if (before !== undefined && value < before) {
+          // Summed in another order (a process retired, the read listed them otherwise), a
+          // fractional counter can come out lower in its last bits: that is no decrease.
+          if (type === "counter" && before - value <= ROUNDING * before) {
+            family.values.set(labels, before);
+            served.set(key, before);
+            continue;
+          }
           if (decreased++ === 0) example = `${key}${type === "counter" ? "" : " (count)"} from ${before} to ${value}`;
         }
+        served.set(key, value);
       }
     }
     if (decreased === 0) {

@@ -77,6 +77,8 @@ export class Publisher {
   #ackedHeartbeat = 0;
   /** What storage lost, until the whole state is published again. */
   #lost: string | undefined;
+  /** The loss epoch storage answered last (undefined before the first answer). */
+  #epoch: string | undefined;
   readonly #restorePoint: RestorePoint;
 
   /**
@@ -266,6 +268,11 @@ export class Publisher {
     series.forEach((value, key) => acked.set(key, value));
     for (const [name, json] of descriptorJson) this.#ackedDescriptors.set(name, json);
     this.#ackedHeartbeat = now;
+    // Another process repaired a loss: the descriptors shared by all may have lost some of ours.
+    if (outcome.epoch !== undefined) {
+      if (this.#epoch !== undefined && outcome.epoch !== this.#epoch && !replace) this.#ackedDescriptors.clear();
+      this.#epoch = outcome.epoch;
+    }
     if (outcome.retired !== undefined) this.#restorePoint.learn(outcome.retired, outcome.descriptors ?? new Map());
     if (replace && this.#lost !== undefined) {
       const restored = outcome.restored ?? { retired: false, processes: 0 };

@@ -14,6 +14,7 @@
  * | `<base>:retired`, `<base>:retired:copy` | hash | series key -> retired total, in two copies (a value that does not read in one is taken from the other) |
  * | `<base>:version` | string | retired-total version (compare-and-set token) |
  * | `<base>:tomb:<id>` | hash | what was folded for a retired id (expires) |
+ * | `<base>:epoch` | string | set by each publish that repaired a loss: processes that see it change resend their descriptors |
  * @module
  */
 import { ConfigError, StorageError } from "../../core/errors.ts";
@@ -72,10 +73,12 @@ const CHUNK = 500; // field pairs per HSET: Lua's unpack has a stack limit
  * count, pairs), and last the series pairs.
  * When storage no longer holds what it acknowledged (the record with that heartbeat, the series
  * hash, the descriptors), it answers `lost` and writes nothing. A replace deletes the process's
- * series first and puts back the restoration where nothing stands in its place.
+ * series first, puts back the restoration where nothing stands in its place, and sets a new loss
+ * epoch (`<base>:epoch`): every other process that sees it change sends its descriptors again,
+ * since the descriptors hash they share may have lost some of theirs.
  * The reply: `ok`, the retired version, whether the retired total and how many processes were put
- * back, and (when `total` and the version is not the one the process knows) '1' and the retired
- * total, its copy and the descriptors.
+ * back, the loss epoch, and (when `total` and the version is not the one the process knows) '1'
+ * and the retired total, its copy and the descriptors.
  */
 const publishBody = (total: boolean) => `
 if redis.call('EXISTS', KEYS[4]) == 1 then return {'retired', redis.call('HGETALL', KEYS[4])} end
@@ -100,6 +103,7 @@ local i = 14 + nd * 2
 local restoredTotal, restoredProcs = 0, 0
 if replace then
   redis.call('DEL', KEYS[2])
+  redis.call('SET', KEYS[8], ARGV[1] .. '@' .. ARGV[2])
   if nr > 0 and redis.call('EXISTS', KEYS[6]) == 0 and redis.call('EXISTS', KEYS[5]) == 0 and redis.call('EXISTS', KEYS[7]) == 0 then
     hset(KEYS[5], i, i + nr * 2 - 1)
     hset(KEYS[7], i, i + nr * 2 - 1)
@@ -128,14 +132,17 @@ hset(KEYS[3], 14, 13 + nd * 2)
 hset(KEYS[2], i, #ARGV)
 if ttl > 0 then
   for k = 1, 3 do redis.call('PEXPIRE', KEYS[k], ttl) end
-  for k = 5, 7 do redis.call('PEXPIRE', KEYS[k], ttl) end
+  for k = 5, 8 do redis.call('PEXPIRE', KEYS[k], ttl) end
 end
 local version = redis.call('GET', KEYS[6]) or '0'
-local reply = {'ok', version, restoredTotal, restoredProcs, '0'}
+local reply = {'ok', version, restoredTotal, restoredProcs, redis.call('GET', KEYS[8]) or '', '0'}
 ${
   total
     ? `if ARGV[9] ~= version then
-  reply = {'ok', version, restoredTotal, restoredProcs, '1', redis.call('HGETALL', KEYS[5]), redis.call('HGETALL', KEYS[7]), redis.call('HGETALL', KEYS[3])}
+  reply[6] = '1'
+  reply[7] = redis.call('HGETALL', KEYS[5])
+  reply[8] = redis.call('HGETALL', KEYS[7])
+  reply[9] = redis.call('HGETALL', KEYS[3])
 end`
     : ""
 }`;
@@ -156,7 +163,7 @@ return out`;
 // (which holds the retired total, so the publish's reply does not carry it).
 const PUBLISH_READ = `${publishBody(false)}
 ${readBody("KEYS[1]", "KEYS[3]", "KEYS[5]", "KEYS[6]", "KEYS[7]", "base")}
-reply[6] = out
+reply[7] = out
 return reply`;
 
 const RETIRE = `
@@ -253,7 +260,7 @@ export class ScriptedStore {
     const reply = await this.#publishRead.exec(this.#publishKeys(update.processId), this.#publishArgs(update));
     const outcome = publishOutcome(reply);
     if (outcome.status !== "ok") return { outcome };
-    return { outcome, state: parseRead(this.#kind, (reply as unknown[])[5]) };
+    return { outcome, state: parseRead(this.#kind, (reply as unknown[])[6]) };
   }
 
   /** One script: every process, the descriptors and the retired total. */
@@ -281,7 +288,7 @@ export class ScriptedStore {
 
   #publishKeys(id: string): string[] {
     const k = this.#keys(id);
-    return [k.procs, k.series, k.desc, k.tomb, k.retired, k.version, k.copy];
+    return [k.procs, k.series, k.desc, k.tomb, k.retired, k.version, k.copy, k.epoch];
   }
 
   #publishArgs(update: ProcessUpdate): string[] {
@@ -325,6 +332,7 @@ export class ScriptedStore {
       retired: `${p}:retired`,
       copy: `${p}:retired:copy`,
       version: `${p}:version`,
+      epoch: `${p}:epoch`,
     };
   }
 }
@@ -343,12 +351,14 @@ function publishOutcome(reply: unknown): PublishOutcome {
   }
   const r = reply as unknown[];
   const restored = { retired: Number(text(r[2])) === 1, processes: Number(text(r[3])) || 0 };
-  if (text(r[4]) !== "1") return { status: "ok", restored };
-  const { descriptors } = parseDescriptors(r[7]);
+  const epoch = text(r[4]);
+  if (text(r[5]) !== "1") return { status: "ok", restored, epoch };
+  const { descriptors } = parseDescriptors(r[8]);
   return {
     status: "ok",
     restored,
-    retired: { version: Number(text(r[1])) || 0, series: pairs(r[5]), copy: pairs(r[6]) },
+    epoch,
+    retired: { version: Number(text(r[1])) || 0, series: pairs(r[6]), copy: pairs(r[7]) },
     descriptors,
   };
 }
