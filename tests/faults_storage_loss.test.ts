@@ -479,25 +479,31 @@ describe("fault catalogue: SIGTERM while storage is out", () => {
     ["refusing connections", () => freePort()],
     ["accepting connections and never answering", () => Promise.resolve(silentPort)],
   ];
-  for (const [name, port] of outages) {
-    test(`storage ${name}: the process exits within shutdownTimeoutMs and says what it could not deliver`, async () => {
-      const [command, args] = commandFor("tests/support/fixtures/shutdown_outage.ts");
-      const app = await start(command, args, {
-        REDIS_URL: `redis://127.0.0.1:${await port()}`,
-        SHUTDOWN_TIMEOUT_MS: "1500",
-      }, /ready/);
-      const started = performance.now();
-      const code = await app.stop("SIGTERM");
-      const ms = performance.now() - started;
-      assert.equal(code, 0);
-      assert.ok(ms >= 1000 && ms < 4000, `exited after ${Math.round(ms)} ms`);
-      const lines = app.output().split("\n").filter((l) => l.includes("final publish"));
-      assert.equal(lines.length, 1, app.output());
-      assert.match(
-        lines[0],
-        /final publish to redis storage failed \(.+\) until the shutdown deadline \(shutdownTimeoutMs\): \d+ series recorded since the last delivered publish are lost, among them 25 request\(s\)/,
-      );
-      assert.doesNotMatch(app.output(), /hook workerInt failed/, "one line, not one per step");
-    });
+  const backends: Array<[string, (port: number) => Record<string, string>]> = [
+    ["redis", (port) => ({ REDIS_URL: `redis://127.0.0.1:${port}` })],
+    ["upstash", (port) => ({ UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${port}` })],
+  ];
+  for (const [backend, vars] of backends) {
+    for (const [name, port] of outages) {
+      test(`${backend} ${name}: the process exits within shutdownTimeoutMs and says what it could not deliver`, async () => {
+        const [command, args] = commandFor("tests/support/fixtures/shutdown_outage.ts");
+        const app = await start(command, args, { ...vars(await port()), SHUTDOWN_TIMEOUT_MS: "1500" }, /ready/);
+        const started = performance.now();
+        const code = await app.stop("SIGTERM");
+        const ms = performance.now() - started;
+        assert.equal(code, 0);
+        assert.ok(ms >= 1000 && ms < 4000, `exited after ${Math.round(ms)} ms`);
+        const lines = app.output().split("\n").filter((l) => l.includes("final publish"));
+        assert.equal(lines.length, 1, app.output());
+        assert.match(
+          lines[0],
+          new RegExp(
+            `final publish to ${backend} storage failed \\(.+\\) until the shutdown deadline \\(shutdownTimeoutMs\\): ` +
+              "\\d+ series recorded since the last delivered publish are lost, among them 25 request\\(s\\)",
+          ),
+        );
+        assert.doesNotMatch(app.output(), /hook workerInt failed/, "one line, not one per step");
+      });
+    }
   }
 });
