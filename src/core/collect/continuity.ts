@@ -7,6 +7,8 @@
  * series that went down is counted and said once: a reset nobody could prevent is then honest.
  * @module
  */
+import { StorageError } from "../errors.ts";
+import type { Logger } from "../log.ts";
 import type { MergedFamily } from "./merge.ts";
 
 /** A counter this much lower, relatively, is the same value summed in another order. */
@@ -26,25 +28,57 @@ export type ContinuityVerdict =
     readonly sinceMs: number;
   };
 
+/** What {@link Continuity.keep} says and counts when a decrease is final. */
+export interface ContinuityReport {
+  /** The storage kind, for messages. */
+  readonly kind: string;
+  /** Where the line about a final decrease goes. */
+  readonly logger: Logger;
+  /** Counts the series that went down for good. */
+  readonly reset: (series: number) => void;
+}
+
 /** Remembers what this process served, and tells a collection that went down. */
 export class Continuity {
   readonly #graceMs: number;
   readonly #clock: () => number;
+  readonly #report: ContinuityReport | undefined;
   #served = new Map<string, number>();
   #since: number | undefined;
 
   /**
    * @param graceMs How long a decrease is held back for the processes to publish again, in ms.
    * @param clock Current time in ms.
+   * @param report Where {@link keep} says and counts a final decrease.
    */
-  constructor(graceMs: number, clock: () => number) {
+  constructor(graceMs: number, clock: () => number, report?: ContinuityReport) {
     this.#graceMs = graceMs;
     this.#clock = clock;
+    this.#report = report;
   }
 
-  /** The grace period, in ms. */
-  get graceMs(): number {
-    return this.#graceMs;
+  /**
+   * Checks `families` before they are served: throws a StorageError that says why while a
+   * decrease is held back; says and counts one that stayed past the grace period.
+   */
+  keep(families: ReadonlyMap<string, MergedFamily>): void {
+    const verdict = this.check(families);
+    if (verdict.status === "continuous") return;
+    const kind = this.#report?.kind ?? "the";
+    const what = `${verdict.decreased} series went down since the last scrape (${verdict.example})`;
+    if (verdict.status === "hold") {
+      throw new StorageError(
+        kind,
+        `${what}: storage lost data that the processes have not published again yet; the scrape is held ` +
+          `back for up to ${Math.ceil(this.#graceMs / 1000)} s so that Prometheus sees no counter reset`,
+        { transient: true },
+      );
+    }
+    this.#report?.reset(verdict.decreased);
+    this.#report?.logger.error(
+      `${what}, and stayed down for ${Math.round(verdict.sinceMs / 1000)} s: storage lost data that no process ` +
+        `could put back (or the app reset them); serving what storage holds, Prometheus sees a counter reset`,
+    );
   }
 
   /**

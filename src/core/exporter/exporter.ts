@@ -284,38 +284,15 @@ export class ProcessExporter implements Exporter {
       );
     }
     const collection = await this.collector.collect(state);
-    this.#keepContinuity(collection);
+    // A collection whose counters went down is held back (a 503 that says why) while the processes
+    // publish again after a storage loss; after the grace period it is served, and the decrease said.
+    this.#resolve().continuity.keep(collection.families);
     const family = damageFamily(this.config.namespace, this.storage.kind, collection.damage);
     this.#report ??= new ScrapeReport(this.logger, this.storage.kind, family.name);
     this.#report.collisions(dropCollisions(collection.families));
     this.#report.damage(collection.damage);
     collection.families.set(family.name, family);
     return collection;
-  }
-
-  /**
-   * A collection whose counters went down is held back (a 503 that says why) while the processes
-   * publish again after a storage loss; after the grace period it is served, and the decrease said.
-   */
-  #keepContinuity(collection: Collection): void {
-    const core = this.#resolve();
-    const verdict = core.continuity.check(collection.families);
-    if (verdict.status === "continuous") return;
-    const kind = this.storage.kind;
-    const what = `${verdict.decreased} series went down since the last scrape (${verdict.example})`;
-    if (verdict.status === "hold") {
-      throw new StorageError(
-        kind,
-        `${what}: storage lost data that the processes have not published again yet; the scrape is held ` +
-          `back for up to ${Math.ceil(core.continuity.graceMs / 1000)} s so that Prometheus sees no counter reset`,
-        { transient: true },
-      );
-    }
-    core.selfMetrics.counterResets.inc({ backend: kind }, verdict.decreased);
-    this.logger.error(
-      `${what}, and stayed down for ${Math.round(verdict.sinceMs / 1000)} s: storage lost data that no process ` +
-        `could put back (or the app reset them); serving what storage holds, Prometheus sees a counter reset`,
-    );
   }
 
   /**

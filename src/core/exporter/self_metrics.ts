@@ -27,7 +27,7 @@ export class SelfMetrics {
   /** Losses of stored data this process noticed and repaired by publishing its whole state again. */
   readonly storageResets: Counter<"backend">;
   /** Series this process served lower than before: a reset Prometheus sees, after storage lost data nobody could put back. */
-  readonly counterResets: Counter<"backend">;
+  readonly resetSeries: Counter<"backend">;
 
   /**
    * Declares the exporter's own metrics.
@@ -85,7 +85,7 @@ export class SelfMetrics {
       labelNames: ["backend"],
       registers,
     });
-    this.counterResets = declare(Counter, {
+    this.resetSeries = declare(Counter, {
       name: `${p}reset_series_total`,
       help:
         "Series served lower than this process served them before, after the grace period for republishing: storage lost data that no process could put back (or the app reset them). Prometheus sees a reset for each.",
@@ -94,7 +94,7 @@ export class SelfMetrics {
     });
     // Known label sets start at 0, so that a dashboard shows "no errors" rather than "no data".
     for (
-      const counter of [this.publishErrors, this.retired, this.scrapeErrors, this.storageResets, this.counterResets]
+      const counter of [this.publishErrors, this.retired, this.scrapeErrors, this.storageResets, this.resetSeries]
     ) {
       counter.inc({ backend }, 0);
     }

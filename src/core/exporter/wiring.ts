@@ -140,7 +140,11 @@ export function wire(
   const scrapes = new SharedScrape(gather, config.minScrapeIntervalMs);
   // Every process publishes within one interval of a loss (on the edge, within a flush window of
   // its next request): twice that, and the publish itself, before a decrease is taken as final.
-  const continuity = new Continuity(2 * config.publishIntervalMs + config.flushWindowMs, clock);
+  const continuity = new Continuity(2 * config.publishIntervalMs + config.flushWindowMs, clock, {
+    kind: storage.kind,
+    logger,
+    reset: (series) => selfMetrics.resetSeries.inc({ backend: storage.kind }, series),
+  });
   return {
     config,
     storage,
