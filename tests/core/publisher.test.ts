@@ -109,6 +109,66 @@ describe("publisher", () => {
   });
 });
 
+describe("publisher after a storage loss", () => {
+  /** A process that learned the retired total (a dead one folded), over a storage that can lose everything. */
+  async function afterRetirement() {
+    const clock = new TestClock();
+    const memory = new MemoryStorage({ clock: clock.now });
+    const storage = new FlakyStorage(memory);
+    const p = new SimProcess(storage, clock, "p");
+    const dead = new SimProcess(memory, clock, "dead");
+    dead.requests.inc({ route: "/" }, 7);
+    await dead.publish();
+    p.requests.inc({ route: "/" }, 2);
+    await p.publish();
+    clock.advance(61_000);
+    await p.publish();
+    await testCollector(memory, clock).render("prometheus"); // retires the dead one
+    await p.publish(); // its answer carries the new retired total
+    return { clock, memory, storage, p };
+  }
+
+  test("publishes everything again in the next round trip, with the retired total it knew", async () => {
+    const { clock, memory, storage, p } = await afterRetirement();
+    memory.clear();
+    p.requests.inc({ route: "/" });
+    const before = storage.publishes.length;
+    await p.publish();
+    const [lost, replace] = storage.publishes.slice(before);
+    assert.equal(storage.publishes.length - before, 2, "one round trip to learn of the loss, one to repair it");
+    assert.equal(lost.descriptors.size, 0, "the first sent only what changed");
+    assert.equal(replace.replace, true);
+    assert.equal(replace.descriptors.size, 2, "the second, everything");
+    assert.equal(replace.series.get('app_requests_total{route="/"}'), "3");
+    assert.equal(replace.restore?.retired?.series.get('app_requests_total{route="/"}'), "7");
+    const text = await testCollector(memory, clock).render("prometheus");
+    assert.equal(sample(text, 'app_requests_total{route="/"}'), 10);
+    assert.equal(p.logger.lines.filter((l) => /had lost this process's record/.test(l)).length, 1);
+  });
+
+  test("a repair that fails is retried as a repair, with the restoration, until one is acknowledged", async () => {
+    const { clock, memory, storage, p } = await afterRetirement();
+    memory.clear();
+    const failing = new FlakyStorage(memory);
+    const publish = storage.publish.bind(storage);
+    let refused = 0;
+    storage.publish = (update) => {
+      if (update.replace && refused++ < 2) {
+        return failing.publish({ ...update }).then(() => Promise.reject(new Error("refused (simulated)")));
+      }
+      return publish(update);
+    };
+    await assert.rejects(p.publish(), /refused/);
+    await assert.rejects(p.publish(), /refused/);
+    await p.publish();
+    const last = storage.publishes.at(-1)!;
+    assert.equal(last.replace, true, "still a repair");
+    const text = await testCollector(memory, clock).render("prometheus");
+    assert.equal(sample(text, 'app_requests_total{route="/"}'), 9, "the retired total is back, once");
+    assert.equal(p.logger.lines.filter((l) => /had lost/.test(l)).length, 1);
+  });
+});
+
 describe("snapshot encoding", () => {
   test("encodes every prom-client metric type compactly and exactly", async () => {
     const registry = new Registry();

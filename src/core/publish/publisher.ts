@@ -178,9 +178,11 @@ export class Publisher {
     exited: boolean,
     depth: number,
     read: boolean,
-    replace: boolean,
+    lost: boolean,
   ): Promise<StoredState | undefined> {
     const o = this.#o;
+    // After a loss, every publish replaces the whole state until one is acknowledged.
+    const replace = lost || this.#lost !== undefined;
     // Strictly increasing, so that a retirement's compare-and-set on the heartbeat sees every publish.
     const now = this.#lastHeartbeat = Math.max(o.clock(), this.#lastHeartbeat + 1);
     // Each series is compared with what storage acknowledged as it is encoded. After a
