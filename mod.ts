@@ -77,10 +77,14 @@ export type { MultiprocessMode } from "./src/core/values/modes.ts";
 export { ConfigError, StorageError } from "./src/core/errors.ts";
 export type { Logger } from "./src/core/log.ts";
 export type {
+  Expectation,
   MetricDescriptor,
   ProcessRecord,
   ProcessUpdate,
   PublishOutcome,
+  Restoration,
+  Restored,
+  RetiredTotal,
   Retirement,
   Storage,
   StoredState,
