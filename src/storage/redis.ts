@@ -11,12 +11,13 @@
  * backoff and values accumulate in memory, bounded: nothing recorded is lost once Redis is back.
  * @module
  */
-import { createClient, createCluster } from "@redis/client";
+import { ConnectionTimeoutError, createClient, createCluster, ErrorReply } from "@redis/client";
 import { createHash } from "node:crypto";
-import { describeError, StorageError } from "../core/errors.ts";
+import { StorageError } from "../core/errors.ts";
 import type { ProcessUpdate, PublishOutcome, Retirement, Storage, StoredState } from "../core/storage.ts";
 import { keySettings, ScriptedStore, type ScriptRunner } from "./redis/scripts.ts";
 import { type RedisStorageOptions, type RedisTarget, redisTarget } from "./redis/options.ts";
+import { addressOf, FailedAnswer, safeReason, storageFailure, Timeout } from "./redis/errors.ts";
 
 export type { KeyOptions } from "./redis/scripts.ts";
 export type { RedisStorageOptions };
@@ -179,27 +180,31 @@ export class RedisStorage implements Storage {
     return connection;
   }
 
-  /** A StorageError that says where and why, with a hint for what to fix, never the password. */
+  /** A StorageError that names the cause and where, with what to check, never the password. */
   #error(error: unknown): StorageError {
     if (error instanceof StorageError) return error;
-    const cause = this.#lastError ?? error;
-    let message = describeError(cause).replace(/^Error: /, "");
-    if (/WRONGPASS|NOAUTH|invalid (username|password)/i.test(message)) {
-      message += " (check REDIS_PASSWORD and REDIS_USERNAME)";
-    } else if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ETIMEDOUT|timed out|offline|closed/i.test(message)) {
-      message += " (check REDIS_URL, or REDIS_HOST and REDIS_PORT, and that Redis runs)";
-    }
-    if (this.#target.password) message = message.split(this.#target.password).join("***");
-    if (message.length > 300) message = `${message.slice(0, 300)}...`;
-    return new StorageError("redis", `${this.#target.where}: ${message}`, { cause: error });
+    const { url, password } = this.#target;
+    const secrets = password ? [password] : [];
+    let cause = this.#lastError ?? error;
+    // What @redis/client says in its own classes, in the words the other backends use.
+    if (cause instanceof ErrorReply) cause = new FailedAnswer(undefined, safeReason(cause.message, secrets));
+    else if (cause instanceof ConnectionTimeoutError) cause = new Timeout(this.#timeoutMs, "connecting", true);
+    return storageFailure("redis", cause, {
+      address: url,
+      host: addressOf(url).host,
+      server: "Redis",
+      addressSetting: "REDIS_URL (or REDIS_HOST and REDIS_PORT)",
+      credentialSetting: "REDIS_PASSWORD and REDIS_USERNAME (or the credentials in REDIS_URL)",
+      secrets,
+    });
   }
 }
 
-/** `promise`, or a rejection naming `what` after `ms`. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+/** `promise`, or a Timeout naming `what` after `ms`. */
+function within<T>(promise: Promise<T>, ms: number, what: "connecting" | "the command"): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new Timeout(ms, what, what === "connecting")), ms);
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

@@ -1,14 +1,15 @@
 /**
  * The Upstash REST Redis backend, for many hosts and edge isolates sharing one database: the
  * scripts of `redis/scripts.ts` (one REST request per publish, one per scrape, two with a
- * retirement), run through `@upstash/redis`. This module is loaded only when Upstash is used.
+ * retirement), run through a client of the user's (`@upstash/redis`) or our own REST client
+ * (`redis/upstash_rest.ts`). This module is loaded only when Upstash is used.
  * @module
  */
-import { Redis } from "@upstash/redis";
-import { StorageError } from "../core/errors.ts";
 import type { ProcessUpdate, PublishOutcome, Retirement, Storage, StoredState } from "../core/storage.ts";
 import { keySettings, ScriptedStore, type ScriptRunner } from "./redis/scripts.ts";
 import { checkUpstashCredentials, type UpstashClient, type UpstashStorageOptions } from "./redis/options.ts";
+import { addressOf, type Endpoint, storageFailure } from "./redis/errors.ts";
+import { upstashRestClient } from "./redis/upstash_rest.ts";
 
 export type { KeyOptions } from "./redis/scripts.ts";
 export type { UpstashClient, UpstashStorageOptions };
@@ -40,9 +41,10 @@ export class UpstashStorage implements Storage {
     this.keyPrefix = settings.keyPrefix;
     this.expiresAfterMs = settings.expiresAfterMs;
     const redis = options.redis ?? buildClient(options);
+    const endpoint = upstashEndpoint(options);
     this.#store = new ScriptedStore("upstash", settings, (source): ScriptRunner => {
       const script = redis.createScript(source);
-      return { exec: (keys, args) => guard(() => script.exec(keys, args)) };
+      return { exec: (keys, args) => guard(endpoint, () => script.exec(keys, args)) };
     });
   }
 
@@ -72,36 +74,34 @@ export class UpstashStorage implements Storage {
   }
 }
 
-function buildClient(options: UpstashStorageOptions): Redis {
+function buildClient(options: UpstashStorageOptions): UpstashClient {
   const { url, token } = checkUpstashCredentials(options);
-  const timeoutMs = options.timeoutMs ?? 5000;
-  return new Redis({
-    url,
-    token,
-    retry: false, // the publisher retries with backoff, and reports once per outage
-    automaticDeserialization: false,
-    enableTelemetry: false,
-    signal: () => AbortSignal.timeout(timeoutMs),
-  });
+  // No retries: the publisher retries with backoff, and reports once per outage.
+  return upstashRestClient(url, token, options.timeoutMs ?? 5000);
 }
 
-/** Runs a request, turning any failure into a StorageError that names the cause but never the token or the payload. */
-async function guard<T>(request: () => Promise<T>): Promise<T> {
+/** Where the requests go, for messages: the URL's scheme, host and port, or the client's when only a client is given. */
+function upstashEndpoint(options: UpstashStorageOptions): Endpoint {
+  let where = { address: "the Upstash REST endpoint of the client given as `redis`", host: "its host" };
+  try {
+    if (options.url) where = addressOf(options.url);
+  } catch {
+    // a URL the given client accepted and URL() does not: keep the words
+  }
+  return {
+    ...where,
+    server: "the Upstash REST endpoint",
+    addressSetting: "UPSTASH_REDIS_REST_URL",
+    credentialSetting: "UPSTASH_REDIS_REST_TOKEN",
+    secrets: options.token ? [options.token] : [],
+  };
+}
+
+/** Runs a request, turning any failure into a StorageError that names the cause and where, never the token or a body. */
+async function guard<T>(endpoint: Endpoint, request: () => Promise<T>): Promise<T> {
   try {
     return await request();
   } catch (error) {
-    throw new StorageError("upstash", `request failed: ${cause(error)}`, { cause: error });
+    throw storageFailure("upstash", error, endpoint);
   }
-}
-
-function cause(error: unknown): string {
-  const name = error instanceof Error ? error.name : "Error";
-  let message = error instanceof Error ? error.message : String(error);
-  const command = message.indexOf(", command was:");
-  if (command !== -1) message = message.slice(0, command); // @upstash/redis appends the whole request
-  if (/Unauthorized|WRONGPASS|invalid token/i.test(message)) message = `${message} (check UPSTASH_REDIS_REST_TOKEN)`;
-  if (name === "TimeoutError" || /aborted|timeout/i.test(message)) message = `timed out (${message})`;
-  const code = (error as { cause?: { code?: string } } | null)?.cause?.code;
-  if (code) message = `${message} [${code}]`;
-  return message.length > 300 ? `${message.slice(0, 300)}...` : message;
 }

@@ -92,7 +92,7 @@ describe(`the Upstash example on ${RUNTIME}, against a real Redis behind the RES
     await until("two more refused publishes", () => gateway.unauthorized >= refused + 2, 20_000, 50);
     const lines = reports();
     assert.equal(lines.length, 1, c.app.output());
-    assert.match(lines[0], /Unauthorized \(check UPSTASH_REDIS_REST_TOKEN\)/);
+    assert.match(lines[0], /refused the credentials: HTTP 401 \(Unauthorized\); check UPSTASH_REDIS_REST_TOKEN/);
     assert.doesNotMatch(c.app.output(), /not-the-token/);
   });
 });

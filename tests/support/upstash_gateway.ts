@@ -3,14 +3,18 @@
  * uses it: `POST /` with a JSON command array, `POST /pipeline` and `POST /multi-exec` with arrays of
  * them, Bearer auth (401 otherwise), `{result}` / `{error}` envelopes (400 for a failed single
  * command), and base64 string results when the request says `Upstash-Encoding: base64`.
- * Outages can be injected: `down` (connection refused), `5xx`, `hang` (a timeout for the client).
+ * Outages can be injected: `down` (connection refused), `5xx`, `hang` (a timeout for the client),
+ * `403`, and answers of a proxy or gateway that echoes every request header, `Authorization:
+ * Bearer <token>` included (as is, URL-encoded and base64): `echo-html` (502, an HTML page),
+ * `echo-json` (400, an error envelope that quotes them), `echo-text` (503, plain text, and the
+ * token in the reason phrase too).
  */
 import { Buffer } from "node:buffer";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { RespClient, RespError, type RespValue } from "./resp.ts";
 
-export type GatewayMode = "up" | "down" | "5xx" | "hang";
+export type GatewayMode = "up" | "down" | "5xx" | "hang" | "403" | "echo-html" | "echo-json" | "echo-text";
 
 export interface Gateway {
   readonly url: string;
@@ -67,6 +71,8 @@ export async function startGateway(redisPort: number, token = "test-token"): Pro
       return;
     }
     if (mode === "5xx") return reply(503, { error: "Service Unavailable (injected outage)" });
+    if (mode === "403") return reply(403, { error: "Forbidden: this token may not run scripts" });
+    if (mode === "echo-html" || mode === "echo-json" || mode === "echo-text") return echo(mode, req, res);
     if (req.method !== "POST") return reply(405, { error: "Method Not Allowed" });
     if (req.headers.authorization !== `Bearer ${token}`) {
       gateway.unauthorized++;
@@ -122,6 +128,33 @@ export async function startGateway(redisPort: number, token = "test-token"): Pro
   await listen(0);
   (gateway as { url: string }).url = `http://127.0.0.1:${port}`;
   return gateway;
+}
+
+/** An error answer that shows the request's headers, the way some proxies and gateways do. */
+function echo(mode: "echo-html" | "echo-json" | "echo-text", req: IncomingMessage, res: ServerResponse): void {
+  const lines = Object.entries(req.headers).map(([name, value]) => `${name}: ${value}`);
+  const authorization = String(req.headers.authorization ?? "");
+  if (mode === "echo-html") {
+    res.writeHead(502, "Bad Gateway", { "content-type": "text/html; charset=utf-8" });
+    res.end(
+      `<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body>\n<h1>502 Bad Gateway</h1>\n` +
+        `<p>The upstream did not answer. Your request:</p>\n<pre>${lines.join("\n")}</pre>\n` +
+        `<a href="/retry?authorization=${encodeURIComponent(authorization)}">retry</a>\n` +
+        `<!-- request id ${Buffer.from(lines.join("\n")).toString("base64")} -->\n` +
+        `${"<p>padding</p>\n".repeat(200)}</body></html>\n`,
+    );
+  } else if (mode === "echo-json") {
+    res.writeHead(400, { "content-type": "application/json" });
+    res.end(JSON.stringify({
+      error: `ERR the gateway refused the request (${encodeURIComponent(authorization)}, ${
+        Buffer.from(authorization).toString("base64")
+      }); it was: ${lines.join("; ")}`,
+      headers: req.headers,
+    }));
+  } else {
+    res.writeHead(503, `Service Unavailable (${authorization})`, { "content-type": "text/plain" });
+    res.end(`upstream unavailable\n${lines.join("\n")}\n`);
+  }
 }
 
 function isCommand(value: unknown): value is Command {
