@@ -234,7 +234,10 @@ export function testStorage(name: string, factory: StorageFactory, capabilities:
     test("a publish that finds storage lost what it acknowledged answers lost and writes nothing", async () => {
       const s = await fresh();
       await s.publish(update("a", 10, { c_total: "3" }));
-      assert.equal((await s.publish(update("a", 20, { c_total: "4" }, false, { expect: acknowledged(10) }))).status, "ok");
+      assert.equal(
+        (await s.publish(update("a", 20, { c_total: "4" }, false, { expect: acknowledged(10) }))).status,
+        "ok",
+      );
       await capabilities.loseEverything(s);
       const outcome = await s.publish(update("a", 30, { c_total: "5" }, false, { expect: acknowledged(20) }));
       assert.deepEqual(outcome, { status: "lost", lost: "record" });

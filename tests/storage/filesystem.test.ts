@@ -26,7 +26,8 @@ testStorage(
     tombstoneClock: "given",
     publishAndRead: false,
     retiredInAnswers: false,
-    loseEverything: (s) => Promise.resolve(rmSync((s as FilesystemStorage).directory, { recursive: true, force: true })),
+    loseEverything: (s) =>
+      Promise.resolve(rmSync((s as FilesystemStorage).directory, { recursive: true, force: true })),
   },
 );
 

@@ -11,7 +11,14 @@ import { RedisStorage } from "../../src/storage/redis.ts";
 import { redisFromEnv, remoteStorage } from "../../src/storage/redis/tcp_settings.ts";
 import { envFromObject } from "../../src/core/env.ts";
 import { until } from "../support/poll.ts";
-import { type RedisCluster, type RedisServer, scriptCalls, startRedis, startRedisCluster } from "../support/redis.ts";
+import {
+  deleteKeys,
+  type RedisCluster,
+  type RedisServer,
+  scriptCalls,
+  startRedis,
+  startRedisCluster,
+} from "../support/redis.ts";
 import { RespClient } from "../support/resp.ts";
 import { testStorage } from "./conformance.ts";
 
@@ -38,7 +45,12 @@ testStorage(
   "redis",
   ({ tombstoneTtlMs }) =>
     storage({ url: `redis://127.0.0.1:${redis.port}/${DB}`, keyPrefix: `conf${++prefixes}`, tombstoneTtlMs }),
-  { tombstoneClock: "server", publishAndRead: true },
+  {
+    tombstoneClock: "server",
+    publishAndRead: true,
+    retiredInAnswers: true,
+    loseEverything: async (s) => void await deleteKeys(redis.port, `{${(s as RedisStorage).keyPrefix}}:*`, DB),
+  },
 );
 
 testStorage(
@@ -50,7 +62,14 @@ testStorage(
       keyPrefix: `cluster${++prefixes}`,
       tombstoneTtlMs,
     }),
-  { tombstoneClock: "server", publishAndRead: true },
+  {
+    tombstoneClock: "server",
+    publishAndRead: true,
+    retiredInAnswers: true,
+    loseEverything: async (s) => {
+      for (const port of cluster.ports) await deleteKeys(port, `{${(s as RedisStorage).keyPrefix}}:*`);
+    },
+  },
 );
 
 function update(id: string, heartbeat: number, series: Record<string, string>): ProcessUpdate {

@@ -7,7 +7,7 @@ import { ConfigError } from "../../src/core/errors.ts";
 import { createExporterFor } from "../../src/adapter/factory.ts";
 import { webRuntime } from "../../src/core/runtime.ts";
 import { UpstashStorage } from "../../src/storage/upstash.ts";
-import { type RedisServer, startRedis } from "../support/redis.ts";
+import { deleteKeys, type RedisServer, startRedis } from "../support/redis.ts";
 import { type Gateway, startGateway } from "../support/upstash_gateway.ts";
 import { testStorage } from "./conformance.ts";
 import { TestClock } from "../support/clock.ts";
@@ -30,7 +30,12 @@ testStorage(
   "upstash",
   ({ tombstoneTtlMs }) =>
     new UpstashStorage({ url: gateway.url, token: gateway.token, keyPrefix: `conf${++prefixes}`, tombstoneTtlMs }),
-  { tombstoneClock: "server", publishAndRead: true },
+  {
+    tombstoneClock: "server",
+    publishAndRead: true,
+    retiredInAnswers: true,
+    loseEverything: async (s) => void await deleteKeys(redisServer.port, `${(s as UpstashStorage).keyPrefix}:*`),
+  },
 );
 
 describe("upstash storage", () => {
