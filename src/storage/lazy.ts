@@ -1,6 +1,6 @@
 /**
  * A backend whose module (and client library) is loaded at its first use, as unstorage loads its
- * drivers: an app that never publishes to Upstash or Redis never loads `@upstash/redis` or
+ * drivers: an app that never publishes to Upstash or Redis never loads the Upstash REST client or
  * `@redis/client`. Its settings were checked before (a ConfigError at start-up); what cannot be
  * known until the load (a peer dependency not installed) fails each call with a StorageError.
  * @module

@@ -12,7 +12,7 @@ import { type RedisStorageOptions, redisTarget, type UpstashStorageOptions } fro
 import { keySettings } from "./scripts.ts";
 import { dropUndefined, type RemoteOptions, ttlFromEnv, upstashSettings } from "./settings.ts";
 
-/** The Upstash backend with unset fields from the environment, loaded (with `@upstash/redis`) at its first use. */
+/** The Upstash backend with unset fields from the environment, loaded (with its REST client) at its first use. */
 export function upstashFromEnv(env: EnvSource, options: UpstashStorageOptions = {}): Storage {
   const settings = upstashSettings(env, options);
   const known = { kind: "upstash", expiresAfterMs: keySettings(settings, false).expiresAfterMs };
