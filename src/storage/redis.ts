@@ -18,6 +18,7 @@ import type { ProcessUpdate, PublishOutcome, Retirement, Storage, StoredState } 
 import { keySettings, ScriptedStore, type ScriptRunner } from "./redis/scripts.ts";
 import { type RedisStorageOptions, type RedisTarget, redisTarget } from "./redis/options.ts";
 import { addressOf, FailedAnswer, safeReason, storageFailure, Timeout } from "./redis/errors.ts";
+import { within as withinMs } from "../core/serve/deadline.ts";
 
 export type { KeyOptions } from "./redis/scripts.ts";
 export type { RedisStorageOptions };
@@ -49,7 +50,8 @@ export class RedisStorage implements Storage {
   /** The key lifetime in ms, or undefined when keys do not expire. */
   readonly expiresAfterMs: number | undefined;
   readonly #target: RedisTarget;
-  readonly #timeoutMs: number;
+  /** How long one call may take, in ms (connecting included). */
+  readonly timeoutMs: number;
   readonly #store: ScriptedStore;
   #connection: Connection | undefined;
   #connecting: Promise<unknown> | undefined;
@@ -65,7 +67,7 @@ export class RedisStorage implements Storage {
     this.keyPrefix = settings.keyPrefix;
     this.expiresAfterMs = settings.expiresAfterMs;
     this.#target = redisTarget(options);
-    this.#timeoutMs = options.timeoutMs ?? 5000;
+    this.timeoutMs = options.timeoutMs ?? 5000;
     this.#store = new ScriptedStore("redis", settings, (source) => this.#script(source));
   }
 
@@ -118,7 +120,7 @@ export class RedisStorage implements Storage {
     const connection = this.#connection ??= this.#open();
     try {
       if (!connection.isReady) await this.#ready(connection);
-      return await within(command(connection), this.#timeoutMs, "the command");
+      return await within(command(connection), this.timeoutMs, "the command");
     } catch (error) {
       throw this.#error(error);
     }
@@ -136,14 +138,14 @@ export class RedisStorage implements Storage {
       connection.destroy();
       throw error;
     });
-    await within(this.#connecting, this.#timeoutMs, "connecting");
+    await within(this.#connecting, this.timeoutMs, "connecting");
   }
 
   #open(): Connection {
     this.#lastError = undefined;
     const { url, username, password, cluster } = this.#target;
     const socket = {
-      connectTimeout: this.#timeoutMs,
+      connectTimeout: this.timeoutMs,
       // Reconnect for ever after a restart or a network failure, at most a second apart.
       reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
     };
@@ -188,7 +190,7 @@ export class RedisStorage implements Storage {
     let cause = this.#lastError ?? error;
     // What @redis/client says in its own classes, in the words the other backends use.
     if (cause instanceof ErrorReply) cause = new FailedAnswer(undefined, safeReason(cause.message, secrets));
-    else if (cause instanceof ConnectionTimeoutError) cause = new Timeout(this.#timeoutMs, "connecting", true);
+    else if (cause instanceof ConnectionTimeoutError) cause = new Timeout(this.timeoutMs, "connecting", true);
     return storageFailure("redis", cause, {
       address: url,
       host: addressOf(url).host,
@@ -202,9 +204,5 @@ export class RedisStorage implements Storage {
 
 /** `promise`, or a Timeout naming `what` after `ms`. */
 function within<T>(promise: Promise<T>, ms: number, what: "connecting" | "the command"): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Timeout(ms, what, what === "connecting")), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+  return withinMs(promise, ms, () => new Timeout(ms, what, what === "connecting"));
 }

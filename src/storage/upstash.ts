@@ -30,6 +30,8 @@ export class UpstashStorage implements Storage {
   readonly keyPrefix: string;
   /** The key lifetime in ms, or undefined when keys do not expire. */
   readonly expiresAfterMs: number | undefined;
+  /** How long one request may take, in ms. */
+  readonly timeoutMs: number;
   readonly #store: ScriptedStore;
 
   /**
@@ -40,6 +42,7 @@ export class UpstashStorage implements Storage {
     const settings = keySettings(options, false);
     this.keyPrefix = settings.keyPrefix;
     this.expiresAfterMs = settings.expiresAfterMs;
+    this.timeoutMs = options.timeoutMs ?? 5000;
     const redis = options.redis ?? buildClient(options);
     const endpoint = upstashEndpoint(options);
     this.#store = new ScriptedStore("upstash", settings, (source): ScriptRunner => {

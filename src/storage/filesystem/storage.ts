@@ -78,7 +78,8 @@ export class FilesystemStorage implements Storage {
   readonly #clock: () => number;
   readonly #tombstoneTtlMs: number;
   readonly #lock: DirectoryLock;
-  readonly #readTimeoutMs: number;
+  /** How long a read of the directory may take, in ms (a scrape without a deadline of its own waits this long). */
+  readonly timeoutMs: number;
   readonly #own = new Map<string, Own>();
   /** Replayed logs by device and inode, so that a scrape reads only what was appended since the last. */
   #logs = new Map<string, LogState>();
@@ -96,7 +97,7 @@ export class FilesystemStorage implements Storage {
     this.#clock = options.clock ?? Date.now;
     this.#tombstoneTtlMs = options.tombstoneTtlMs ?? 86_400_000;
     this.#lock = new DirectoryLock(this.directory, this.#clock, options.lockStaleMs ?? 30_000);
-    this.#readTimeoutMs = options.readTimeoutMs ?? 5_000;
+    this.timeoutMs = options.readTimeoutMs ?? 5_000;
   }
 
   /**
@@ -190,8 +191,8 @@ export class FilesystemStorage implements Storage {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(this.#error(`reading ${this.directory} took longer than ${this.#readTimeoutMs} ms`, undefined)),
-        this.#readTimeoutMs,
+        () => reject(this.#error(`reading ${this.directory} took longer than ${this.timeoutMs} ms`, undefined)),
+        this.timeoutMs,
       );
     });
     try {
