@@ -9,7 +9,6 @@
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -22,6 +21,7 @@ import { RedisStorage } from "../src/storage/redis.ts";
 import { UpstashStorage } from "../src/storage/upstash.ts";
 import { until } from "./support/poll.ts";
 import { commandFor, freePort } from "./support/runtime.ts";
+import { type SilentListener, startSilentListener } from "./support/silent.ts";
 import { start } from "./support/spawn.ts";
 import { deleteKeys, type RedisServer, startRedis } from "./support/redis.ts";
 import { RespClient } from "./support/resp.ts";
@@ -413,21 +413,10 @@ describe("fault catalogue: a full disk", () => {
 });
 
 describe("fault catalogue: storage that accepts connections and never answers", () => {
-  let silent: Server;
+  let silent: SilentListener;
   let port = 0;
-  const sockets = new Set<Socket>();
-  before(async () => {
-    silent = createServer((socket) => {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    port = (silent.address() as { port: number }).port;
-  });
-  after(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => silent.close(resolve));
-  });
+  before(async () => void ({ port } = silent = await startSilentListener()));
+  after(() => silent?.stop());
 
   const backends: Array<[string, () => Storage]> = [
     ["Redis over TCP", () => new RedisStorage({ url: `redis://127.0.0.1:${port}`, timeoutMs: 5000 })],
@@ -459,25 +448,13 @@ describe("fault catalogue: storage that accepts connections and never answers", 
 });
 
 describe("fault catalogue: SIGTERM while storage is out", () => {
-  let silent: Server;
-  let silentPort = 0;
-  const sockets = new Set<Socket>();
-  before(async () => {
-    silent = createServer((socket) => {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    silentPort = (silent.address() as { port: number }).port;
-  });
-  after(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => silent.close(resolve));
-  });
+  let silent: SilentListener;
+  before(async () => void (silent = await startSilentListener()));
+  after(() => silent?.stop());
 
   const outages: Array<[string, () => Promise<number>]> = [
     ["refusing connections", () => freePort()],
-    ["accepting connections and never answering", () => Promise.resolve(silentPort)],
+    ["accepting connections and never answering", () => Promise.resolve(silent.port)],
   ];
   const backends: Array<[string, (port: number) => Record<string, string>]> = [
     ["redis", (port) => ({ REDIS_URL: `redis://127.0.0.1:${port}` })],

@@ -5,12 +5,12 @@
  * it when the endpoint accepts connections and never answers.
  */
 import assert from "node:assert/strict";
-import { createServer, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { until } from "../support/poll.ts";
 import { type RedisServer, startRedis } from "../support/redis.ts";
 import { RespClient } from "../support/resp.ts";
 import { RUNTIME } from "../support/runtime.ts";
+import { type SilentListener, startSilentListener } from "../support/silent.ts";
 import { sample } from "../support/sim.ts";
 import { type Gateway, startGateway } from "../support/upstash_gateway.ts";
 import { type RunningWorker, startWorker } from "../support/workerd.ts";
@@ -27,20 +27,15 @@ function suite(): void {
   let redis: RedisServer;
   let gateway: Gateway;
   const workers: RunningWorker[] = [];
-  const sockets = new Set<Socket>();
-  const silent = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
+  let silent: SilentListener;
   before(async () => {
     redis = await startRedis();
     gateway = await startGateway(redis.port);
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    silent = await startSilentListener();
   });
   after(async () => {
     await Promise.all(workers.map((w) => w.stop()));
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => silent.close(resolve));
+    await silent?.stop();
     await gateway?.stop();
     await redis?.stop();
   });
@@ -101,8 +96,7 @@ function suite(): void {
   });
 
   test("an endpoint that never answers: a scrape with a 2 s timeout answers 503 within 2.5 s", async () => {
-    const port = (silent.address() as { port: number }).port;
-    const w = await worker(`http://127.0.0.1:${port}`, "silent");
+    const w = await worker(`http://127.0.0.1:${silent.port}`, "silent");
     for (let i = 0; i < 2; i++) {
       const started = performance.now();
       const res = await scrape(w, { "X-Prometheus-Scrape-Timeout-Seconds": "2" });
