@@ -172,6 +172,8 @@ export interface Storage {
   readonly kind: string;
   /** After this long without a publish, a process's data expires from the backend, in ms (Upstash TTL). */
   readonly expiresAfterMs?: number;
+  /** Where the backend keeps its data, without credentials (a URL's scheme, host and port; a directory), for messages. */
+  readonly address?: string;
   /** How long one call may take before it fails, in ms: a scrape without a deadline of its own waits this long. */
   readonly timeoutMs?: number;
   /** Applies one publish atomically, in one round trip. */

@@ -16,20 +16,28 @@ export class LazyStorage implements Storage {
   readonly expiresAfterMs: number | undefined;
   /** The backend's call timeout, known from its settings. */
   readonly timeoutMs: number | undefined;
+  /** Where the backend is, known from its settings. */
+  readonly address: string | undefined;
   readonly #load: () => Promise<Storage>;
   #loaded: Promise<Storage> | undefined;
 
   /**
-   * @param known What is known of the backend before it loads: its kind, key lifetime and call timeout.
+   * @param known What is known of the backend before it loads: its kind, key lifetime, call timeout and address.
    * @param load Imports the backend's module and builds it.
    */
   constructor(
-    known: { readonly kind: string; readonly expiresAfterMs?: number; readonly timeoutMs?: number },
+    known: {
+      readonly kind: string;
+      readonly expiresAfterMs?: number;
+      readonly timeoutMs?: number;
+      readonly address?: string;
+    },
     load: () => Promise<Storage>,
   ) {
     this.kind = known.kind;
     this.expiresAfterMs = known.expiresAfterMs;
     this.timeoutMs = known.timeoutMs;
+    this.address = known.address;
     this.#load = load;
   }
 

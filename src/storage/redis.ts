@@ -52,6 +52,8 @@ export class RedisStorage implements Storage {
   readonly #target: RedisTarget;
   /** How long one call may take, in ms (connecting included). */
   readonly timeoutMs: number;
+  /** The server's URL, without credentials. */
+  readonly address: string;
   readonly #store: ScriptedStore;
   #connection: Connection | undefined;
   #connecting: Promise<unknown> | undefined;
@@ -68,6 +70,7 @@ export class RedisStorage implements Storage {
     this.expiresAfterMs = settings.expiresAfterMs;
     this.#target = redisTarget(options);
     this.timeoutMs = options.timeoutMs ?? 5000;
+    this.address = this.#target.url;
     this.#store = new ScriptedStore("redis", settings, (source) => this.#script(source));
   }
 

@@ -32,6 +32,8 @@ export class UpstashStorage implements Storage {
   readonly expiresAfterMs: number | undefined;
   /** How long one request may take, in ms. */
   readonly timeoutMs: number;
+  /** The REST endpoint's scheme, host and port. */
+  readonly address: string;
   readonly #store: ScriptedStore;
 
   /**
@@ -45,6 +47,7 @@ export class UpstashStorage implements Storage {
     this.timeoutMs = options.timeoutMs ?? 5000;
     const redis = options.redis ?? buildClient(options);
     const endpoint = upstashEndpoint(options);
+    this.address = endpoint.address;
     this.#store = new ScriptedStore("upstash", settings, (source): ScriptRunner => {
       const script = redis.createScript(source);
       return { exec: (keys, args) => guard(endpoint, () => script.exec(keys, args)) };

@@ -325,7 +325,8 @@ export class ProcessExporter implements Exporter {
         () =>
           new StorageError(
             kind,
-            `no answer within ${deadlineMs} ms (the scrape's deadline); the storage call is abandoned`,
+            `no answer${core.storage.address ? ` from ${core.storage.address}` : ""} within ${deadlineMs} ms ` +
+              `(the scrape's deadline); the storage call is abandoned`,
             { transient: true },
           ),
       );

@@ -75,6 +75,8 @@ export class FilesystemStorage implements Storage {
   readonly kind = "filesystem";
   /** The shared directory. */
   readonly directory: string;
+  /** The shared directory, for messages. */
+  readonly address: string;
   readonly #clock: () => number;
   readonly #tombstoneTtlMs: number;
   readonly #lock: DirectoryLock;
@@ -93,7 +95,7 @@ export class FilesystemStorage implements Storage {
     if (typeof options.directory !== "string" || options.directory === "") {
       throw new StorageError("filesystem", "no directory given; set PROMETHEUS_MULTIPROC_DIR or the directory option");
     }
-    this.directory = options.directory;
+    this.directory = this.address = options.directory;
     this.#clock = options.clock ?? Date.now;
     this.#tombstoneTtlMs = options.tombstoneTtlMs ?? 86_400_000;
     this.#lock = new DirectoryLock(this.directory, this.#clock, options.lockStaleMs ?? 30_000);

@@ -10,14 +10,16 @@ import type { Storage } from "../../core/storage.ts";
 import { LazyStorage } from "../lazy.ts";
 import { type RedisStorageOptions, redisTarget, type UpstashStorageOptions } from "./options.ts";
 import { keySettings } from "./scripts.ts";
+import { addressOf } from "./errors.ts";
 import { dropUndefined, type RemoteOptions, ttlFromEnv, upstashSettings } from "./settings.ts";
 
 /** The Upstash backend with unset fields from the environment, loaded (with its REST client) at its first use. */
 export function upstashFromEnv(env: EnvSource, options: UpstashStorageOptions = {}): Storage {
   const settings = upstashSettings(env, options);
   const known = { kind: "upstash", expiresAfterMs: keySettings(settings, false).expiresAfterMs };
+  const address = settings.url === undefined ? undefined : addressOf(settings.url).address;
   return new LazyStorage(
-    { ...known, timeoutMs: settings.timeoutMs ?? 5000 },
+    { ...known, timeoutMs: settings.timeoutMs ?? 5000, address },
     async () => new (await import("../upstash.ts")).UpstashStorage(settings),
   );
 }
@@ -43,9 +45,9 @@ export function redisFromEnv(env: EnvSource, options: RedisStorageOptions = {}):
     ...dropUndefined(options),
   };
   const keys = keySettings(settings, true);
-  redisTarget(settings);
+  const { url: address } = redisTarget(settings);
   return new LazyStorage(
-    { kind: "redis", expiresAfterMs: keys.expiresAfterMs, timeoutMs: settings.timeoutMs ?? 5000 },
+    { kind: "redis", expiresAfterMs: keys.expiresAfterMs, timeoutMs: settings.timeoutMs ?? 5000, address },
     async () => {
       let module: typeof import("../redis.ts");
       try {
