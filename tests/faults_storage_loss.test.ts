@@ -149,6 +149,7 @@ async function survives(
     await nodes.b.serve(2);
     const ms = await exactAgain(nodes.a, nodes.total());
     await exactAgain(nodes.b, nodes.total());
+    console.log(`${nodes.a.storage.kind}: exact again ${Math.round(ms)} ms after the loss (publish interval 100 ms)`);
     const text = await (await nodes.a.scrape()).text();
     const kind = nodes.a.storage.kind;
     const resets = sumOf(text, "hono_exporter_storage_resets_total");

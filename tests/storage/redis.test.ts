@@ -21,6 +21,8 @@ import {
 } from "../support/redis.ts";
 import { RespClient } from "../support/resp.ts";
 import { testStorage } from "./conformance.ts";
+import { TestClock } from "../support/clock.ts";
+import { SimProcess } from "../support/sim.ts";
 
 const DB = 3;
 let redis: RedisServer;
@@ -98,6 +100,29 @@ describe("redis storage", () => {
     const afterScrape = await scriptCalls(redis.port);
     assert.equal(state.processes.length, 17);
     assert.deepEqual([afterPublish - before, afterRead - afterPublish, afterScrape - afterRead], [1, 1, 1]);
+  });
+
+  test("noticing a loss costs no request: one script per publish, and one more only to repair a loss", async () => {
+    const s = storage({ url: `redis://127.0.0.1:${redis.port}/${DB}`, keyPrefix: "lossCost" });
+    const clock = new TestClock(Date.now());
+    const p = new SimProcess(s, clock, "cost");
+    const calls = async (publish: () => Promise<void>) => {
+      const before = await scriptCalls(redis.port);
+      await publish();
+      return await scriptCalls(redis.port) - before;
+    };
+    p.requests.inc({ route: "/" });
+    await p.publish(); // connects, loads the script
+    const steady = [];
+    for (let i = 0; i < 3; i++) {
+      p.requests.inc({ route: "/" });
+      steady.push(await calls(() => p.publish()));
+    }
+    assert.deepEqual(steady, [1, 1, 1], "each publish checks what storage holds inside its one script");
+    await deleteKeys(redis.port, "{lossCost}:*", DB);
+    assert.equal(await calls(() => p.publish()), 2, "the publish that learns of the loss, and the repair");
+    assert.equal(await calls(() => p.publish()), 1);
+    assert.equal((await s.read()).processes[0].series.get('app_requests_total{route="/"}'), "4");
   });
 
   test("keys carry the prefix as a hash tag, in the configured database only", async () => {
