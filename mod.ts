@@ -10,7 +10,7 @@
  * import { Hono } from "hono";
  * import { createExporter, metricsHandler, prometheus } from "hono-prometheus-exporter";
  *
- * const exporter = createExporter({ metricsServer: false });
+ * const exporter = createExporter();
  * const app = new Hono();
  * app.use(prometheus({ exporter }));
  * app.get("/metrics", metricsHandler(exporter));
@@ -18,38 +18,48 @@
  * ```
  * @module
  */
-import type { Exporter, ExporterOptions } from "./src/core/exporter/api.ts";
+import type { Exporter, ExporterOptions } from "./src/core/types.ts";
 import { createExporterFor } from "./src/adapter/factory.ts";
 import { webRuntime } from "./src/core/runtime.ts";
-import { ConfigError } from "./src/core/errors.ts";
+import {
+  checkOptions,
+  COMMON_OPTIONS,
+  HOST_OPTIONS,
+  NO_SERVER_OPTIONS,
+  TIMER_OPTIONS,
+} from "./src/core/config/options.ts";
 
 /**
  * Creates an exporter with only Web APIs (no metrics server, no signals, no process probe, no
- * environment): storage is the `storage` option, else memory. Options that choose a backend from
- * the environment (`upstash`, `redis`, `multiprocDir`) and `configFile` belong to the runtime's entry.
- * On Node, Bun or Deno import `createExporter` from the runtime's entry instead, and on Workers
- * from `/workers`.
+ * environment): storage is the `storage` option, else memory. The options of the host entries
+ * (a metrics server, signals, a configuration file, a backend chosen from the environment) are
+ * not in its type, and a ConfigError that says where they belong when passed anyway. On Node, Bun
+ * or Deno import `createExporter` from the runtime's entry instead, and on Workers from `/workers`.
  *
  * @example
  * ```ts
  * import { createExporter } from "hono-prometheus-exporter";
- * const exporter = createExporter({ metricsServer: false });
+ * const exporter = createExporter({ publishIntervalMs: 1000 });
  * await exporter.flush();
  * ```
  */
 export function createExporter(options: ExporterOptions = {}): Exporter {
-  const refused = {
-    multiprocDir: "needs a file system; import createExporter from /node, /bun or /deno",
-    configFile: "needs a file system; import createExporter from /node, /bun or /deno",
-    redis: "needs TCP sockets; import createExporter from /node, /bun or /deno",
-    upstash: "is read by the runtime entries (/node, /bun, /deno, /workers); here pass storage: " +
-      "new UpstashStorage({...}) from hono-prometheus-exporter/upstash",
-  } as const;
-  for (const [option, why] of Object.entries(refused)) {
-    if (options[option as keyof typeof refused] !== undefined) throw new ConfigError(option, why);
-  }
+  checkOptions(options, "createExporter from hono-prometheus-exporter", ROOT_OPTIONS, HOST_ONLY);
   return createExporterFor(webRuntime, options);
 }
+
+const ROOT_OPTIONS = [COMMON_OPTIONS, TIMER_OPTIONS, NO_SERVER_OPTIONS];
+const HOST_ENTRIES = "import createExporter from hono-prometheus-exporter/node, /bun or /deno";
+const HOST_ONLY: Record<string, string> = {
+  ...Object.fromEntries(Object.keys(HOST_OPTIONS).map((name) => [name, `needs a metrics server: ${HOST_ENTRIES}`])),
+  handleSignals: `needs signals: ${HOST_ENTRIES}`,
+  workerMetricsIntervalMs: `needs a process probe (memory, CPU): ${HOST_ENTRIES}`,
+  configFile: `needs a file system: ${HOST_ENTRIES}`,
+  multiprocDir: `needs a file system: ${HOST_ENTRIES}`,
+  redis: `needs TCP sockets: ${HOST_ENTRIES}`,
+  upstash: "is read by the runtime entries (/node, /bun, /deno, /workers); here pass storage: " +
+    "new UpstashStorage({...}) from hono-prometheus-exporter/upstash",
+};
 
 export type {
   Exporter,
@@ -60,7 +70,7 @@ export type {
   Middleware,
   PrometheusOptions,
   ServerHandle,
-} from "./src/core/exporter/api.ts";
+} from "./src/core/types.ts";
 export { prometheus } from "./src/hono/middleware.ts";
 export { metricsHandler } from "./src/hono/handler.ts";
 export { instrument } from "./src/hono/instrument.ts";

@@ -53,7 +53,6 @@ export async function benchIncrement(rounds = 15): Promise<IncrementResult> {
     storage: new MemoryStorage(),
     metricsServer: false,
     publishIntervalMs: 100,
-    handleSignals: false,
   });
   const withExporter = workload(registry);
   await exporter.whenReady();

@@ -31,7 +31,6 @@ function build(variant: Variant): (request: Request) => Response | Promise<Respo
       registry: new Registry(),
       storage: new MemoryStorage(),
       metricsServer: false,
-      handleSignals: false,
     });
   applyVariant(app, variant, exporter);
   return fetchOf(app, variant, exporter);

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { Hono } from "hono";
 import { createExporter, metricsHandler, prometheus, Registry } from "../mod.ts";
-import { resolveConfig } from "../src/core/config.ts";
+import { resolveConfig } from "../src/core/config/config.ts";
 import { envFromObject } from "../src/core/env.ts";
 import { ConfigError } from "../src/core/errors.ts";
 import { Counter, Gauge } from "../src/core/values/metrics.ts";

@@ -46,7 +46,6 @@ function instance(storage: Storage, options: { ttlMs?: number } = {}) {
     registry: new Registry(),
     storage,
     metricsServer: false,
-    handleSignals: false,
     logger,
     minScrapeIntervalMs: 0,
     publishIntervalMs: 100,

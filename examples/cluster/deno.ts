@@ -8,10 +8,10 @@
 import { createApp } from "../app.ts";
 import { createParallelExporter } from "../../src/adapter/deno/index.ts";
 
-const exporter = createParallelExporter(); // starts at once; whenReady() is that start
+const exporter = createParallelExporter(); // starts nothing: whenReady() claims this isolate's slot
+await exporter.whenReady();
 const slot = exporter.workerId;
 const app = createApp(exporter, slot);
-await exporter.whenReady();
 console.log(`${slot} ready; metrics on :${exporter.metricsServer?.port ?? "standby"}`);
 
 export default { fetch: app.fetch };

@@ -12,19 +12,19 @@
  * ```
  * @module
  */
-import type { Exporter, ExporterOptions, FetchHandler, ServeOptions, ServerHandle } from "../core/exporter/api.ts";
-import { createHostExporter } from "./host_exporter.ts";
+import type { Exporter, FetchHandler, ServeOptions, ServerHandle } from "../core/types.ts";
+import { hostEntryExporter, type HostExporterOptions } from "./host_exporter.ts";
 import { hostRuntime, runtimeName } from "./host_runtime.ts";
 
 export { runtimeName };
 
 /** Creates an exporter for the runtime this code runs on. Starts nothing: `whenReady` does. */
-export function createExporter(options: ExporterOptions = {}): Exporter {
-  return createHostExporter(hostRuntime(), options);
+export function createExporter(options: HostExporterOptions = {}): Exporter {
+  return hostEntryExporter(hostRuntime(), options);
 }
 
 /** Serves `handler` with the runtime's own server. Rejects when it cannot bind. */
 export function serve(handler: FetchHandler, options: ServeOptions): Promise<ServerHandle> {
   return hostRuntime().serve!(handler, options);
 }
-export type { FetchHandler, ServeOptions, ServerHandle };
+export type { FetchHandler, HostExporterOptions, ServeOptions, ServerHandle };

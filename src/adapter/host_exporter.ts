@@ -6,12 +6,26 @@
 import type { InternalOptions, ProcessExporter } from "../core/exporter/exporter.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { createExporterFor } from "./factory.ts";
-import { hostStorage } from "../storage/choose.ts";
+import { HOST_STORAGE_OPTIONS, hostStorage, type HostStorageOptions } from "../storage/choose.ts";
 import type { EnvSource } from "../core/env.ts";
 import { readConfigFile } from "./config_file.ts";
+import type { CommonOptions, HostOptions, TimerOptions } from "../core/types.ts";
+import { checkOptions, COMMON_OPTIONS, HOST_OPTIONS, TIMER_OPTIONS } from "../core/config/options.ts";
+
+/** Options of the host entries' `createExporter` (Node, Bun, Deno): every option group, and the storage choice. */
+export interface HostExporterOptions extends CommonOptions, TimerOptions, HostOptions, HostStorageOptions {}
+
+/** The option groups of the host entries, for the check a JavaScript caller gets. */
+export const HOST_ENTRY_OPTIONS = [COMMON_OPTIONS, TIMER_OPTIONS, HOST_OPTIONS, HOST_STORAGE_OPTIONS] as const;
+
+/** The host entry's public `createExporter`: the options checked, then {@link createHostExporter}. */
+export function hostEntryExporter(runtime: Runtime, options: HostExporterOptions): ProcessExporter {
+  checkOptions(options, `createExporter from hono-prometheus-exporter/${runtime.name}`, HOST_ENTRY_OPTIONS);
+  return createHostExporter(runtime, options);
+}
 
 /** Creates an exporter for a host runtime, its environment over the configuration file if one is set. */
-export function createHostExporter(runtime: Runtime, options: InternalOptions): ProcessExporter {
+export function createHostExporter(runtime: Runtime, options: InternalOptions & HostStorageOptions): ProcessExporter {
   const withFile: Runtime = { ...runtime, env: hostEnv(runtime.env, options) };
   return createExporterFor(withFile, options, (env) => hostStorage(env, options));
 }

@@ -8,7 +8,7 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { TlsFiles } from "../core/config.ts";
+import type { TlsFiles } from "../core/runtime.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { TlsMaterial } from "../core/runtime.ts";
 

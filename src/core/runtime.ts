@@ -3,11 +3,26 @@
  * never touches `process`, `Deno` or `Bun` itself.
  * @module
  */
-import type { TlsFiles } from "./config.ts";
-import type { FetchHandler, ServeOptions, ServerHandle } from "./exporter/api.ts";
+import type { FetchHandler, ServeOptions, ServerHandle } from "./types.ts";
 import type { EnvSource } from "./env.ts";
-import type { ProcessFacts } from "./publish/identity.ts";
 import type { UnrefTimer } from "./timers.ts";
+
+/** What an adapter knows about the running process, all optional. */
+export interface ProcessFacts {
+  /** Host name, when the runtime can tell. */
+  readonly hostname?: string;
+  /** Operating-system process id, when there is one. */
+  readonly pid?: number;
+}
+
+/** HTTPS settings after validation: both server files, and how clients are checked. */
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly clientCaFile: string | undefined;
+  readonly clientCaPath: string | undefined;
+  readonly clientAuthRequired: boolean;
+}
 
 /** One reading of the process's resources; a field the runtime cannot tell is left out. */
 export interface ProbeSample {

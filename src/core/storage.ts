@@ -7,7 +7,27 @@
  * what it knows of others where storage has nothing in its place (`Restoration`).
  * @module
  */
-import type { MultiprocessMode } from "./values/modes.ts";
+
+/**
+ * How a gauge is merged across processes, with prometheus_client's meanings.
+ * - `all`: one series per process, with a `process_id` label (dead processes kept until retired).
+ * - `liveall` (alias `live`): like `all`, live processes only.
+ * - `max`, `min`, `sum`: one series, over every process not yet retired.
+ * - `mostrecent`: the value set most recently, by the time it was set.
+ * - `livemax`, `livemin`, `livesum`, `livemostrecent`: the same, over live processes only.
+ */
+export type MultiprocessMode =
+  | "all"
+  | "liveall"
+  | "live"
+  | "max"
+  | "min"
+  | "sum"
+  | "mostrecent"
+  | "livemax"
+  | "livemin"
+  | "livesum"
+  | "livemostrecent";
 
 /** The four metric types of the Prometheus data model. */
 export type MetricType = MetricDescriptor["type"];

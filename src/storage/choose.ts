@@ -8,6 +8,7 @@
 import type { EnvSource } from "../core/env.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Storage } from "../core/storage.ts";
+import type { Names } from "../core/config/options.ts";
 import { FilesystemStorage } from "./filesystem/storage.ts";
 import type { RemoteOptions } from "./redis/settings.ts";
 import { remoteStorage } from "./redis/tcp_settings.ts";
@@ -17,6 +18,9 @@ export interface HostStorageOptions extends RemoteOptions {
   /** Directory shared by the processes of this host. Env `PROMETHEUS_MULTIPROC_DIR`. */
   readonly multiprocDir?: string;
 }
+
+/** The options that choose a host's storage, by name (for the check a JavaScript caller gets). */
+export const HOST_STORAGE_OPTIONS: Names<HostStorageOptions> = { upstash: true, redis: true, multiprocDir: true };
 
 /**
  * The multiprocess directory the options and environment name, or undefined: the one reading of

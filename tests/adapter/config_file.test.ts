@@ -162,6 +162,7 @@ describe("configuration file (PROMETHEUS_CONFIG_FILE)", () => {
 
   test("the root entry has no file system either: the option is a ConfigError, never ignored", () => {
     assert.throws(
+      // @ts-expect-error: the root entry's options have no configFile
       () => createRootExporter({ registry: new Registry(), configFile: "/x.yml" }),
       (e: unknown) => e instanceof ConfigError && e.setting === "configFile" && /needs a file system/.test(e.message),
     );

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createExporter } from "../../mod.ts";
-import { resolveConfig } from "../../src/core/config.ts";
+import { resolveConfig } from "../../src/core/config/config.ts";
 import { internals } from "../../src/core/exporter/exporter.ts";
 import { FilesystemStorage } from "../../src/storage/filesystem/storage.ts";
 import { UpstashStorage } from "../../src/storage/upstash.ts";

@@ -14,7 +14,7 @@ import { sample } from "../support/sim.ts";
 class ValidationError extends Error {}
 
 function makeExporter(registry = new Registry(), storage = new MemoryStorage()): Exporter {
-  return createExporter({ registry, storage, metricsServer: false, handleSignals: false });
+  return createExporter({ registry, storage, metricsServer: false });
 }
 
 /** `users` (an app to mount, or to serve from a handler) with `middlewares`, one route, one that throws, and an error handler. */

@@ -3,7 +3,7 @@
  * @module
  */
 import { ConfigError } from "../../core/errors.ts";
-import type { TlsFiles } from "../../core/config.ts";
+import type { TlsFiles } from "../../core/runtime.ts";
 import type { FetchHandler, ServerHandle, ServerOptions, TlsMaterial } from "../../core/runtime.ts";
 import { handlerFailed, refuseMalformed } from "../../core/serve/malformed.ts";
 import { loadTls } from "../tls.ts";

@@ -11,13 +11,13 @@
  * ```
  * @module
  */
-import type { Exporter, ExporterOptions, FetchHandler, ServeOptions, ServerHandle } from "../../core/exporter/api.ts";
-import { createHostExporter } from "../host_exporter.ts";
+import type { Exporter, FetchHandler, ServeOptions, ServerHandle } from "../../core/types.ts";
+import { hostEntryExporter, type HostExporterOptions } from "../host_exporter.ts";
 import { denoRuntime, serve as serveDeno } from "./runtime.ts";
 
 /** Creates an exporter for Deno. Starts nothing: `whenReady` does. */
-export function createExporter(options: ExporterOptions = {}): Exporter {
-  return createHostExporter(denoRuntime(), options);
+export function createExporter(options: HostExporterOptions = {}): Exporter {
+  return hostEntryExporter(denoRuntime(), options);
 }
 
 /** Serves `handler` on `Deno.serve`; rejects when it cannot bind. */
@@ -27,4 +27,4 @@ export function serve(handler: FetchHandler, options: ServeOptions): Promise<Ser
 
 export { createParallelExporter } from "./parallel.ts";
 export { readConfigFile } from "../config_file.ts";
-export type { FetchHandler, ServeOptions, ServerHandle };
+export type { FetchHandler, HostExporterOptions, ServeOptions, ServerHandle };

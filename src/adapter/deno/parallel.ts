@@ -13,14 +13,20 @@
 import { closeSync, mkdirSync, openSync, rmdirSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Exporter, ExporterOptions } from "../../core/exporter/api.ts";
+import type { Exporter, HookContext } from "../../core/types.ts";
+import type { ProcessExporter } from "../../core/exporter/exporter.ts";
 import { createExporterFor } from "../factory.ts";
 import { flushPeers } from "../../core/exporter/peer_flush.ts";
 import { shutDown } from "../../core/exporter/shutdown.ts";
+import { checkOptions, without } from "../../core/config/options.ts";
 import { resolveMultiprocDir } from "../../storage/choose.ts";
 import { FilesystemStorage } from "../../storage/filesystem/storage.ts";
-import { denoGlobal } from "./deno.ts";
+import { HOST_ENTRY_OPTIONS, type HostExporterOptions } from "../host_exporter.ts";
+import { denoGlobal, type DenoNamespace } from "./deno.ts";
 import { denoRuntime } from "./runtime.ts";
+
+/** Options of {@link createParallelExporter}: those of the host entries but `handleSignals` (the isolates handle them together). */
+export interface ParallelExporterOptions extends Omit<HostExporterOptions, "handleSignals"> {}
 
 type Message =
   | { type: "hello" | "hello-ack"; from: string }
@@ -30,6 +36,8 @@ type Message =
 
 /** How long a scrape waits, overall, for the peers to publish first, in ms. */
 const FLUSH_DEADLINE_MS = 250;
+
+const PARALLEL_OPTIONS = HOST_ENTRY_OPTIONS.map((group) => without(group, "handleSignals"));
 
 /** Claims the first free slot of this process, as `worker_<n>`; `release` gives it back. */
 function claimSlot(directory: string, pid: number): { slot: string; release: () => void } {
@@ -53,13 +61,84 @@ function claimSlot(directory: string, pid: number): { slot: string; release: () 
   throw new Error(`no free worker slot in ${slots}`);
 }
 
+/** One isolate's peers: who they are, the flush rounds before a scrape, and the shutdown together. */
+class Peers {
+  readonly #peers = new Set<string>();
+  /** Per flush round, the peers it waits for. */
+  readonly #waiting = new Map<number, Map<string, () => void>>();
+  #round = 0;
+  #channel: BroadcastChannel | undefined;
+  #me = "";
+
+  constructor(readonly directory: string, readonly deno: DenoNamespace) {}
+
+  /** Asks every peer to publish, and waits for them up to the deadline (before a scrape). */
+  flush(): Promise<void> {
+    const round = ++this.#round;
+    const answers = new Map<string, () => void>();
+    this.#waiting.set(round, answers);
+    if (this.#peers.size > 0) this.#send({ type: "flush", from: this.#me, round });
+    return flushPeers(
+      this.#peers,
+      (peer, done) =>
+        new Promise<void>((resolve) => {
+          answers.set(peer, resolve);
+          done.addEventListener("abort", () => this.#waiting.delete(round));
+        }),
+      FLUSH_DEADLINE_MS,
+    );
+  }
+
+  /** Joins the peers (the slot, the channel, the signals); returns the slot. Run by `whenReady`. */
+  join(exporter: ProcessExporter, workerId: string | undefined): string {
+    const claimed = workerId === undefined ? claimSlot(this.directory, this.deno.pid) : undefined;
+    this.#me = exporter.identity.base;
+    const channel = this.#channel = new BroadcastChannel(`hono-prometheus:${this.directory}`);
+    channel.onmessage = (event: MessageEvent<Message>) => this.#receive(exporter, event.data);
+    this.#send({ type: "hello", from: this.#me });
+    const shutdown = (signal: string) =>
+      shutDown(exporter, signal, {
+        after: async () => {
+          claimed?.release();
+          this.#send({ type: "exited", from: this.#me });
+          // Deno.exit from any isolate ends them all: wait until every peer has published its last values.
+          const deadline = Date.now() + 2000;
+          while (this.#peers.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        },
+        exit: (code) => this.deno.exit(code),
+      });
+    for (const signal of ["SIGINT", "SIGTERM"]) this.deno.addSignalListener(signal, () => void shutdown(signal));
+    return workerId ?? claimed!.slot;
+  }
+
+  #send(message: Message): void {
+    this.#channel?.postMessage(message);
+  }
+
+  #receive(exporter: Exporter, message: Message): void {
+    if (message.from === this.#me) return;
+    if (message.type === "hello" || message.type === "hello-ack") {
+      this.#peers.add(message.from);
+      if (message.type === "hello") this.#send({ type: "hello-ack", from: this.#me });
+    } else if (message.type === "flush") {
+      exporter.flush().catch(() => {}).finally(() =>
+        this.#send({ type: "flushed", from: this.#me, to: message.from, round: message.round })
+      );
+    } else if (message.type === "flushed" && message.to === this.#me) {
+      this.#waiting.get(message.round)?.get(message.from)?.();
+    } else if (message.type === "exited") {
+      this.#peers.delete(message.from);
+      for (const answers of this.#waiting.values()) answers.get(message.from)?.();
+    }
+  }
+}
+
 /**
- * Creates the exporter of one `deno serve --parallel` isolate and wires it to its peers. Like every
- * `createExporter`, synchronous; the isolate's start (`postFork`, `whenReady`: publishing and the
- * metrics server, taken over by a peer when another isolate holds it) begins at once, and
- * `await exporter.whenReady()` waits for it.
- * The directory is `multiprocDir`, else `PROMETHEUS_MULTIPROC_DIR`, else one per Deno process
- * under the temporary directory.
+ * Creates the exporter of one `deno serve --parallel` isolate. Like every `createExporter`,
+ * synchronous and without side effects: `whenReady` claims the isolate's slot (its `worker_id`),
+ * joins its peers, starts publishing and the metrics server (taken over by a peer when another
+ * isolate holds it). The directory is `multiprocDir`, else `PROMETHEUS_MULTIPROC_DIR`, else one per
+ * Deno process under the temporary directory.
  *
  * @example
  * ```ts
@@ -69,82 +148,32 @@ function claimSlot(directory: string, pid: number): { slot: string; release: () 
  * const exporter = createParallelExporter();
  * const app = new Hono();
  * app.use(prometheus({ exporter }));
+ * await exporter.whenReady();
  * export default { fetch: app.fetch };
  * ```
  */
-export function createParallelExporter(options: ExporterOptions = {}): Exporter {
-  const deno = denoGlobal();
+export function createParallelExporter(options: ParallelExporterOptions = {}): Exporter {
+  checkOptions(options, "createParallelExporter", PARALLEL_OPTIONS, {
+    handleSignals: "the isolates of deno serve --parallel handle SIGINT and SIGTERM together",
+  });
   const runtime = denoRuntime();
+  const deno = denoGlobal();
   const directory = resolveMultiprocDir(options, runtime.env) ?? join(tmpdir(), `hono-prometheus-${deno.pid}`);
-  mkdirSync(directory, { recursive: true, mode: 0o700 });
-  const claimed = options.workerId === undefined ? claimSlot(directory, deno.pid) : undefined;
-  const slot = options.workerId ?? claimed!.slot;
-  const channel = new BroadcastChannel(`hono-prometheus:${directory}`);
-  const peers = new Set<string>();
-  /** Per flush round, the peers it waits for. */
-  const waiting = new Map<number, Map<string, () => void>>();
-  let round = 0;
-
-  const askPeers = (): Promise<void> => {
-    const mine = ++round;
-    const answers = new Map<string, () => void>();
-    waiting.set(mine, answers);
-    if (peers.size > 0) channel.postMessage({ type: "flush", from: me, round: mine } satisfies Message);
-    return flushPeers(
-      peers,
-      (peer, done) =>
-        new Promise<void>((resolve) => {
-          answers.set(peer, resolve);
-          done.addEventListener("abort", () => waiting.delete(mine));
-        }),
-      FLUSH_DEADLINE_MS,
-    );
-  };
-
-  const exporter = createExporterFor(runtime, {
+  const peers = new Peers(directory, deno);
+  const whenReady = options.hooks?.whenReady;
+  const exporter: ProcessExporter = createExporterFor(runtime, {
     ...options,
     storage: options.storage ?? new FilesystemStorage({ directory }),
-    workerId: slot,
     handleSignals: false,
-    beforeCollect: askPeers,
+    beforeCollect: () => peers.flush(),
     serverRetry: { attempts: 1, standbyMs: 2000, ...options.serverRetry },
-  });
-  const me = exporter.identity.base;
-
-  channel.onmessage = (event: MessageEvent<Message>) => {
-    const message = event.data;
-    if (message.from === me) return;
-    if (message.type === "hello" || message.type === "hello-ack") {
-      peers.add(message.from);
-      if (message.type === "hello") channel.postMessage({ type: "hello-ack", from: me } satisfies Message);
-    } else if (message.type === "flush") {
-      exporter.flush().catch(() => {}).finally(() =>
-        channel.postMessage({ type: "flushed", from: me, to: message.from, round: message.round } satisfies Message)
-      );
-    } else if (message.type === "flushed" && message.to === me) {
-      waiting.get(message.round)?.get(message.from)?.();
-    } else if (message.type === "exited") {
-      peers.delete(message.from);
-      for (const answers of waiting.values()) answers.get(message.from)?.();
-    }
-  };
-  channel.postMessage({ type: "hello", from: me } satisfies Message);
-
-  const shutdown = (signal: string) =>
-    shutDown(exporter, signal, {
-      after: async () => {
-        claimed?.release();
-        channel.postMessage({ type: "exited", from: me } satisfies Message);
-        // Deno.exit from any isolate ends them all: wait until every peer has published its last values.
-        const deadline = Date.now() + 2000;
-        while (peers.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    hooks: {
+      ...options.hooks,
+      whenReady: async (context: HookContext) => {
+        await exporter.postFork(peers.join(exporter, options.workerId));
+        await (whenReady ?? ((c: HookContext) => c.runDefault()))(context);
       },
-      exit: (code) => deno.exit(code),
-    });
-  for (const signal of ["SIGINT", "SIGTERM"]) deno.addSignalListener(signal, () => void shutdown(signal));
-
-  exporter.postFork(slot).then(() => exporter.whenReady()).catch((error) =>
-    exporter.logger.error(`the isolate's exporter did not start: ${String(error)}`)
-  );
+    },
+  });
   return exporter;
 }

@@ -11,15 +11,15 @@
  * ```
  * @module
  */
-import type { Exporter, ExporterOptions, FetchHandler, ServeOptions, ServerHandle } from "../../core/exporter/api.ts";
-import { createHostExporter } from "../host_exporter.ts";
+import type { Exporter, FetchHandler, ServeOptions, ServerHandle } from "../../core/types.ts";
+import { createHostExporter, hostEntryExporter, type HostExporterOptions } from "../host_exporter.ts";
 import { nodeRuntime } from "./runtime.ts";
 import { serve as serveNode } from "./server.ts";
 import { type SuperviseOptions, superviseWith, type WorkerMain } from "./supervisor.ts";
 
 /** Creates an exporter for Node.js. Starts nothing: `whenReady` does. */
-export function createExporter(options: ExporterOptions = {}): Exporter {
-  return createHostExporter(nodeRuntime(), options);
+export function createExporter(options: HostExporterOptions = {}): Exporter {
+  return hostEntryExporter(nodeRuntime(), options);
 }
 
 /**
@@ -52,4 +52,4 @@ export function serve(handler: FetchHandler, options: ServeOptions): Promise<Ser
 
 export type { SuperviseOptions, WorkerMain };
 export { readConfigFile } from "../config_file.ts";
-export type { FetchHandler, ServeOptions, ServerHandle };
+export type { FetchHandler, HostExporterOptions, ServeOptions, ServerHandle };

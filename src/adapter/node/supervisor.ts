@@ -14,16 +14,20 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { parseInteger, readEnv } from "../../core/env.ts";
-import type { Exporter, ExporterOptions, ServerHandle } from "../../core/exporter/api.ts";
+import type { Exporter, ServerHandle } from "../../core/types.ts";
 import type { InternalOptions, ProcessExporter } from "../../core/exporter/exporter.ts";
 import { flushPeers } from "../../core/exporter/peer_flush.ts";
 import { shutDown, shuttingDown } from "../../core/exporter/shutdown.ts";
-import { resolveMultiprocDir } from "../../storage/choose.ts";
+import { type HostStorageOptions, resolveMultiprocDir } from "../../storage/choose.ts";
 import { Counter } from "../../core/values/metrics.ts";
-import { hostEnv } from "../host_exporter.ts";
+import { checkOptions, without } from "../../core/config/options.ts";
+import { HOST_ENTRY_OPTIONS, hostEnv, type HostExporterOptions } from "../host_exporter.ts";
 
-/** Options of {@link supervise}. */
-export interface SuperviseOptions extends ExporterOptions {
+/**
+ * Options of {@link supervise}: those of the host entries but `workerId` (each worker's is its
+ * slot) and `handleSignals` (the supervisor handles them), and the supervisor's own.
+ */
+export interface SuperviseOptions extends Omit<HostExporterOptions, "workerId" | "handleSignals"> {
   /** Number of workers. Env `WORKERS`; default the number of CPUs. */
   readonly workers?: number;
   /** How long a worker may take to stop gracefully before it is killed, in ms. Default 30000. */
@@ -31,6 +35,18 @@ export interface SuperviseOptions extends ExporterOptions {
   /** How long a scrape waits, overall, for the ready workers to publish first, in ms. Default 250. */
   readonly flushDeadlineMs?: number;
 }
+
+const SUPERVISE_OPTIONS = [
+  ...HOST_ENTRY_OPTIONS.map((group) => without(group, "workerId", "handleSignals")),
+  { workers: true, gracefulTimeoutMs: true, flushDeadlineMs: true },
+] as const;
+const SET_BY_THE_SUPERVISOR = {
+  workerId: "the supervisor names each worker's worker_id after its slot (worker_1, worker_2...)",
+  handleSignals: "the supervisor handles SIGHUP, SIGTTIN, SIGTTOU, SIGINT and SIGTERM itself",
+};
+
+/** The exporter factory of an entry: the supervisor hands it each process's settings. */
+type CreateExporter = (options: InternalOptions & HostStorageOptions) => ProcessExporter;
 
 /** Starts the app in a worker, with the worker's exporter; returns the app's server. */
 export type WorkerMain = (exporter: Exporter, slot: string) => Promise<ServerHandle> | ServerHandle;
@@ -44,16 +60,17 @@ const SIGNALS = ["SIGHUP", "SIGTTIN", "SIGTTOU", "SIGINT", "SIGTERM"] as const;
  * runs `main`.
  */
 export async function superviseWith(
-  createExporter: (options: InternalOptions) => ProcessExporter,
+  createExporter: CreateExporter,
   main: WorkerMain,
   options: SuperviseOptions = {},
 ): Promise<void> {
+  checkOptions(options, "supervise", SUPERVISE_OPTIONS, SET_BY_THE_SUPERVISOR);
   if (cluster.isPrimary) await runPrimary(createExporter, options);
   else await runWorker(createExporter, main, options);
 }
 
 async function runWorker(
-  createExporter: (options: InternalOptions) => ProcessExporter,
+  createExporter: CreateExporter,
   main: WorkerMain,
   options: SuperviseOptions,
 ): Promise<void> {
@@ -81,12 +98,11 @@ async function runWorker(
 }
 
 async function runPrimary(
-  createExporter: (options: InternalOptions) => ProcessExporter,
+  createExporter: CreateExporter,
   options: SuperviseOptions,
 ): Promise<void> {
   const env = hostEnv((name) => process.env[name], options); // the configuration file too
   const multiprocDir = resolveMultiprocDir(options, env) ?? mkdtempSync(join(tmpdir(), "hono-prometheus-"));
-  process.env.PROMETHEUS_MULTIPROC_DIR = multiprocDir; // inherited by the workers
   const bySlot = new Map<string, Worker>();
   const ready = new Set<Worker>();
   const flushDeadlineMs = options.flushDeadlineMs ?? 250;

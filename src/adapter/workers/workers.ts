@@ -6,7 +6,9 @@
  */
 import { type EnvSource, parseBoolean, readEnv } from "../../core/env.ts";
 import { ConfigError } from "../../core/errors.ts";
-import type { Exporter, ExporterOptions } from "../../core/exporter/api.ts";
+import type { CommonOptions, Exporter, NoServerOptions } from "../../core/types.ts";
+import { checkOptions, COMMON_OPTIONS, NO_SERVER_OPTIONS } from "../../core/config/options.ts";
+import type { UpstashStorageOptions } from "../../storage/redis/options.ts";
 import { consoleLogger } from "../../core/log.ts";
 import type { Runtime } from "../../core/runtime.ts";
 import type { Storage } from "../../core/storage.ts";
@@ -14,29 +16,29 @@ import { createExporterFor } from "../factory.ts";
 import { upstashSettings } from "../../storage/redis/settings.ts";
 import { UpstashStorage } from "../../storage/upstash.ts";
 
-/** Options of the Workers `createExporter`: those of the other entries that an isolate can honour. */
-export type WorkersExporterOptions = Omit<
-  ExporterOptions,
-  | "multiprocDir"
-  | "metricsPort"
-  | "bindAddress"
-  | "serverRetry"
-  | "handleSignals"
-  | "tls"
-  | "configFile"
-  | "redis"
-  | "metricsServer"
->;
+/** Options of the Workers `createExporter`: those every entry takes, and the Upstash settings. */
+export interface WorkersExporterOptions extends CommonOptions, NoServerOptions {
+  /**
+   * Upstash settings, selecting the Upstash backend (as do an `UPSTASH_REDIS_REST_URL` binding and
+   * `REDIS_ENABLED=true`); unset fields come from the bindings `UPSTASH_REDIS_REST_URL`,
+   * `UPSTASH_REDIS_REST_TOKEN`, `REDIS_KEY_PREFIX`, `REDIS_TTL_SECONDS`, `REDIS_TTL_DISABLED`.
+   */
+  readonly upstash?: UpstashStorageOptions;
+}
+
+const WORKERS_OPTIONS = [COMMON_OPTIONS, NO_SERVER_OPTIONS, { upstash: true }] as const;
 
 /** What a host has and an isolate does not: options and bindings that are errors on Workers. */
-const HOST_ONLY: Readonly<
-  Record<Exclude<keyof ExporterOptions, keyof WorkersExporterOptions | "metricsServer">, string>
-> = {
+const HOST_ONLY: Readonly<Record<string, string>> = {
   multiprocDir: "Workers have no file system; share counts through Upstash (an UPSTASH_REDIS_REST_URL binding)",
   metricsPort: "Workers cannot run a metrics server; serve /metrics from the app with metricsHandler",
   bindAddress: "Workers cannot run a metrics server; serve /metrics from the app with metricsHandler",
+  metricsServer: "Workers cannot run a metrics server; serve /metrics from the app with metricsHandler",
   serverRetry: "Workers cannot run a metrics server; serve /metrics from the app with metricsHandler",
   handleSignals: "Workers have no signals; an isolate's counts are published after each response",
+  workerMetricsIntervalMs: "Workers cannot read an isolate's memory or CPU; there are no worker gauges to sample",
+  publishIntervalMs: "Workers run no timers between requests: an isolate publishes after its responses, " +
+    "one publish per flushWindowMs",
   tls: "Cloudflare serves your Worker over HTTPS at its edge; lock /metrics with PROMETHEUS_METRICS_TOKEN",
   redis: "Workers cannot hold a TCP connection to Redis across requests; use Upstash (UPSTASH_REDIS_REST_URL)",
   configFile: "Workers have no file system; set the settings as bindings (wrangler.toml [vars], or secrets)",
@@ -82,11 +84,7 @@ export function workersRuntime(): Runtime {
  * ```
  */
 export function createExporter(options: WorkersExporterOptions = {}): Exporter {
-  const given = options as ExporterOptions;
-  for (const [name, why] of Object.entries(HOST_ONLY)) {
-    if (given[name as keyof typeof HOST_ONLY] !== undefined) throw new ConfigError(name, why);
-  }
-  if (given.metricsServer === true) throw new ConfigError("metricsServer", HOST_ONLY.metricsPort);
+  checkOptions(options, "createExporter from hono-prometheus-exporter/workers", WORKERS_OPTIONS, HOST_ONLY);
   return createExporterFor(
     workersRuntime(),
     { ...options, metricsServer: false, handleSignals: false },

@@ -6,12 +6,12 @@
  */
 import type { Registry } from "../values/metrics.ts";
 import type { Collection, Collector } from "../collect/collector.ts";
-import type { ResolvedConfig } from "../config.ts";
+import type { ResolvedConfig } from "../config/config.ts";
 import { type Core, type ExporterParts, type InternalOptions, wire } from "./wiring.ts";
 
 export type { InternalOptions };
 import { ConfigError, describeError, StorageError } from "../errors.ts";
-import type { Exporter } from "./api.ts";
+import type { Exporter } from "../types.ts";
 import { type Hook, type HookName, runHook } from "./hooks.ts";
 import type { ProcessIdentity } from "../publish/identity.ts";
 import { consoleLogger, type Logger } from "../log.ts";

@@ -7,9 +7,10 @@
  */
 import { MetricsGuard } from "../serve/auth.ts";
 import { Collector } from "../collect/collector.ts";
-import { metricsLock, resolveConfig, type ResolvedConfig } from "../config.ts";
+import { resolveConfig, type ResolvedConfig } from "../config/config.ts";
+import { metricsLock } from "../config/metrics_lock.ts";
 import { ConfigError } from "../errors.ts";
-import type { ExporterOptions } from "./api.ts";
+import type { ProcessOptions } from "../types.ts";
 import type { BackoffPolicy } from "../publish/backoff.ts";
 import type { EnvSource } from "../env.ts";
 import { FlushWindow } from "../publish/flush_window.ts";
@@ -30,7 +31,7 @@ import { WorkerMetrics } from "./worker_metrics.ts";
  * The options the factory and the adapters give an exporter: the public options, plus parts that
  * only the library and its tests set.
  */
-export interface InternalOptions extends ExporterOptions {
+export interface InternalOptions extends ProcessOptions {
   /** Current time in ms since the epoch. Default `Date.now`; tests pass their own. */
   readonly clock?: () => number;
   /** Retry schedule of failed publishes. Default 250 ms doubling to 30 s, with jitter. */

@@ -4,13 +4,9 @@
  * @module
  */
 
-/** What an adapter knows about the running process, all optional. */
-export interface ProcessFacts {
-  /** Host name, when the runtime can tell. */
-  readonly hostname?: string;
-  /** Operating-system process id, when there is one. */
-  readonly pid?: number;
-}
+import type { ProcessFacts } from "../runtime.ts";
+
+export type { ProcessFacts };
 
 /** A process's identity and its incarnations. */
 export class ProcessIdentity {

@@ -7,15 +7,9 @@
  * @module
  */
 
-/** How `/metrics` is locked, after configuration. */
-export interface MetricsLock {
-  /** The bearer token a scrape may present, when one is set. */
-  readonly token: string | undefined;
-  /** The basic-auth user and password a scrape may present, when set. */
-  readonly basic?: { readonly username: string; readonly password: string };
-  /** Serve to anyone without a token (where the runtime would lock by default). */
-  readonly open: boolean;
-}
+import type { MetricsLock } from "../config/metrics_lock.ts";
+
+export type { MetricsLock };
 
 const encoder = new TextEncoder();
 
@@ -112,9 +106,4 @@ function refuse(status: 401 | 403, message: string, headers: Record<string, stri
     status,
     headers: { "content-type": "text/plain; charset=utf-8", ...headers },
   });
-}
-
-/** Whether `token` can be sent in an Authorization header (visible ASCII, no spaces). */
-export function isValidToken(token: string): boolean {
-  return /^[\x21-\x7e]{1,4096}$/.test(token);
 }

@@ -5,26 +5,9 @@
  */
 import { ConfigError } from "../errors.ts";
 
-/**
- * How a gauge is merged across processes, with prometheus_client's meanings.
- * - `all`: one series per process, with a `process_id` label (dead processes kept until retired).
- * - `liveall` (alias `live`): like `all`, live processes only.
- * - `max`, `min`, `sum`: one series, over every process not yet retired.
- * - `mostrecent`: the value set most recently, by the time it was set.
- * - `livemax`, `livemin`, `livesum`, `livemostrecent`: the same, over live processes only.
- */
-export type MultiprocessMode =
-  | "all"
-  | "liveall"
-  | "live"
-  | "max"
-  | "min"
-  | "sum"
-  | "mostrecent"
-  | "livemax"
-  | "livemin"
-  | "livesum"
-  | "livemostrecent";
+import type { MultiprocessMode } from "../storage.ts";
+
+export type { MultiprocessMode };
 
 /** Every accepted multiprocess mode. */
 export const MULTIPROCESS_MODES: readonly MultiprocessMode[] = [

@@ -1,41 +1,98 @@
 /**
- * The exporter as users see it: the options of `createExporter` (the same on every entry point)
- * and the {@link Exporter} it returns. The implementation is `exporter.ts`.
+ * The public types, in one leaf module that imports nothing but other types: the option groups
+ * each entry point composes its `createExporter` options from, the {@link Exporter} it returns,
+ * and what the middleware, the handler, the hooks and `serve` take. An option an entry cannot
+ * honour is not in its type; a JavaScript caller passing it gets a ConfigError that names it.
  * @module
  */
-import type { Logger } from "../log.ts";
-import type { Storage } from "../storage.ts";
-import type { MultiprocessMode } from "../values/modes.ts";
-import type { Registry } from "../values/metrics.ts";
-import type { RedisStorageOptions, UpstashStorageOptions } from "../../storage/redis/options.ts";
+import type { Registry } from "prom-client";
+import type { Logger } from "./log.ts";
+import type { MultiprocessMode, Storage } from "./storage.ts";
 
 /**
- * Options of `createExporter`. Every duration is in milliseconds. Settings with an `Env` name can
- * come from that environment variable (on Workers, that binding) instead; an option wins over it.
- * An option an entry point cannot honour (a directory on Workers) is a ConfigError.
+ * The options every entry point's `createExporter` takes. Every duration is in milliseconds.
+ * Settings with an `Env` name can come from that environment variable (on Workers, that binding)
+ * instead; an option wins over it.
  */
-export interface ExporterOptions {
+export interface CommonOptions {
   /** Metric name prefix. Default `hono`. */
   readonly namespace?: string;
   /** Registry holding the metrics to aggregate. Default: prom-client's global registry. */
   readonly registry?: Registry;
-  /** Where values are published. Default: chosen from the environment (see `upstash`, `multiprocDir`), else memory. */
+  /** Where values are published. Default: chosen from the environment where the entry reads one, else memory. */
   readonly storage?: Storage;
+  /** Bearer token `/metrics` accepts. Env `PROMETHEUS_METRICS_TOKEN`. Never logged. */
+  readonly metricsToken?: string;
+  /** Basic-auth user name `/metrics` accepts (with `metricsPassword`). Env `PROMETHEUS_METRICS_USERNAME`. */
+  readonly metricsUsername?: string;
+  /** Basic-auth password (with `metricsUsername`). Env `PROMETHEUS_METRICS_PASSWORD`. Never logged. */
+  readonly metricsPassword?: string;
   /**
-   * Upstash settings, selecting the Upstash backend (as do `REDIS_ENABLED=true`, and on Workers an
-   * `UPSTASH_REDIS_REST_URL` binding); unset fields come from `UPSTASH_REDIS_REST_URL`,
-   * `UPSTASH_REDIS_REST_TOKEN`, `REDIS_KEY_PREFIX`, `REDIS_TTL_SECONDS`, `REDIS_TTL_DISABLED`.
+   * Serve `/metrics` without credentials. Env `PROMETHEUS_METRICS_PUBLIC`. Default true on hosts,
+   * false on Workers, where metrics are refused (403) until a token is set or this is true.
    */
-  readonly upstash?: UpstashStorageOptions;
+  readonly publicMetrics?: boolean;
   /**
-   * Node, Bun, Deno: Redis over TCP (one server or a Redis Cluster), selecting that backend (as does
-   * `REDIS_ENABLED=true` with `REDIS_URL` or `REDIS_HOST`, or with no Upstash URL); unset fields come
-   * from `REDIS_URL`, `REDIS_HOST`, `REDIS_PORT`, `REDIS_DB`, `REDIS_USERNAME`, `REDIS_PASSWORD`,
-   * `REDIS_CLUSTER`, `REDIS_KEY_PREFIX`, `REDIS_TTL_SECONDS`, `REDIS_TTL_DISABLED`.
+   * After each response, hand a coalesced publish to the request's `waitUntil` (or a timer where
+   * there is none). Default true on Workers, false elsewhere, where the interval publishes.
    */
-  readonly redis?: RedisStorageOptions;
-  /** Node, Bun, Deno: directory shared by this host's processes, selecting the filesystem backend. Env `PROMETHEUS_MULTIPROC_DIR`. */
-  readonly multiprocDir?: string;
+  readonly publishAfterResponse?: boolean;
+  /** With `publishAfterResponse`: requests within this window share one publish. Default 1000. */
+  readonly flushWindowMs?: number;
+  /** Publish this process's values before each scrape it serves. Default true. */
+  readonly publishOnScrape?: boolean;
+  /** Scrapes within this window share one storage read. Default 1000; 0 shares only concurrent ones. */
+  readonly minScrapeIntervalMs?: number;
+  /** After this long without a publish a process is no longer live. Default 3 publish intervals, at least 15000. */
+  readonly staleAfterMs?: number;
+  /** After this long without a publish a process is retired. Default 120000 (at least twice `staleAfterMs`). */
+  readonly deadAfterMs?: number;
+  /** Most series per metric. Default 10000. */
+  readonly seriesLimit?: number;
+  /** This process's `worker_id` label. Env `PROMETHEUS_WORKER_ID`; default from host and pid. */
+  readonly workerId?: string;
+  /** Mode of plain prom-client gauges, by metric name (the `Gauge` of this library takes `multiprocessMode`). */
+  readonly gaugeModes?: Readonly<Record<string, MultiprocessMode>>;
+  /**
+   * How long the last publish at shutdown keeps retrying a storage that fails or does not answer;
+   * after it, what could not be delivered (series, requests) is said in one line. Default 5000.
+   */
+  readonly shutdownTimeoutMs?: number;
+  /** Lifecycle hook overrides. */
+  readonly hooks?: Hooks;
+  /** Where messages go. Default: console. */
+  readonly logger?: Logger;
+}
+
+/** Where the runtime cannot run a metrics server (the root entry, Workers): only `false` is accepted. */
+export interface NoServerOptions {
+  /** No metrics server here; serve `metricsHandler` from the app. */
+  readonly metricsServer?: false;
+}
+
+/** What an entry with timers between requests adds (the root entry and the hosts). */
+export interface TimerOptions {
+  /** How often the process publishes. Default 1000 with local storage (filesystem, memory), else 5000. */
+  readonly publishIntervalMs?: number;
+}
+
+/**
+ * Options of the root entry's `createExporter` (Web APIs only: the `storage` you give, else memory;
+ * no metrics server, signals or process probe).
+ */
+export interface ExporterOptions extends CommonOptions, TimerOptions, NoServerOptions {}
+
+/**
+ * Every setting a process's exporter resolves, whichever entry made it: each entry point takes the
+ * part it can honour (the core's own type; users see their entry's).
+ */
+export interface ProcessOptions extends CommonOptions, TimerOptions, Omit<HostOptions, "metricsServer"> {
+  /** Whether `whenReady` starts the metrics server (hosts). */
+  readonly metricsServer?: boolean;
+}
+
+/** What a host process (Node, Bun, Deno) adds: the metrics server, signals, the process probe, a configuration file. */
+export interface HostOptions {
   /** Node, Bun, Deno: a YAML file in the Python original's shape (root key `exporter:`); variables win over it. Env `PROMETHEUS_CONFIG_FILE`. */
   readonly configFile?: string;
   /** Port of the metrics server. Env `PROMETHEUS_METRICS_PORT`; default 9091; 0 picks a free port. */
@@ -70,53 +127,10 @@ export interface ExporterOptions {
     /** Refuse clients without a valid certificate. Env `PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED`; default false. */
     readonly clientAuthRequired?: boolean;
   };
-  /** Bearer token `/metrics` accepts. Env `PROMETHEUS_METRICS_TOKEN`. Never logged. */
-  readonly metricsToken?: string;
-  /** Basic-auth user name `/metrics` accepts (with `metricsPassword`). Env `PROMETHEUS_METRICS_USERNAME`. */
-  readonly metricsUsername?: string;
-  /** Basic-auth password (with `metricsUsername`). Env `PROMETHEUS_METRICS_PASSWORD`. Never logged. */
-  readonly metricsPassword?: string;
-  /**
-   * Serve `/metrics` without credentials. Env `PROMETHEUS_METRICS_PUBLIC`. Default true on hosts,
-   * false on Workers, where metrics are refused (403) until a token is set or this is true.
-   */
-  readonly publicMetrics?: boolean;
-  /** How often the process publishes. Default 1000 with local storage (filesystem, memory), else 5000. */
-  readonly publishIntervalMs?: number;
-  /**
-   * After each response, hand a coalesced publish to the request's `waitUntil` (or a timer where
-   * there is none). Default true on Workers, false elsewhere, where the interval publishes.
-   */
-  readonly publishAfterResponse?: boolean;
-  /** With `publishAfterResponse`: requests within this window share one publish. Default 1000. */
-  readonly flushWindowMs?: number;
-  /** Publish this process's values before each scrape it serves. Default true. */
-  readonly publishOnScrape?: boolean;
-  /** Scrapes within this window share one storage read. Default 1000; 0 shares only concurrent ones. */
-  readonly minScrapeIntervalMs?: number;
-  /** After this long without a publish a process is no longer live. Default 3 publish intervals, at least 15000. */
-  readonly staleAfterMs?: number;
-  /** After this long without a publish a process is retired. Default 120000 (at least twice `staleAfterMs`). */
-  readonly deadAfterMs?: number;
   /** How often the worker gauges (memory, CPU, uptime) are sampled. Default 10000. */
   readonly workerMetricsIntervalMs?: number;
-  /** Most series per metric. Default 10000. */
-  readonly seriesLimit?: number;
-  /** This process's `worker_id` label. Env `PROMETHEUS_WORKER_ID`; default from host and pid. */
-  readonly workerId?: string;
-  /** Mode of plain prom-client gauges, by metric name (the `Gauge` of this library takes `multiprocessMode`). */
-  readonly gaugeModes?: Readonly<Record<string, MultiprocessMode>>;
-  /**
-   * How long the last publish at shutdown keeps retrying a storage that fails or does not answer;
-   * after it, what could not be delivered (series, requests) is said in one line. Default 5000.
-   */
-  readonly shutdownTimeoutMs?: number;
   /** Run `workerInt` and `onExit` on SIGINT/SIGTERM, then exit. Default true where the runtime has signals. */
   readonly handleSignals?: boolean;
-  /** Lifecycle hook overrides. */
-  readonly hooks?: Hooks;
-  /** Where messages go. Default: console. */
-  readonly logger?: Logger;
 }
 
 /**

@@ -3,12 +3,12 @@
  * named, then defaults. Everything is validated here, once, at start-up.
  * @module
  */
-import { isValidToken, type MetricsLock } from "./serve/auth.ts";
-import { type EnvSource, parseBoolean, parseInteger, parsePort, readEnv } from "./env.ts";
-import { ConfigError } from "./errors.ts";
-import type { ExporterOptions } from "./exporter/api.ts";
-import { type MultiprocessMode, parseMode } from "./values/modes.ts";
-import { isValidMetricName } from "./codec/series_key.ts";
+import { type EnvSource, parseBoolean, parseInteger, parsePort, readEnv } from "../env.ts";
+import { ConfigError } from "../errors.ts";
+import type { ProcessOptions as ExporterOptions } from "../types.ts";
+import type { TlsFiles } from "../runtime.ts";
+import { type MultiprocessMode, parseMode } from "../values/modes.ts";
+import { isValidMetricName } from "../codec/series_key.ts";
 
 /** The options this module resolves (the rest of the exporter's options are parts, not settings). */
 type ConfigOptions = Pick<ExporterOptions, ConfigKey | Secret | "workerId" | "tls">;
@@ -33,15 +33,6 @@ type ConfigKey =
   | "minScrapeIntervalMs"
   | "shutdownTimeoutMs"
   | "publicMetrics";
-
-/** HTTPS settings after validation: both server files, and how clients are checked. */
-export interface TlsFiles {
-  readonly certFile: string;
-  readonly keyFile: string;
-  readonly clientCaFile: string | undefined;
-  readonly clientCaPath: string | undefined;
-  readonly clientAuthRequired: boolean;
-}
 
 /** What a runtime changes in the defaults. */
 export interface ConfigDefaults {
@@ -174,49 +165,6 @@ function resolveTls(options: TlsOptions, env: EnvSource): TlsFiles | undefined {
     );
   }
   return { certFile, keyFile, clientCaFile, clientCaPath, clientAuthRequired };
-}
-
-/**
- * The lock on `/metrics` the options and environment ask for: a bearer token, a basic-auth user
- * and password, or both. A bad credential is an error that never shows it.
- */
-export function metricsLock(options: ConfigOptions, env: EnvSource, publicMetrics: boolean): MetricsLock {
-  const fromOption = options.metricsToken !== undefined;
-  const token = fromOption ? options.metricsToken : env("PROMETHEUS_METRICS_TOKEN") || undefined;
-  if (token !== undefined && (typeof token !== "string" || !isValidToken(token))) {
-    throw new ConfigError(
-      fromOption ? "metricsToken" : "PROMETHEUS_METRICS_TOKEN",
-      "must be 1 to 4096 visible ASCII characters with no spaces (it is sent as `Authorization: Bearer <token>`)",
-    );
-  }
-  const username = options.metricsUsername ?? (env("PROMETHEUS_METRICS_USERNAME") || undefined);
-  const password = options.metricsPassword ?? (env("PROMETHEUS_METRICS_PASSWORD") || undefined);
-  const userSetting = options.metricsUsername !== undefined ? "metricsUsername" : "PROMETHEUS_METRICS_USERNAME";
-  const passwordSetting = options.metricsPassword !== undefined ? "metricsPassword" : "PROMETHEUS_METRICS_PASSWORD";
-  if ((username === undefined) !== (password === undefined)) {
-    throw new ConfigError(
-      username === undefined ? userSetting : passwordSetting,
-      "basic auth needs both a user name and a password (PROMETHEUS_METRICS_USERNAME and PROMETHEUS_METRICS_PASSWORD)",
-    );
-  }
-  if (username !== undefined && !isCredential(username, 256, true)) {
-    throw new ConfigError(userSetting, "must be 1 to 256 characters, with no colon and no control characters");
-  }
-  if (password !== undefined && !isCredential(password, 4096, false)) {
-    throw new ConfigError(passwordSetting, "must be 1 to 4096 characters, with no control characters");
-  }
-  const basic = username !== undefined && password !== undefined ? { username, password } : undefined;
-  return { token, basic, open: publicMetrics };
-}
-
-/** 1 to `max` characters, none of them a control character (nor a colon, for a user name). */
-function isCredential(value: unknown, max: number, noColon: boolean): boolean {
-  if (typeof value !== "string" || value.length === 0 || value.length > max) return false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f || (noColon && c === 0x3a)) return false;
-  }
-  return true;
 }
 
 function ms(setting: string, value: number | undefined, fallback: number, min: number, max: number): number {
