@@ -1,10 +1,22 @@
 /**
  * The storage contract, tested once for every backend (as unstorage's `testDriver`). A backend's
- * test file calls `testStorage` with a factory and its capabilities, and adds what is special to it.
+ * test file calls `testStorage` with a factory and its capabilities, and adds only what is special
+ * to it. A rule that needs a capability runs on every backend that has it, and is skipped, with the
+ * backend's reason printed, where the backend lacks it.
+ *
+ * The rules, by file: the publish/read/retire contract and tombstones (`conformance/contract.ts`),
+ * storage that loses everything (`conformance/loss.ts`), retirement by real collectors and the two
+ * copies of the retired total (`conformance/retirement.ts`), damaged and stray entries
+ * (`conformance/damage.ts`), and round trips (`conformance/cost.ts`).
  */
-import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Expectation, MetricDescriptor, ProcessUpdate, Storage } from "../../src/core/storage.ts";
+import type { Storage } from "../../src/core/storage.ts";
+import { TestClock } from "../support/clock.ts";
+import { contractRules } from "./conformance/contract.ts";
+import { costRules } from "./conformance/cost.ts";
+import { damageRules } from "./conformance/damage.ts";
+import { lossRules } from "./conformance/loss.ts";
+import { retirementRules } from "./conformance/retirement.ts";
 
 /** What a factory is given: the clock the backend must use, and how long its tombstones last. */
 export interface FactoryOptions {
@@ -12,10 +24,16 @@ export interface FactoryOptions {
   readonly tombstoneTtlMs: number;
 }
 
-/** Makes a fresh, empty storage. */
+/** Makes a fresh, empty storage (its own directory or key prefix). */
 export type StorageFactory = (options: FactoryOptions) => Promise<Storage> | Storage;
 
-/** What differs between backends, so that each test asks the right thing of each. */
+/** A capability the backend has (the function), or why it lacks it (printed as the skip reason). */
+export type Capability<F> = F | { readonly lacks: string };
+
+/** Which copy of the retired total to damage (the backend says which is which), and how. */
+export type CopyDamage = { readonly copy: 0 | 1; readonly how: "garble" | "lose" };
+
+/** What differs between backends, so that each rule asks the right thing of each. */
 export interface StorageCapabilities {
   /**
    * What expires a tombstone: the clock the backend was given (memory, filesystem: tested by
@@ -31,340 +49,85 @@ export interface StorageCapabilities {
   readonly retiredInAnswers: boolean;
   /** Makes the backend lose everything it holds, as a restart without persistence or a flush does. */
   readonly loseEverything: (storage: Storage) => Promise<void>;
+  /**
+   * Counts the round trips this backend's server has answered so far (scripts run, REST requests),
+   * so that a rule can say what a publish, a read or a scrape costs.
+   */
+  readonly roundTrips: Capability<() => Promise<number>>;
+  /**
+   * Damages one copy of the retired total: garbles it (`series`' value, or the whole copy where a
+   * copy is one record) or loses it (the file or key gone).
+   */
+  readonly damageRetiredCopy: Capability<(storage: Storage, damage: CopyDamage, series: string) => Promise<void>>;
+  /**
+   * Damages the record of process `id` (published or not) so that it no longer reads; resolves with
+   * a function that removes the damaged record entirely, as an operator who fixes it would.
+   */
+  readonly damageRecord: Capability<(storage: Storage, id: string) => Promise<() => Promise<void>>>;
+  /** Puts an entry that is not the backend's own where the backend reads; resolves with its name. */
+  readonly addStray: Capability<(storage: Storage) => Promise<string>>;
 }
 
-const TOMBSTONE_TTL_MS = 300;
-
-const counter: MetricDescriptor = { type: "counter", help: "Requests." };
-const histogram: MetricDescriptor = { type: "histogram", help: "Latency.", buckets: [0.1, 1] };
-const gauge: MetricDescriptor = { type: "gauge", help: "Depth.", mode: "max" };
-
-function update(
-  id: string,
-  heartbeat: number,
-  series: Record<string, string>,
-  exited = false,
-  more: Partial<ProcessUpdate> = {},
-): ProcessUpdate {
-  return {
-    processId: id,
-    heartbeat,
-    exited,
-    descriptors: new Map([["c_total", counter], ["h_seconds", histogram], ["g", gauge]]),
-    series: new Map(Object.entries(series)),
-    ...more,
-  };
+/** What every rule file is given. */
+export interface Suite {
+  readonly capabilities: StorageCapabilities;
+  /** The clock every storage of this suite was given; `fresh` sets it back to 1_000_000. */
+  readonly clock: TestClock;
+  /** A fresh, empty storage with short tombstones (`TOMBSTONE_TTL_MS`), for rules at the interface. */
+  fresh(): Promise<Storage>;
+  /**
+   * A fresh storage for simulated processes and collectors: the clock set to now (real heartbeats),
+   * tombstones that outlive the test, so that only a retirement ever decides what is counted.
+   */
+  forProcesses(): Promise<Storage>;
 }
 
-/** What storage acknowledged of a process that published series and descriptors at `heartbeat`. */
-const acknowledged = (heartbeat: number): Expectation => ({ heartbeat, series: true, descriptors: true });
+/** How long the tombstones of `fresh` storage last, in ms. */
+export const TOMBSTONE_TTL_MS = 300;
+const DAY_MS = 86_400_000;
+
+/** Why a rule cannot run on this backend: the reason of the first capability it lacks, else false. */
+export function needs(...capabilities: Capability<unknown>[]): string | false {
+  for (const c of capabilities) if (typeof c !== "function") return (c as { lacks: string }).lacks;
+  return false;
+}
+
+// Node prints a skipped test's reason; Bun and Deno print only its name.
+const printsSkipReasons = !("Bun" in globalThis) && !("Deno" in globalThis);
+
+/** A test that is skipped, its reason printed on every runtime, when `lacks` says why it cannot run. */
+export function rule(name: string, lacks: string | false, fn: () => Promise<void>): void {
+  test(lacks === false || printsSkipReasons ? name : `${name} (skipped: ${lacks})`, { skip: lacks }, fn);
+}
+
+/** The capability's function; only called inside a rule that `needs` it. */
+export function use<F>(capability: Capability<F>): F {
+  if (typeof capability !== "function") {
+    throw new Error(`a rule ran without its capability: ${(capability as { lacks: string }).lacks}`);
+  }
+  return capability as F;
+}
 
 /** Runs the storage conformance suite against the backend `factory` makes. */
 export function testStorage(name: string, factory: StorageFactory, capabilities: StorageCapabilities): void {
   describe(`${name} storage conformance`, () => {
-    let now = 1_000_000;
-    const clock = () => now;
-    const fresh = async () => {
-      now = 1_000_000;
-      return await factory({ clock, tombstoneTtlMs: TOMBSTONE_TTL_MS });
+    const clock = new TestClock(1_000_000);
+    const suite: Suite = {
+      capabilities,
+      clock,
+      fresh: async () => {
+        clock.ms = 1_000_000;
+        return await factory({ clock: clock.now, tombstoneTtlMs: TOMBSTONE_TTL_MS });
+      },
+      forProcesses: async () => {
+        clock.ms = Date.now();
+        return await factory({ clock: clock.now, tombstoneTtlMs: DAY_MS });
+      },
     };
-    const retireOne = async (s: Storage, id: string, heartbeat: number, folded: Record<string, string>) => {
-      const read = await s.read();
-      const retirement = {
-        expectedVersion: read.retiredVersion,
-        processes: [{ id, heartbeat }],
-        retiredUpdates: new Map(Object.entries(folded)),
-      };
-      assert.equal(await s.retire(retirement), true, "the retirement commits");
-    };
-
-    test("reads back what was published, with descriptors and heartbeat", async () => {
-      const s = await fresh();
-      assert.equal((await s.publish(update("a", 10, { 'c_total{route="/x"}': "3", g: "7" }))).status, "ok");
-      const state = await s.read();
-      assert.equal(state.processes.length, 1);
-      const [p] = state.processes;
-      assert.equal(p.id, "a");
-      assert.equal(p.heartbeat, 10);
-      assert.equal(p.exited, false);
-      assert.equal(p.series.get('c_total{route="/x"}'), "3");
-      assert.deepEqual(state.descriptors.get("h_seconds"), histogram);
-      assert.equal(state.retired.size, 0);
-      await s.close();
-    });
-
-    test("a publish merges changed series into what the process already has", async () => {
-      const s = await fresh();
-      await s.publish(update("a", 10, { c_total: "1", g: "5" }));
-      await s.publish(update("a", 20, { c_total: "2" }));
-      const [p] = (await s.read()).processes;
-      assert.equal(p.series.get("c_total"), "2");
-      assert.equal(p.series.get("g"), "5");
-      assert.equal(p.heartbeat, 20);
-      await s.close();
-    });
-
-    test("publishing the same update twice changes nothing (idempotent)", async () => {
-      const s = await fresh();
-      const u = update("a", 10, { c_total: "4", h_seconds: "1.5|4|1,3" });
-      await s.publish(u);
-      await s.publish(u);
-      const [p] = (await s.read()).processes;
-      assert.equal(p.series.get("c_total"), "4");
-      assert.equal(p.series.get("h_seconds"), "1.5|4|1,3");
-      await s.close();
-    });
-
-    test("keeps processes apart and records the exited flag", async () => {
-      const s = await fresh();
-      await s.publish(update("a", 10, { c_total: "1" }));
-      await s.publish(update("b", 11, { c_total: "2" }, true));
-      const byId = new Map((await s.read()).processes.map((p) => [p.id, p]));
-      assert.equal(byId.get("a")?.series.get("c_total"), "1");
-      assert.equal(byId.get("b")?.series.get("c_total"), "2");
-      assert.equal(byId.get("b")?.exited, true);
-      assert.equal(byId.get("a")?.exited, false);
-      await s.close();
-    });
-
-    test("retire commits once: folds into the retired total, removes the process, bumps the version", async () => {
-      const s = await fresh();
-      await s.publish(update("a", 10, { c_total: "5" }));
-      const before = await s.read();
-      const retirement = {
-        expectedVersion: before.retiredVersion,
-        processes: [{ id: "a", heartbeat: 10 }],
-        retiredUpdates: new Map([["c_total", "5"]]),
-      };
-      const results = await Promise.all([s.retire(retirement), s.retire(retirement)]);
-      assert.deepEqual(results.filter(Boolean).length, 1, "exactly one of two concurrent retirements commits");
-      const after = await s.read();
-      assert.equal(after.processes.length, 0);
-      assert.equal(after.retired.get("c_total"), "5");
-      assert.notEqual(after.retiredVersion, before.retiredVersion);
-      await s.close();
-    });
-
-    test("retire fails when the version moved or the process published since it was read", async () => {
-      const s = await fresh();
-      await s.publish(update("a", 10, { c_total: "5" }));
-      const read = await s.read();
-      await s.publish(update("a", 20, { c_total: "6" }));
-      assert.equal(
-        await s.retire({
-          expectedVersion: read.retiredVersion,
-          processes: [{ id: "a", heartbeat: 10 }],
-          retiredUpdates: new Map([["c_total", "5"]]),
-        }),
-        false,
-      );
-      assert.equal((await s.read()).processes[0].series.get("c_total"), "6", "the newer value survives");
-      assert.equal(
-        await s.retire({
-          expectedVersion: read.retiredVersion + 99,
-          processes: [{ id: "a", heartbeat: 20 }],
-          retiredUpdates: new Map(),
-        }),
-        false,
-      );
-      assert.equal((await s.read()).retired.size, 0);
-      await s.close();
-    });
-
-    test("a retired process that publishes again is told what was folded, and nothing is written", async () => {
-      const s = await fresh();
-      await s.publish(update("a", 10, { c_total: "5", h_seconds: "0.5|2|1,2" }));
-      const read = await s.read();
-      assert.equal(
-        await s.retire({
-          expectedVersion: read.retiredVersion,
-          processes: [{ id: "a", heartbeat: 10 }],
-          retiredUpdates: new Map([["c_total", "5"], ["h_seconds", "0.5|2|1,2"]]),
-        }),
-        true,
-      );
-      const outcome = await s.publish(update("a", 30, { c_total: "9" }));
-      assert.equal(outcome.status, "retired");
-      assert.equal(outcome.status === "retired" && outcome.folded.get("c_total"), "5");
-      assert.equal(outcome.status === "retired" && outcome.folded.get("h_seconds"), "0.5|2|1,2");
-      const after = await s.read();
-      assert.equal(after.processes.length, 0, "the retired identity was not recreated");
-      assert.equal(after.retired.get("c_total"), "5");
-      await s.close();
-    });
-
-    test("concurrent publishes from many processes all land", async () => {
-      const s = await fresh();
-      await Promise.all(
-        Array.from({ length: 8 }, (_, i) => s.publish(update(`p${i}`, 10 + i, { c_total: String(i + 1) }))),
-      );
-      const state = await s.read();
-      assert.equal(state.processes.length, 8);
-      const total = state.processes.reduce((sum, p) => sum + Number(p.series.get("c_total")), 0);
-      assert.equal(total, 36);
-      await s.close();
-    });
-    test("a tombstone expires: after its lifetime the retired id publishes as a new process", async () => {
-      const s = await fresh();
-      await s.publish(update("a", 10, { c_total: "5" }));
-      await retireOne(s, "a", 10, { c_total: "5" });
-      assert.equal((await s.publish(update("a", 20, { c_total: "6" }))).status, "retired", "within its lifetime");
-      if (capabilities.tombstoneClock === "given") {
-        now += TOMBSTONE_TTL_MS - 1;
-        assert.equal((await s.publish(update("a", 21, { c_total: "6" }))).status, "retired", "1 ms before");
-        now += 2;
-        assert.equal((await s.publish(update("a", 22, { c_total: "7" }))).status, "ok", "1 ms after");
-      } else {
-        // The server's clock: poll until the tombstone is gone, with a deadline well past its lifetime.
-        const deadline = Date.now() + 20 * TOMBSTONE_TTL_MS;
-        let status = "retired";
-        for (let beat = 21; status === "retired" && Date.now() < deadline; beat++) {
-          status = (await s.publish(update("a", beat, { c_total: "7" }))).status;
-          if (status === "retired") await new Promise((r) => setTimeout(r, 20));
-        }
-        assert.equal(status, "ok", `the tombstone outlived ${20 * TOMBSTONE_TTL_MS} ms`);
-      }
-      const after = await s.read();
-      assert.equal(after.processes.length, 1, "the id is a process again");
-      assert.equal(after.processes[0].series.get("c_total"), "7");
-      assert.equal(after.retired.get("c_total"), "5", "what was folded stays folded");
-      await s.close();
-    });
-
-    test("a publish that finds storage lost what it acknowledged answers lost and writes nothing", async () => {
-      const s = await fresh();
-      await s.publish(update("a", 10, { c_total: "3" }));
-      assert.equal(
-        (await s.publish(update("a", 20, { c_total: "4" }, false, { expect: acknowledged(10) }))).status,
-        "ok",
-      );
-      await capabilities.loseEverything(s);
-      const outcome = await s.publish(update("a", 30, { c_total: "5" }, false, { expect: acknowledged(20) }));
-      assert.deepEqual(outcome, { status: "lost", lost: "record" });
-      assert.equal((await s.read()).processes.length, 0, "nothing was written");
-      const replaced = await s.publish(update("a", 31, { c_total: "5", g: "1" }, false, { replace: true }));
-      assert.equal(replaced.status, "ok");
-      const [p] = (await s.read()).processes;
-      assert.equal(p.series.get("c_total"), "5");
-      assert.equal(p.heartbeat, 31);
-      assert.equal(
-        (await s.publish(update("a", 40, { c_total: "6" }, false, { expect: acknowledged(31) }))).status,
-        "ok",
-        "what the replace wrote is what storage acknowledges next",
-      );
-      await s.close();
-    });
-
-    test("a publish whose record another process wrote (its heartbeat moved) answers lost", async () => {
-      const s = await fresh();
-      await s.publish(update("a", 10, { c_total: "3" }));
-      await s.publish(update("a", 15, { c_total: "4" })); // applied, but its answer never arrived
-      const outcome = await s.publish(update("a", 20, { c_total: "5" }, false, { expect: acknowledged(10) }));
-      assert.equal(outcome.status, "lost");
-      await s.close();
-    });
-
-    test("a replace puts back the retired total once, only where storage holds none", async () => {
-      const s = await fresh();
-      await s.publish(update("dead", 5, { c_total: "7" }));
-      await retireOne(s, "dead", 5, { c_total: "7" });
-      const known = await s.read();
-      await capabilities.loseEverything(s);
-      const retired = { version: known.retiredVersion, series: known.retired };
-      const restore = { retired, descriptors: known.descriptors, processes: [] };
-      const first = await s.publish(update("a", 10, { c_total: "1" }, false, { replace: true, restore }));
-      const second = await s.publish(update("b", 11, { c_total: "2" }, false, { replace: true, restore }));
-      assert.equal(first.status === "ok" && first.restored?.retired, true, "the first restorer writes it");
-      assert.equal(second.status === "ok" && second.restored?.retired, false, "the second finds it there");
-      const state = await s.read();
-      assert.equal(state.retired.get("c_total"), "7", "counted once");
-      assert.equal(state.retiredVersion, known.retiredVersion, "at the version it was read at");
-      const total = state.processes.reduce((sum, p) => sum + Number(p.series.get("c_total")), 0);
-      assert.equal(total, 3);
-      await s.close();
-    });
-
-    test("a replace puts back another process where storage has nothing of it, never over its record or tombstone", async () => {
-      const s = await fresh();
-      await s.publish(update("folded", 4, { c_total: "9" }));
-      await retireOne(s, "folded", 4, { c_total: "9" });
-      await s.publish(update("live", 6, { c_total: "8" }));
-      const record = (id: string, heartbeat: number, c: string) => ({
-        id,
-        heartbeat,
-        exited: false,
-        series: new Map([["c_total", c]]),
-      });
-      const restore = {
-        descriptors: new Map([["c_total", counter]]),
-        processes: [record("gone", 3, "5"), record("live", 5, "2"), record("folded", 4, "9")],
-      };
-      const outcome = await s.publish(update("a", 10, { c_total: "1" }, false, { replace: true, restore }));
-      assert.equal(outcome.status === "ok" && outcome.restored?.processes, 1);
-      const byId = new Map((await s.read()).processes.map((p) => [p.id, p]));
-      assert.equal(byId.get("gone")?.series.get("c_total"), "5", "a process storage lost is back, as last read");
-      assert.equal(byId.get("gone")?.heartbeat, 3, "with its own heartbeat, so it is retired when due");
-      assert.equal(byId.get("live")?.series.get("c_total"), "8", "a stored record is never overwritten");
-      assert.equal(byId.has("folded"), false, "a retired process is not brought back");
-      await s.close();
-    });
-
-    test("a publish answer carries the retired total when its version is not the one the process knows", {
-      skip: capabilities.retiredInAnswers ? false : "this backend's readers keep the retired total, not its answers",
-    }, async () => {
-      const s = await fresh();
-      await s.publish(update("dead", 5, { c_total: "7" }));
-      await retireOne(s, "dead", 5, { c_total: "7" });
-      const version = (await s.read()).retiredVersion;
-      const unknown = await s.publish(update("a", 10, { c_total: "1" }));
-      assert.equal(unknown.status === "ok" && unknown.retired?.version, version);
-      assert.equal(unknown.status === "ok" && unknown.retired?.series.get("c_total"), "7");
-      assert.deepEqual(unknown.status === "ok" && unknown.descriptors?.get("c_total"), counter);
-      const known = await s.publish(update("a", 11, { c_total: "1" }, false, { retiredVersion: version }));
-      assert.equal(known.status === "ok" && known.retired, undefined, "not again while it is the same");
-      await s.close();
-    });
-
-    // A read's maps are read-only (the contract types them so): a backend may share them with its cache.
-    test("a read is a snapshot: later publishes and retirements do not reach it", async () => {
-      const s = await fresh();
-      const given = update("a", 10, { c_total: "1", g: "2" });
-      await s.publish(given);
-      (given.series as Map<string, string>).set("c_total", "999"); // the caller reuses its map
-      const first = await s.read();
-      await s.publish(update("a", 20, { c_total: "5" }));
-      await s.publish(update("b", 21, { c_total: "8" }));
-      await retireOne(s, "b", 21, { c_total: "8" });
-      assert.equal(first.processes.length, 1, "a process published later is not in an earlier read");
-      assert.equal(first.processes[0].series.get("c_total"), "1", "nor is a later value, nor the caller's change");
-      assert.equal(first.processes[0].heartbeat, 10);
-      assert.equal(first.retired.size, 0, "nor a later retirement");
-      const second = await s.read();
-      assert.equal(second.processes.find((p) => p.id === "a")?.series.get("c_total"), "5", "a new read sees them");
-      assert.equal(second.retired.get("c_total"), "8");
-      await s.close();
-    });
-
-    if (capabilities.publishAndRead) {
-      test("publishAndRead: one round trip whose read includes the publish", async () => {
-        const s = await fresh();
-        await s.publish(update("b", 5, { c_total: "2" }));
-        const { outcome, state } = await s.publishAndRead!(update("a", 10, { c_total: "3" }));
-        assert.equal(outcome.status, "ok");
-        const byId = new Map(state!.processes.map((p) => [p.id, p.series.get("c_total")]));
-        assert.deepEqual(Object.fromEntries(byId), { a: "3", b: "2" });
-        await retireOne(s, "a", 10, { c_total: "3" });
-        const again = await s.publishAndRead!(update("a", 11, { c_total: "4" }));
-        assert.equal(again.outcome.status, "retired", "a retired id is refused there too");
-        assert.equal(again.state, undefined);
-        await s.close();
-      });
-    } else {
-      test("no publishAndRead: the exporter publishes, then reads", async () => {
-        const s = await fresh();
-        assert.equal(s.publishAndRead, undefined);
-        await s.close();
-      });
-    }
+    contractRules(suite);
+    lossRules(suite);
+    retirementRules(suite);
+    damageRules(suite);
+    costRules(suite);
   });
 }

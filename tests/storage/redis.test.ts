@@ -1,7 +1,9 @@
 /**
  * Redis over TCP against real redis-server processes: the shared backend suite on one server (a
- * non-zero database) and on a three-node Redis Cluster, what a publish and a scrape cost in round
- * trips, the hash-tagged keys, and the faults (a wrong password, an unreachable host, a restart).
+ * non-zero database) and on a three-node Redis Cluster (round trips counted from each server's
+ * `INFO commandstats`), then what only TCP Redis has: the hash-tagged keys in the configured
+ * database, scripts the server lost, the faults (a wrong password, an unreachable host, a
+ * restart) and the settings.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -11,18 +13,10 @@ import { RedisStorage } from "../../src/storage/redis.ts";
 import { redisFromEnv, remoteStorage } from "../../src/storage/redis/tcp_settings.ts";
 import { envFromObject } from "../../src/core/env.ts";
 import { until } from "../support/poll.ts";
-import {
-  deleteKeys,
-  type RedisCluster,
-  type RedisServer,
-  scriptCalls,
-  startRedis,
-  startRedisCluster,
-} from "../support/redis.ts";
+import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from "../support/redis.ts";
 import { RespClient } from "../support/resp.ts";
 import { testStorage } from "./conformance.ts";
-import { TestClock } from "../support/clock.ts";
-import { SimProcess } from "../support/sim.ts";
+import { redisCapabilities, type RedisKeyspace } from "./redis_capabilities.ts";
 
 const DB = 3;
 let redis: RedisServer;
@@ -43,6 +37,9 @@ function storage(options: ConstructorParameters<typeof RedisStorage>[0]): RedisS
   return s;
 }
 
+const tcp = (space: Omit<RedisKeyspace, "base">) =>
+  redisCapabilities({ ...space, base: (s) => `{${(s as RedisStorage).keyPrefix}}` });
+
 testStorage(
   "redis",
   ({ tombstoneTtlMs }) =>
@@ -51,7 +48,7 @@ testStorage(
     tombstoneClock: "server",
     publishAndRead: true,
     retiredInAnswers: true,
-    loseEverything: async (s) => void await deleteKeys(redis.port, `{${(s as RedisStorage).keyPrefix}}:*`, DB),
+    ...tcp({ ports: () => [redis.port], db: DB }),
   },
 );
 
@@ -68,9 +65,7 @@ testStorage(
     tombstoneClock: "server",
     publishAndRead: true,
     retiredInAnswers: true,
-    loseEverything: async (s) => {
-      for (const port of cluster.ports) await deleteKeys(port, `{${(s as RedisStorage).keyPrefix}}:*`);
-    },
+    ...tcp({ ports: () => cluster.ports, db: 0 }),
   },
 );
 
@@ -85,46 +80,6 @@ function update(id: string, heartbeat: number, series: Record<string, string>): 
 }
 
 describe("redis storage", () => {
-  test("one round trip per publish, one per read, one for a scrape's publish and read, whatever the processes", async () => {
-    const s = storage({ url: `redis://127.0.0.1:${redis.port}/${DB}`, keyPrefix: "cost" });
-    await s.publish(update("warm", 1, { c_total: "1" })); // connects, loads the scripts
-    await s.read();
-    await s.publishAndRead(update("warm", 2, { c_total: "1" }));
-    for (let i = 0; i < 16; i++) await s.publish(update(`p${i}`, 10 + i, { c_total: String(i) }));
-    const before = await scriptCalls(redis.port);
-    await s.publish(update("p0", 100, { c_total: "42" }));
-    const afterPublish = await scriptCalls(redis.port);
-    const state = await s.read();
-    const afterRead = await scriptCalls(redis.port);
-    await s.publishAndRead(update("p1", 101, { c_total: "43" }));
-    const afterScrape = await scriptCalls(redis.port);
-    assert.equal(state.processes.length, 17);
-    assert.deepEqual([afterPublish - before, afterRead - afterPublish, afterScrape - afterRead], [1, 1, 1]);
-  });
-
-  test("noticing a loss costs no request: one script per publish, and one more only to repair a loss", async () => {
-    const s = storage({ url: `redis://127.0.0.1:${redis.port}/${DB}`, keyPrefix: "lossCost" });
-    const clock = new TestClock(Date.now());
-    const p = new SimProcess(s, clock, "cost");
-    const calls = async (publish: () => Promise<void>) => {
-      const before = await scriptCalls(redis.port);
-      await publish();
-      return await scriptCalls(redis.port) - before;
-    };
-    p.requests.inc({ route: "/" });
-    await p.publish(); // connects, loads the script
-    const steady = [];
-    for (let i = 0; i < 3; i++) {
-      p.requests.inc({ route: "/" });
-      steady.push(await calls(() => p.publish()));
-    }
-    assert.deepEqual(steady, [1, 1, 1], "each publish checks what storage holds inside its one script");
-    await deleteKeys(redis.port, "{lossCost}:*", DB);
-    assert.equal(await calls(() => p.publish()), 2, "the publish that learns of the loss, and the repair");
-    assert.equal(await calls(() => p.publish()), 1);
-    assert.equal((await s.read()).processes[0].series.get('app_requests_total{route="/"}'), "4");
-  });
-
   test("keys carry the prefix as a hash tag, in the configured database only", async () => {
     const s = storage({ url: `redis://127.0.0.1:${redis.port}/${DB}`, keyPrefix: "tagged" });
     await s.publish(update("a", 1, { c_total: "1" }));
@@ -136,6 +91,42 @@ describe("redis storage", () => {
       ]]);
       assert.deepEqual((keys as string[]).sort(), ["{tagged}:desc", "{tagged}:procs", "{tagged}:series:a"]);
       assert.deepEqual(other, []);
+    } finally {
+      client.close();
+    }
+  });
+
+  test("on a cluster every key of a prefix is in one slot, on one node, whichever node the client was given", async () => {
+    const s = storage({ url: `redis://127.0.0.1:${cluster.ports[2]}`, cluster: true, keyPrefix: "slotted" });
+    for (const id of ["a", "b", "c"]) await s.publish(update(id, 1, { c_total: "1" }));
+    const retiredUpdates = new Map([["c_total", "1"]]);
+    assert.ok(await s.retire({ expectedVersion: 0, processes: [{ id: "c", heartbeat: 1 }], retiredUpdates }));
+    const found: Array<{ port: number; keys: string[] }> = [];
+    for (const port of cluster.ports) {
+      const client = await RespClient.connect(port);
+      try {
+        const [keys] = await client.send([["KEYS", "*slotted*"]]);
+        if ((keys as string[]).length > 0) found.push({ port, keys: keys as string[] });
+      } finally {
+        client.close();
+      }
+    }
+    assert.equal(found.length, 1, `one node holds them: ${JSON.stringify(found)}`);
+    const [{ port, keys }] = found;
+    assert.deepEqual(keys.sort(), [
+      "{slotted}:desc",
+      "{slotted}:procs",
+      "{slotted}:retired",
+      "{slotted}:retired:copy",
+      "{slotted}:series:a",
+      "{slotted}:series:b",
+      "{slotted}:tomb:c",
+      "{slotted}:version",
+    ]);
+    const client = await RespClient.connect(port);
+    try {
+      const slots = await client.send(keys.map((key) => ["CLUSTER", "KEYSLOT", key]));
+      assert.equal(new Set(slots).size, 1, `one slot: ${JSON.stringify(slots)}`);
     } finally {
       client.close();
     }
