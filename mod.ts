@@ -19,7 +19,7 @@
  * @module
  */
 import type { Exporter, ExporterOptions } from "./src/core/types.ts";
-import { createExporterFor } from "./src/adapter/factory.ts";
+import { createExporterFor } from "./src/adapter/entry/factory.ts";
 import { webRuntime } from "./src/core/runtime.ts";
 import {
   checkOptions,

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import client from "prom-client";
-import { createExporterFor } from "../src/adapter/factory.ts";
+import { createExporterFor } from "../src/adapter/entry/factory.ts";
 import { webRuntime } from "../src/core/runtime.ts";
 import { Counter, Registry } from "../src/core/values/metrics.ts";
 import { MemoryStorage } from "../src/storage/memory.ts";

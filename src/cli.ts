@@ -13,7 +13,7 @@ import { createExporter } from "./adapter/auto.ts";
 import { hostRuntime } from "./adapter/host_runtime.ts";
 import { ConfigError, describeError } from "./core/errors.ts";
 import { hostStorage } from "./storage/choose.ts";
-import { hostEnv } from "./adapter/host_exporter.ts";
+import { hostEnv } from "./adapter/entry/host_exporter.ts";
 
 const USAGE = `usage: hono-prometheus-exporter serve
 

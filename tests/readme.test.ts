@@ -17,7 +17,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, describe, test } from "node:test";
-import { readConfigFile } from "../src/adapter/config_file.ts";
+import { readConfigFile } from "../src/adapter/entry/config_file.ts";
 import { until } from "./support/poll.ts";
 import { startPrometheus } from "./support/prometheus.ts";
 import { RUNTIME } from "./support/runtime.ts";

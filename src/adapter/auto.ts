@@ -13,7 +13,7 @@
  * @module
  */
 import type { Exporter, FetchHandler, ServeOptions, ServerHandle } from "../core/types.ts";
-import { hostEntryExporter, type HostExporterOptions } from "./host_exporter.ts";
+import { hostEntryExporter, type HostExporterOptions } from "./entry/host_exporter.ts";
 import { hostRuntime, runtimeName } from "./host_runtime.ts";
 
 export { runtimeName };

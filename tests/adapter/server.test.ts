@@ -4,7 +4,7 @@ import { describe, test } from "node:test";
 import { Hono } from "hono";
 import { prometheus } from "../../src/hono/middleware.ts";
 import { createExporter, serve } from "../../src/adapter/auto.ts";
-import { createExporterFor } from "../../src/adapter/factory.ts";
+import { createExporterFor } from "../../src/adapter/entry/factory.ts";
 import { hostRuntime } from "../../src/adapter/host_runtime.ts";
 import { Registry } from "../../src/core/values/metrics.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Continuity } from "../../src/core/collect/continuity.ts";
 import type { MergedFamily } from "../../src/core/collect/merge.ts";
-import { createExporterFor } from "../../src/adapter/factory.ts";
+import { createExporterFor } from "../../src/adapter/entry/factory.ts";
 import { webRuntime } from "../../src/core/runtime.ts";
 import { Counter, Registry } from "../../src/core/values/metrics.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { createExporter, Registry } from "../../mod.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
 import { internals } from "../../src/core/exporter/exporter.ts";
-import { createExporterFor } from "../../src/adapter/factory.ts";
+import { createExporterFor } from "../../src/adapter/entry/factory.ts";
 import { webRuntime } from "../../src/core/runtime.ts";
 import { TestClock } from "../support/clock.ts";
 import { FlakyStorage } from "../support/flaky.ts";

@@ -43,8 +43,8 @@ describe("options an entry cannot honour", () => {
       () => createNodeExporter({ registry: new Registry(), metricPort: 0 }),
       refused("metricPort", /did you mean metricsPort\?/),
     );
-    // @ts-expect-error: not an option at all
     assert.throws(
+      // @ts-expect-error: not an option at all
       () => createExporter({ colour: "blue" }),
       refused("colour", /is not an option of createExporter from hono-prometheus-exporter$/),
     );

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError, createExporter, Registry } from "../../mod.ts";
 import { envFromObject } from "../../src/core/env.ts";
-import { createExporterFor } from "../../src/adapter/factory.ts";
+import { createExporterFor } from "../../src/adapter/entry/factory.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
 import { FlakyStorage } from "../support/flaky.ts";
 import { MemoryLogger } from "../support/sim.ts";

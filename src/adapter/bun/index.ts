@@ -12,7 +12,7 @@
  * @module
  */
 import type { Exporter, FetchHandler, ServeOptions, ServerHandle } from "../../core/types.ts";
-import { createHostExporter, hostEntryExporter, type HostExporterOptions } from "../host_exporter.ts";
+import { createHostExporter, hostEntryExporter, type HostExporterOptions } from "../entry/host_exporter.ts";
 import { type SuperviseOptions, superviseWith, type WorkerMain } from "../node/supervisor.ts";
 import { bunRuntime } from "./runtime.ts";
 import { serve as serveBun } from "./server.ts";
@@ -37,5 +37,5 @@ export function serve(handler: FetchHandler, options: ServeOptions): Promise<Ser
 }
 
 export type { SuperviseOptions, WorkerMain };
-export { readConfigFile } from "../config_file.ts";
+export { readConfigFile } from "../entry/config_file.ts";
 export type { FetchHandler, HostExporterOptions, ServeOptions, ServerHandle };

@@ -6,7 +6,7 @@ import { ConfigError } from "../../core/errors.ts";
 import type { TlsFiles } from "../../core/runtime.ts";
 import type { FetchHandler, ServerHandle, ServerOptions, TlsMaterial } from "../../core/runtime.ts";
 import { handlerFailed, refuseMalformed } from "../../core/serve/malformed.ts";
-import { loadTls } from "../tls.ts";
+import { loadTls } from "../entry/tls.ts";
 
 /** The part of Bun's global this adapter uses. */
 interface BunGlobal {

@@ -12,7 +12,7 @@
  * @module
  */
 import type { Exporter, FetchHandler, ServeOptions, ServerHandle } from "../../core/types.ts";
-import { hostEntryExporter, type HostExporterOptions } from "../host_exporter.ts";
+import { hostEntryExporter, type HostExporterOptions } from "../entry/host_exporter.ts";
 import { denoRuntime, serve as serveDeno } from "./runtime.ts";
 
 /** Creates an exporter for Deno. Starts nothing: `whenReady` does. */
@@ -26,5 +26,5 @@ export function serve(handler: FetchHandler, options: ServeOptions): Promise<Ser
 }
 
 export { createParallelExporter } from "./parallel.ts";
-export { readConfigFile } from "../config_file.ts";
+export { readConfigFile } from "../entry/config_file.ts";
 export type { FetchHandler, HostExporterOptions, ServeOptions, ServerHandle };

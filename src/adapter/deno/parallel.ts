@@ -15,13 +15,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Exporter, HookContext } from "../../core/types.ts";
 import type { ProcessExporter } from "../../core/exporter/exporter.ts";
-import { createExporterFor } from "../factory.ts";
+import { createExporterFor } from "../entry/factory.ts";
 import { flushPeers } from "../../core/exporter/peer_flush.ts";
 import { shutDown } from "../../core/exporter/shutdown.ts";
 import { checkOptions, without } from "../../core/config/options.ts";
 import { resolveMultiprocDir } from "../../storage/choose.ts";
 import { FilesystemStorage } from "../../storage/filesystem/storage.ts";
-import { HOST_ENTRY_OPTIONS, type HostExporterOptions } from "../host_exporter.ts";
+import { HOST_ENTRY_OPTIONS, type HostExporterOptions } from "../entry/host_exporter.ts";
 import { denoGlobal, type DenoNamespace } from "./deno.ts";
 import { denoRuntime } from "./runtime.ts";
 

@@ -9,8 +9,8 @@ import type { EnvSource } from "../../core/env.ts";
 import type { FetchHandler, Runtime, ServerHandle, ServerOptions } from "../../core/runtime.ts";
 import { handlerFailed, refuseMalformed } from "../../core/serve/malformed.ts";
 import { serve as serveNode } from "../node/server.ts";
-import { loadTls } from "../tls.ts";
-import { otherPromClient } from "../prom_client_copy.ts";
+import { loadTls } from "../entry/tls.ts";
+import { otherPromClient } from "../entry/prom_client_copy.ts";
 import { denoGlobal } from "./deno.ts";
 
 /** Reads `Deno.env`; without the env permission, answers undefined and warns once. */

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { isMap, isScalar, LineCounter, parseDocument, type YAMLMap } from "yaml";
-import { ConfigError } from "../core/errors.ts";
+import { ConfigError } from "../../core/errors.ts";
 
 type Kind = "string" | "integer" | "boolean";
 

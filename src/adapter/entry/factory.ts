@@ -5,13 +5,13 @@
  * isolate neither throws "already registered" nor publishes the same metrics twice.
  * @module
  */
-import type { EnvSource } from "../core/env.ts";
-import { ConfigError } from "../core/errors.ts";
-import { type InternalOptions, ProcessExporter } from "../core/exporter/exporter.ts";
-import { register, type Registry } from "../core/values/metrics.ts";
-import type { Runtime } from "../core/runtime.ts";
-import type { Storage } from "../core/storage.ts";
-import { sharedMemoryStorage } from "../storage/memory.ts";
+import type { EnvSource } from "../../core/env.ts";
+import { ConfigError } from "../../core/errors.ts";
+import { type InternalOptions, ProcessExporter } from "../../core/exporter/exporter.ts";
+import { register, type Registry } from "../../core/values/metrics.ts";
+import type { Runtime } from "../../core/runtime.ts";
+import type { Storage } from "../../core/storage.ts";
+import { sharedMemoryStorage } from "../../storage/memory.ts";
 
 interface Live {
   readonly exporter: ProcessExporter;

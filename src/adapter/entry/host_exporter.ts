@@ -3,14 +3,14 @@
  * comes from the environment (Upstash, else the filesystem, else memory; see `storage/choose.ts`).
  * @module
  */
-import type { InternalOptions, ProcessExporter } from "../core/exporter/exporter.ts";
-import type { Runtime } from "../core/runtime.ts";
+import type { InternalOptions, ProcessExporter } from "../../core/exporter/exporter.ts";
+import type { Runtime } from "../../core/runtime.ts";
 import { createExporterFor } from "./factory.ts";
-import { HOST_STORAGE_OPTIONS, hostStorage, type HostStorageOptions } from "../storage/choose.ts";
-import type { EnvSource } from "../core/env.ts";
+import { HOST_STORAGE_OPTIONS, hostStorage, type HostStorageOptions } from "../../storage/choose.ts";
+import type { EnvSource } from "../../core/env.ts";
 import { readConfigFile } from "./config_file.ts";
-import type { CommonOptions, HostOptions, TimerOptions } from "../core/types.ts";
-import { checkOptions, COMMON_OPTIONS, HOST_OPTIONS, TIMER_OPTIONS } from "../core/config/options.ts";
+import type { CommonOptions, HostOptions, TimerOptions } from "../../core/types.ts";
+import { checkOptions, COMMON_OPTIONS, HOST_OPTIONS, TIMER_OPTIONS } from "../../core/config/options.ts";
 
 /** Options of the host entries' `createExporter` (Node, Bun, Deno): every option group, and the storage choice. */
 export interface HostExporterOptions extends CommonOptions, TimerOptions, HostOptions, HostStorageOptions {}

@@ -8,9 +8,9 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { TlsFiles } from "../core/runtime.ts";
-import { ConfigError } from "../core/errors.ts";
-import type { TlsMaterial } from "../core/runtime.ts";
+import type { TlsFiles } from "../../core/runtime.ts";
+import { ConfigError } from "../../core/errors.ts";
+import type { TlsMaterial } from "../../core/runtime.ts";
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 

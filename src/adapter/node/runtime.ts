@@ -7,8 +7,8 @@ import { hostname } from "node:os";
 import process from "node:process";
 import type { ProcessProbe, Runtime } from "../../core/runtime.ts";
 import { serve } from "./server.ts";
-import { loadTls } from "../tls.ts";
-import { otherPromClient } from "../prom_client_copy.ts";
+import { loadTls } from "../entry/tls.ts";
+import { otherPromClient } from "../entry/prom_client_copy.ts";
 
 /** Reads this process's memory, CPU and uptime through `node:process` (Node, and Bun). */
 export const processProbe: ProcessProbe = {

@@ -13,7 +13,7 @@ import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import { logHandlerFailure, reportMalformedRequest, requestUrl } from "../../core/serve/malformed.ts";
 import type { FetchHandler, ServerHandle, ServerOptions } from "../../core/runtime.ts";
-import { refuseClient } from "../tls.ts";
+import { refuseClient } from "../entry/tls.ts";
 
 /**
  * Listens on `options.port` and answers each request with `handler`. Rejects when it cannot bind.

@@ -21,7 +21,7 @@ import { shutDown, shuttingDown } from "../../core/exporter/shutdown.ts";
 import { type HostStorageOptions, resolveMultiprocDir } from "../../storage/choose.ts";
 import { Counter } from "../../core/values/metrics.ts";
 import { checkOptions, without } from "../../core/config/options.ts";
-import { HOST_ENTRY_OPTIONS, hostEnv, type HostExporterOptions } from "../host_exporter.ts";
+import { HOST_ENTRY_OPTIONS, hostEnv, type HostExporterOptions } from "../entry/host_exporter.ts";
 
 /**
  * Options of {@link supervise}: those of the host entries but `workerId` (each worker's is its

@@ -12,7 +12,7 @@ import type { UpstashStorageOptions } from "../../storage/redis/options.ts";
 import { consoleLogger } from "../../core/log.ts";
 import type { Runtime } from "../../core/runtime.ts";
 import type { Storage } from "../../core/storage.ts";
-import { createExporterFor } from "../factory.ts";
+import { createExporterFor } from "../entry/factory.ts";
 import { upstashSettings } from "../../storage/redis/settings.ts";
 import { UpstashStorage } from "../../storage/upstash.ts";
 

@@ -9,27 +9,9 @@ import { appendLabel, splitSeriesKey } from "../codec/series_key.ts";
 import type { MetricDescriptor, ProcessRecord, StoredState } from "../storage.ts";
 import { addHistogram, decodeCounter, decodeGauge, decodeSummary } from "../codec/values.ts";
 
-/** A histogram or summary being summed. */
-export interface Distribution {
-  /** Sum of observations. */
-  sum: number;
-  /** Number of observations. */
-  count: number;
-  /** Cumulative finite bucket counts (histograms only). */
-  buckets: Float64Array;
-}
+import type { Distribution, MergedFamily } from "../render/family.ts";
 
-/** One merged metric family, ready to render. */
-export interface MergedFamily {
-  /** Metric name. */
-  readonly name: string;
-  /** Its descriptor. */
-  readonly descriptor: MetricDescriptor;
-  /** Counters and gauges: labels part (`{a="b"}` or empty) to value. */
-  readonly values: Map<string, number>;
-  /** Histograms and summaries: labels part to summed distribution. */
-  readonly distributions: Map<string, Distribution>;
-}
+export type { Distribution, MergedFamily };
 
 /** Options of {@link mergeState}. */
 export interface MergeOptions {

@@ -3,7 +3,7 @@
  * prom-client's output. Series keys are stored pre-escaped, so rendering is concatenation.
  * @module
  */
-import type { Distribution, MergedFamily } from "../collect/merge.ts";
+import type { Distribution, MergedFamily } from "./family.ts";
 import { escapeHelp } from "../codec/series_key.ts";
 
 /** Content type of the Prometheus text format. */

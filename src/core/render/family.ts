@@ -1,0 +1,28 @@
+/**
+ * What the renderer renders: one metric family with its value per exposed series, as the merge
+ * of every process makes it.
+ * @module
+ */
+import type { MetricDescriptor } from "../storage.ts";
+
+/** A histogram or summary being summed. */
+export interface Distribution {
+  /** Sum of observations. */
+  sum: number;
+  /** Number of observations. */
+  count: number;
+  /** Cumulative finite bucket counts (histograms only). */
+  buckets: Float64Array;
+}
+
+/** One merged metric family, ready to render. */
+export interface MergedFamily {
+  /** Metric name. */
+  readonly name: string;
+  /** Its descriptor. */
+  readonly descriptor: MetricDescriptor;
+  /** Counters and gauges: labels part (`{a="b"}` or empty) to value. */
+  readonly values: Map<string, number>;
+  /** Histograms and summaries: labels part to summed distribution. */
+  readonly distributions: Map<string, Distribution>;
+}
