@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { after, before, describe, test } from "node:test";
-import { createExporterFor } from "../../src/adapter/factory.ts";
+import { createExporterFor } from "../../src/adapter/entry/factory.ts";
 import { webRuntime } from "../../src/core/runtime.ts";
 import { Registry } from "../../src/core/values/metrics.ts";
 import { RedisStorage } from "../../src/storage/redis.ts";
