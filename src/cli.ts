@@ -12,7 +12,7 @@
 import { createExporter } from "./adapter/auto.ts";
 import { hostRuntime } from "./adapter/host_runtime.ts";
 import { ConfigError, describeError } from "./core/errors.ts";
-import { hostStorage } from "./storage/choose.ts";
+import { chooseStorage, HOST_PLACE } from "./storage/drivers.ts";
 import { hostEnv } from "./adapter/entry/host_exporter.ts";
 
 const USAGE = `usage: hono-prometheus-exporter serve
@@ -33,7 +33,7 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   try {
     const runtime = hostRuntime();
-    const storage = hostStorage(hostEnv(runtime.env), {}); // the configuration file too
+    const storage = chooseStorage(hostEnv(runtime.env), {}, HOST_PLACE); // the configuration file too
     if (storage === undefined) {
       throw new ConfigError(
         "REDIS_ENABLED",

@@ -19,8 +19,8 @@ import { negotiateFormat } from "../src/core/render/render.ts";
 import type { Storage } from "../src/core/storage.ts";
 import { FilesystemStorage } from "../src/storage/filesystem/storage.ts";
 import { sealLine } from "../src/storage/filesystem/format.ts";
-import { hostStorage } from "../src/storage/choose.ts";
-import { UpstashStorage } from "../src/storage/upstash.ts";
+import { chooseStorage, HOST_PLACE } from "../src/storage/drivers.ts";
+import { UpstashStorage } from "../src/storage/redis/upstash_storage.ts";
 import { freePort } from "./support/runtime.ts";
 import { promtoolCheck } from "./support/promtool.ts";
 import { MemoryLogger, sample } from "./support/sim.ts";
@@ -124,7 +124,7 @@ describe("fault catalogue: environment variables", () => {
   ];
   for (const [name, vars, setting, message] of storageRows) {
     test(`${name}: a ConfigError naming ${setting}`, () => {
-      assert.throws(() => hostStorage(env(vars), {}), configError(setting, message));
+      assert.throws(() => chooseStorage(env(vars), {}, HOST_PLACE), configError(setting, message));
     });
   }
 
@@ -132,9 +132,10 @@ describe("fault catalogue: environment variables", () => {
     const token = "secret-token-123";
     assert.throws(
       () =>
-        hostStorage(
+        chooseStorage(
           env({ REDIS_ENABLED: "true", UPSTASH_REDIS_REST_URL: "not a url", UPSTASH_REDIS_REST_TOKEN: token }),
           {},
+          HOST_PLACE,
         ),
       (e: unknown) => e instanceof ConfigError && e.setting === "UPSTASH_REDIS_REST_URL" && !e.message.includes(token),
     );

@@ -7,6 +7,7 @@
  * what it knows of others where storage has nothing in its place (`Restoration`).
  * @module
  */
+import type { EnvSource } from "./env.ts";
 
 /**
  * How a gauge is merged across processes, with prometheus_client's meanings.
@@ -184,6 +185,41 @@ export interface Retirement {
   readonly processes: ReadonlyArray<{ readonly id: string; readonly heartbeat: number }>;
   /** New absolute values of the retired-total series these processes change. */
   readonly retiredUpdates: ReadonlyMap<string, string>;
+}
+
+/** What an entry point's runtime gives a backend: the one selection rule refuses what it lacks. */
+export interface StoragePlace {
+  /** The entry, for messages (`Workers`, `Node`...). */
+  readonly name: string;
+  /** Files can be read and written. */
+  readonly fileSystem: boolean;
+  /** TCP connections can be held across requests. */
+  readonly tcp: boolean;
+  /** What to use instead, for messages (`share counts through Upstash...`). */
+  readonly instead: string;
+}
+
+/**
+ * One backend as the selection rule sees it (unstorage's `defineDriver` is the model): which
+ * setting selects it, what it needs of the runtime, what it offers, and how it is built from its
+ * options over the environment. A new backend is one such module and one line in the table of
+ * `storage/drivers.ts`.
+ */
+export interface StorageDriver<Options> {
+  /** The backend's kind, as `Storage.kind`. */
+  readonly kind: string;
+  /** What it needs of the runtime. */
+  readonly needs: { readonly fileSystem: boolean; readonly tcp: boolean };
+  /** Who can share it (one process, the processes of one host, many hosts and isolates), and its round trips. */
+  readonly offers: {
+    readonly sharedBy: "process" | "host" | "hosts";
+    /** A publish and a read in one round trip (a scrape costs one request). */
+    readonly publishAndRead: boolean;
+  };
+  /** The option or variable that selects it in `options` and `env`, or undefined when none does. */
+  selectedBy(env: EnvSource, options: Options): string | undefined;
+  /** Builds it from `options` over `env`; a setting that cannot work is a ConfigError that names it. */
+  fromEnv(env: EnvSource, options: Options): Storage;
 }
 
 /** A metrics storage backend. */

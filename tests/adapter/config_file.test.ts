@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { readConfigFile } from "../../src/adapter/entry/config_file.ts";
 import { hostEnv } from "../../src/adapter/entry/host_exporter.ts";
-import { hostStorage } from "../../src/storage/choose.ts";
+import { chooseStorage, HOST_PLACE } from "../../src/storage/drivers.ts";
 import { createExporter as createRootExporter } from "../../mod.ts";
 import { createExporter } from "../../src/adapter/workers/index.ts";
 import { envFromObject } from "../../src/core/env.ts";
@@ -149,12 +149,12 @@ describe("configuration file (PROMETHEUS_CONFIG_FILE)", () => {
       REDIS_DB: "2",
     });
     const env = hostEnv(envFromObject({}), { configFile: redis });
-    assert.equal(hostStorage(env, {})?.kind, "redis");
+    assert.equal(chooseStorage(env, {}, HOST_PLACE)?.kind, "redis");
     const both = file(
       "exporter:\n  redis:\n    enabled: true\n    host: redis.internal\n  upstash:\n    url: https://x.upstash.io\n    token: t\n",
     );
     assert.throws(
-      () => hostStorage(hostEnv(envFromObject({}), { configFile: both }), {}),
+      () => chooseStorage(hostEnv(envFromObject({}), { configFile: both }), {}, HOST_PLACE),
       (e: unknown) =>
         e instanceof ConfigError && e.setting === "REDIS_HOST" && /UPSTASH_REDIS_REST_URL/.test(e.message),
     );

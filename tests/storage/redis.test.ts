@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { ConfigError, StorageError } from "../../src/core/errors.ts";
 import type { ProcessUpdate } from "../../src/core/storage.ts";
-import { RedisStorage } from "../../src/storage/redis.ts";
-import { redisFromEnv, remoteStorage } from "../../src/storage/redis/tcp_settings.ts";
+import { RedisStorage } from "../../src/storage/redis/tcp_storage.ts";
+import { chooseStorage, HOST_PLACE } from "../../src/storage/drivers.ts";
 import { envFromObject } from "../../src/core/env.ts";
 import { until } from "../support/poll.ts";
 import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from "../support/redis.ts";
@@ -196,10 +196,14 @@ describe("redis storage", () => {
 
   test("settings: REDIS_URL or REDIS_HOST/PORT/DB, never both; a cluster has database 0 only; errors name the variable", () => {
     const env = (vars: Record<string, string>) => envFromObject({ REDIS_ENABLED: "true", ...vars });
-    assert.equal(remoteStorage(env({}), {})?.kind, "redis", "REDIS_ENABLED alone: the seed's localhost:6379");
-    assert.equal(remoteStorage(env({ REDIS_HOST: "r" }), {})?.kind, "redis");
     assert.equal(
-      remoteStorage(env({ UPSTASH_REDIS_REST_URL: "https://u", UPSTASH_REDIS_REST_TOKEN: "t" }), {})?.kind,
+      chooseStorage(env({}), {}, HOST_PLACE)?.kind,
+      "redis",
+      "REDIS_ENABLED alone: the seed's localhost:6379",
+    );
+    assert.equal(chooseStorage(env({ REDIS_HOST: "r" }), {}, HOST_PLACE)?.kind, "redis");
+    assert.equal(
+      chooseStorage(env({ UPSTASH_REDIS_REST_URL: "https://u", UPSTASH_REDIS_REST_TOKEN: "t" }), {}, HOST_PLACE)?.kind,
       "upstash",
     );
     const refused: Array<[Record<string, string>, string, RegExp]> = [
@@ -215,14 +219,14 @@ describe("redis storage", () => {
     ];
     for (const [vars, setting, message] of refused) {
       assert.throws(
-        () => remoteStorage(env(vars), {}),
+        () => chooseStorage(env(vars), {}, HOST_PLACE),
         (e: unknown) =>
           e instanceof ConfigError && e.setting === setting && message.test(e.message) &&
           !e.message.includes("secret"),
         JSON.stringify(vars),
       );
     }
-    assert.throws(() => remoteStorage(env({}), { upstash: {}, redis: {} }), /choose one backend/);
-    assert.equal(redisFromEnv(env({}), { host: "x" }).kind, "redis");
+    assert.throws(() => chooseStorage(env({}), { upstash: {}, redis: {} }, HOST_PLACE), /choose one backend/);
+    assert.equal(chooseStorage(env({}), { redis: { host: "x" } }, HOST_PLACE)?.kind, "redis");
   });
 });

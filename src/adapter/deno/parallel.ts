@@ -19,8 +19,8 @@ import { createExporterFor } from "../entry/factory.ts";
 import { flushPeers } from "../../core/exporter/peer_flush.ts";
 import { shutDown } from "../../core/exporter/shutdown.ts";
 import { checkOptions, without } from "../../core/config/options.ts";
-import { resolveMultiprocDir } from "../../storage/choose.ts";
-import { FilesystemStorage } from "../../storage/filesystem/storage.ts";
+import { chooseStorage, HOST_PLACE } from "../../storage/drivers.ts";
+import { resolveMultiprocDir } from "../../storage/filesystem/driver.ts";
 import { HOST_ENTRY_OPTIONS, type HostExporterOptions } from "../entry/host_exporter.ts";
 import { denoGlobal, type DenoNamespace } from "./deno.ts";
 import { denoRuntime } from "./runtime.ts";
@@ -163,7 +163,9 @@ export function createParallelExporter(options: ParallelExporterOptions = {}): E
   const whenReady = options.hooks?.whenReady;
   const exporter: ProcessExporter = createExporterFor(runtime, {
     ...options,
-    storage: options.storage ?? new FilesystemStorage({ directory }),
+    // The one rule; with nothing chosen, this process's directory.
+    storage: options.storage ?? chooseStorage(runtime.env, options, HOST_PLACE) ??
+      chooseStorage(runtime.env, { multiprocDir: directory }, HOST_PLACE),
     handleSignals: false,
     beforeCollect: () => peers.flush(),
     serverRetry: { attempts: 1, standbyMs: 2000, ...options.serverRetry },

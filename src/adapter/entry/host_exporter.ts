@@ -1,22 +1,22 @@
 /**
  * What the host adapters (Node, Bun, Deno) share: an exporter whose storage, when none is given,
- * comes from the environment (Upstash, else the filesystem, else memory; see `storage/choose.ts`).
+ * comes from the options and the environment (the one selection rule of `storage/drivers.ts`), else memory.
  * @module
  */
 import type { InternalOptions, ProcessExporter } from "../../core/exporter/exporter.ts";
 import type { Runtime } from "../../core/runtime.ts";
 import { createExporterFor } from "./factory.ts";
-import { HOST_STORAGE_OPTIONS, hostStorage, type HostStorageOptions } from "../../storage/choose.ts";
+import { chooseStorage, HOST_PLACE, STORAGE_CHOICE_OPTIONS, type StorageChoice } from "../../storage/drivers.ts";
 import type { EnvSource } from "../../core/env.ts";
 import { readConfigFile } from "./config_file.ts";
 import type { CommonOptions, HostOptions, TimerOptions } from "../../core/types.ts";
 import { checkOptions, COMMON_OPTIONS, HOST_OPTIONS, TIMER_OPTIONS } from "../../core/config/options.ts";
 
 /** Options of the host entries' `createExporter` (Node, Bun, Deno): every option group, and the storage choice. */
-export interface HostExporterOptions extends CommonOptions, TimerOptions, HostOptions, HostStorageOptions {}
+export interface HostExporterOptions extends CommonOptions, TimerOptions, HostOptions, StorageChoice {}
 
 /** The option groups of the host entries, for the check a JavaScript caller gets. */
-export const HOST_ENTRY_OPTIONS = [COMMON_OPTIONS, TIMER_OPTIONS, HOST_OPTIONS, HOST_STORAGE_OPTIONS] as const;
+export const HOST_ENTRY_OPTIONS = [COMMON_OPTIONS, TIMER_OPTIONS, HOST_OPTIONS, STORAGE_CHOICE_OPTIONS] as const;
 
 /** The host entry's public `createExporter`: the options checked, then {@link createHostExporter}. */
 export function hostEntryExporter(runtime: Runtime, options: HostExporterOptions): ProcessExporter {
@@ -25,9 +25,9 @@ export function hostEntryExporter(runtime: Runtime, options: HostExporterOptions
 }
 
 /** Creates an exporter for a host runtime, its environment over the configuration file if one is set. */
-export function createHostExporter(runtime: Runtime, options: InternalOptions & HostStorageOptions): ProcessExporter {
+export function createHostExporter(runtime: Runtime, options: InternalOptions & StorageChoice): ProcessExporter {
   const withFile: Runtime = { ...runtime, env: hostEnv(runtime.env, options) };
-  return createExporterFor(withFile, options, (env) => hostStorage(env, options));
+  return createExporterFor(withFile, options, (env) => chooseStorage(env, options, HOST_PLACE));
 }
 
 /**

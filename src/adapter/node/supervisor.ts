@@ -18,7 +18,7 @@ import type { Exporter, ServerHandle } from "../../core/types.ts";
 import type { InternalOptions, ProcessExporter } from "../../core/exporter/exporter.ts";
 import { flushPeers } from "../../core/exporter/peer_flush.ts";
 import { shutDown, shuttingDown } from "../../core/exporter/shutdown.ts";
-import { type HostStorageOptions, resolveMultiprocDir } from "../../storage/choose.ts";
+import { HOST_PLACE, selectDriver, type StorageChoice } from "../../storage/drivers.ts";
 import { Counter } from "../../core/values/metrics.ts";
 import { checkOptions, without } from "../../core/config/options.ts";
 import { HOST_ENTRY_OPTIONS, hostEnv, type HostExporterOptions } from "../entry/host_exporter.ts";
@@ -46,7 +46,7 @@ const SET_BY_THE_SUPERVISOR = {
 };
 
 /** The exporter factory of an entry: the supervisor hands it each process's settings. */
-type CreateExporter = (options: InternalOptions & HostStorageOptions) => ProcessExporter;
+type CreateExporter = (options: InternalOptions & StorageChoice) => ProcessExporter;
 
 /** Starts the app in a worker, with the worker's exporter; returns the app's server. */
 export type WorkerMain = (exporter: Exporter, slot: string) => Promise<ServerHandle> | ServerHandle;
@@ -102,7 +102,10 @@ async function runPrimary(
   options: SuperviseOptions,
 ): Promise<void> {
   const env = hostEnv((name) => process.env[name], options); // the configuration file too
-  const multiprocDir = resolveMultiprocDir(options, env) ?? mkdtempSync(join(tmpdir(), "hono-prometheus-"));
+  // With no backend chosen, the processes share a directory of their own (handed to each worker).
+  const multiprocDir = selectDriver(env, options, HOST_PLACE) === undefined
+    ? mkdtempSync(join(tmpdir(), "hono-prometheus-"))
+    : undefined;
   const bySlot = new Map<string, Worker>();
   const ready = new Set<Worker>();
   const flushDeadlineMs = options.flushDeadlineMs ?? 250;
@@ -154,7 +157,10 @@ async function runPrimary(
   const retiring = new Set<Worker>();
 
   const fork = (slot: string): Worker => {
-    const worker = cluster.fork({ [SLOT_ENV]: slot, PROMETHEUS_MULTIPROC_DIR: multiprocDir });
+    const worker = cluster.fork({
+      [SLOT_ENV]: slot,
+      ...(multiprocDir ? { PROMETHEUS_MULTIPROC_DIR: multiprocDir } : {}),
+    });
     bySlot.set(slot, worker);
     worker.on("message", (message) => message === "hono-prometheus:ready" && ready.add(worker));
     worker.once("exit", () => ready.delete(worker));

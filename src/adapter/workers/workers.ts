@@ -4,17 +4,16 @@
  * requests. Options it cannot honour are ConfigErrors that name them.
  * @module
  */
-import { type EnvSource, parseBoolean, readEnv } from "../../core/env.ts";
+import type { EnvSource } from "../../core/env.ts";
 import { ConfigError } from "../../core/errors.ts";
 import type { CommonOptions, Exporter, NoServerOptions } from "../../core/types.ts";
 import { checkOptions, COMMON_OPTIONS, NO_SERVER_OPTIONS } from "../../core/config/options.ts";
 import type { UpstashStorageOptions } from "../../storage/redis/options.ts";
 import { consoleLogger } from "../../core/log.ts";
 import type { Runtime } from "../../core/runtime.ts";
-import type { Storage } from "../../core/storage.ts";
+import type { Storage, StoragePlace } from "../../core/storage.ts";
 import { createExporterFor } from "../entry/factory.ts";
-import { upstashSettings } from "../../storage/redis/settings.ts";
-import { UpstashStorage } from "../../storage/upstash.ts";
+import { chooseStorage } from "../../storage/drivers.ts";
 
 /** Options of the Workers `createExporter`: those every entry takes, and the Upstash settings. */
 export interface WorkersExporterOptions extends CommonOptions, NoServerOptions {
@@ -92,15 +91,21 @@ export function createExporter(options: WorkersExporterOptions = {}): Exporter {
   );
 }
 
-/** Upstash when the option is given, `REDIS_ENABLED` is true, or an Upstash URL is bound (unless `REDIS_ENABLED` is false). */
+/** What an isolate gives a backend: no files, no TCP held across requests. */
+const WORKERS_PLACE: StoragePlace = {
+  name: "Workers",
+  fileSystem: false,
+  tcp: false,
+  instead: "share counts through Upstash (UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN bindings)",
+};
+
+/** The one selection rule, with what an isolate cannot run refused; memory (with a warning) when nothing is chosen. */
 function workersStorage(env: EnvSource, options: WorkersExporterOptions): Storage | undefined {
   for (const [name, why] of Object.entries(HOST_ONLY_BINDINGS)) {
     if (env(name) !== undefined) throw new ConfigError(name, `is bound, but ${why}`);
   }
-  const enabled = readEnv(env, "REDIS_ENABLED", parseBoolean);
-  if (options.upstash !== undefined || enabled === true || (enabled === undefined && env("UPSTASH_REDIS_REST_URL"))) {
-    return new UpstashStorage(upstashSettings(env, options.upstash));
-  }
+  const storage = chooseStorage(env, options, WORKERS_PLACE);
+  if (storage !== undefined) return storage;
   (options.logger ?? consoleLogger).warn(
     "no UPSTASH_REDIS_REST_URL binding: counts stay in each isolate's memory, and /metrics shows only the " +
       "isolate that answers it; bind UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN to aggregate",

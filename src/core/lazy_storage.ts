@@ -5,8 +5,8 @@
  * known until the load (a peer dependency not installed) fails each call with a StorageError.
  * @module
  */
-import { describeError, StorageError } from "../core/errors.ts";
-import type { ProcessUpdate, PublishOutcome, Retirement, Storage, StoredState } from "../core/storage.ts";
+import { describeError, StorageError } from "./errors.ts";
+import type { ProcessUpdate, PublishOutcome, Retirement, Storage, StoredState } from "./storage.ts";
 
 /** A storage loaded on first use. */
 export class LazyStorage implements Storage {
