@@ -2,8 +2,10 @@
  * hono-prometheus-exporter: Prometheus metrics for Hono apps that run as many processes or
  * isolates, aggregated into one correct `/metrics`.
  *
- * This entry is edge-safe: it pulls in no `node:*` module. Runtime adapters live at
- * `hono-prometheus-exporter/node`, `/bun`, `/deno`, `/workers` (and `/auto`, which picks one).
+ * This entry uses Web APIs only; it imports no `node:*` module itself, but prom-client does (on
+ * Workers: the `nodejs_compat` flag). Runtime adapters live at `hono-prometheus-exporter/node`,
+ * `/bun`, `/deno`, `/workers` (and `/auto`, which picks one); the storage-plugin contract, for
+ * backends of your own, at `/storage`.
  *
  * @example
  * ```ts
@@ -18,7 +20,7 @@
  * ```
  * @module
  */
-import type { Exporter, ExporterOptions } from "./src/core/types.ts";
+import type { Exporter, ExporterOptions } from "./src/core/api/types.ts";
 import { createExporterFor } from "./src/adapter/entry/factory.ts";
 import { webRuntime } from "./src/core/runtime.ts";
 import {
@@ -70,7 +72,7 @@ export type {
   Middleware,
   PrometheusOptions,
   ServerHandle,
-} from "./src/core/types.ts";
+} from "./src/core/api/types.ts";
 export { prometheus } from "./src/hono/middleware.ts";
 export { metricsHandler } from "./src/hono/handler.ts";
 export { instrument } from "./src/hono/instrument.ts";
@@ -86,16 +88,4 @@ export {
 export type { MultiprocessMode } from "./src/core/values/modes.ts";
 export { ConfigError, StorageError } from "./src/core/errors.ts";
 export type { Logger } from "./src/core/log.ts";
-export type {
-  Expectation,
-  MetricDescriptor,
-  ProcessRecord,
-  ProcessUpdate,
-  PublishOutcome,
-  Restoration,
-  Restored,
-  RetiredTotal,
-  Retirement,
-  Storage,
-  StoredState,
-} from "./src/core/storage.ts";
+export type { Storage } from "./src/core/storage.ts";

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The sidecar: serves the aggregate of every process from storage alone, with no app, configured
- * by the same environment variables (`REDIS_ENABLED` and `UPSTASH_*`, or `PROMETHEUS_MULTIPROC_DIR`;
+ * by the same environment variables and the same rule as the apps (`UPSTASH_*`, `REDIS_ENABLED`
+ * with `REDIS_URL` or `REDIS_HOST`, or `PROMETHEUS_MULTIPROC_DIR`;
  * `PROMETHEUS_METRICS_PORT`, `PROMETHEUS_BIND_ADDRESS`).
  *
  *   npx hono-prometheus-exporter serve
@@ -18,7 +19,8 @@ import { hostEnv } from "./adapter/entry/host_exporter.ts";
 const USAGE = `usage: hono-prometheus-exporter serve
 
 Serves /metrics with the aggregate of every process that publishes to the configured storage:
-  REDIS_ENABLED=true with UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (Upstash), or
+  UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (Upstash), or
+  REDIS_ENABLED=true with REDIS_URL, or REDIS_HOST and REDIS_PORT (Redis over TCP), or
   PROMETHEUS_MULTIPROC_DIR=<dir> (filesystem).
 On PROMETHEUS_METRICS_PORT (default 9091) and PROMETHEUS_BIND_ADDRESS (default 0.0.0.0); HTTPS with
 PROMETHEUS_SSL_CERTFILE and PROMETHEUS_SSL_KEYFILE (client certificates: PROMETHEUS_SSL_CLIENT_CAFILE);
@@ -37,7 +39,8 @@ export async function main(args: readonly string[]): Promise<number> {
     if (storage === undefined) {
       throw new ConfigError(
         "REDIS_ENABLED",
-        "nothing to serve: set REDIS_ENABLED=true (with the UPSTASH_REDIS_REST_* variables) or PROMETHEUS_MULTIPROC_DIR",
+        "nothing to serve: set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN, REDIS_ENABLED=true (with REDIS_URL), " +
+          "or PROMETHEUS_MULTIPROC_DIR",
       );
     }
     const exporter = createExporter({ storage, workerId: "sidecar" });

@@ -212,6 +212,13 @@ describe("fault catalogue: Redis over TCP loses its data", () => {
     });
   }
 
+  test("DEL of both copies of the retired total (the version kept): put back by the processes that know it", async () => {
+    const prefix = `copies${++prefixes}`;
+    await survives(redisStorage(prefix), async () => {
+      assert.equal(await deleteKeys(redis.port, `{${prefix}}:retired*`, db), 2);
+    });
+  });
+
   test("a descriptor and a process record that do not read: skipped, and the log line names both", async () => {
     const prefix = `damage${++prefixes}`;
     const node = instance(redisStorage(prefix)());
@@ -355,6 +362,14 @@ describe("fault catalogue: the metrics directory loses its files", () => {
     const dir = directory();
     await survives(() => new FilesystemStorage({ directory: dir }), () => {
       rmSync(dir, { recursive: true, force: true });
+      return Promise.resolve();
+    });
+  });
+
+  test("both copies of the retired total removed: put back by the process that read them", async () => {
+    const dir = directory();
+    await survives(() => new FilesystemStorage({ directory: dir }), () => {
+      for (const name of ["retired-a.json", "retired-b.json"]) rmSync(join(dir, name));
       return Promise.resolve();
     });
   });

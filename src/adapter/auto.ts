@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import type { Exporter, FetchHandler, ServeOptions, ServerHandle } from "../core/types.ts";
+import type { Exporter, FetchHandler, ServeOptions, ServerHandle } from "../core/api/types.ts";
 import { hostEntryExporter, type HostExporterOptions } from "./entry/host_exporter.ts";
 import { hostRuntime, runtimeName } from "./host_runtime.ts";
 
@@ -28,3 +28,4 @@ export function serve(handler: FetchHandler, options: ServeOptions): Promise<Ser
   return hostRuntime().serve!(handler, options);
 }
 export type { FetchHandler, HostExporterOptions, ServeOptions, ServerHandle };
+export type { StorageChoice } from "../storage/drivers.ts";

@@ -3,7 +3,6 @@
  * never touches `process`, `Deno` or `Bun` itself.
  * @module
  */
-import type { FetchHandler, ServeOptions, ServerHandle } from "./types.ts";
 import type { EnvSource } from "./env.ts";
 import type { UnrefTimer } from "./timers.ts";
 
@@ -40,7 +39,26 @@ export interface ProcessProbe {
   sample(): ProbeSample;
 }
 
-export type { FetchHandler, ServeOptions, ServerHandle };
+/** A fetch handler: what `serve` serves. */
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/** Options of the host entries' `serve`. */
+export interface ServeOptions {
+  /** TCP port; 0 picks a free one. */
+  readonly port: number;
+  /** Address to bind. */
+  readonly hostname: string;
+  /** Let several processes listen on the port (SO_REUSEPORT), where the runtime supports it. */
+  readonly reusePort?: boolean;
+}
+
+/** A server the exporter or `serve` started. */
+export interface ServerHandle {
+  /** The port it listens on (the real one when 0 was asked for). */
+  readonly port: number;
+  /** Stops listening and closes connections. */
+  close(): Promise<void>;
+}
 
 /** What the runtime's `serve` is given: the public options, and HTTPS for the metrics server. */
 export interface ServerOptions extends ServeOptions {

@@ -81,6 +81,8 @@ export interface Expectation {
   readonly series: boolean;
   /** Whether descriptors were acknowledged: descriptors must be stored. */
   readonly descriptors: boolean;
+  /** Whether the process knows a retired total with something in it: storage must hold one. */
+  readonly retired?: boolean;
 }
 
 /**
@@ -88,7 +90,7 @@ export interface Expectation {
  * its place, so that two processes restoring the same loss do not count anything twice.
  */
 export interface Restoration {
-  /** The retired total: written when storage holds none (no version, no copy). */
+  /** The retired total: written when storage holds neither copy (the version too, when it has none). */
   readonly retired?: RetiredTotal;
   /** Descriptors, each written where storage has none by that name. */
   readonly descriptors: ReadonlyMap<string, MetricDescriptor>;
@@ -135,7 +137,7 @@ export type PublishOutcome =
     readonly epoch?: string;
   }
   | { readonly status: "retired"; readonly folded: Map<string, string> }
-  | { readonly status: "lost"; readonly lost: "record" | "series" | "descriptors" };
+  | { readonly status: "lost"; readonly lost: "record" | "series" | "descriptors" | "retired" };
 
 /** One process as stored. */
 export interface ProcessRecord {

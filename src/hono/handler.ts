@@ -4,7 +4,7 @@
  * @module
  */
 import type { Context } from "hono";
-import type { Exporter, Middleware } from "../core/types.ts";
+import type { Exporter, Middleware } from "../core/api/types.ts";
 import { internals } from "../core/exporter/exporter.ts";
 
 /**

@@ -6,7 +6,7 @@
 import type { Registry } from "../core/values/metrics.ts";
 import { Counter, Histogram } from "../core/values/metrics.ts";
 import { RequestTable } from "./request_table.ts";
-import type { HttpNaming } from "../core/types.ts";
+import type { HttpNaming } from "../core/api/types.ts";
 import { recordingKey } from "./outermost.ts";
 
 /** Default request duration buckets, in seconds. */

@@ -9,7 +9,7 @@
 import type { Context } from "hono";
 import { answeredRoute } from "./route.ts";
 import { internals } from "../core/exporter/exporter.ts";
-import type { PrometheusOptions } from "../core/types.ts";
+import type { PrometheusOptions } from "../core/api/types.ts";
 import type { HttpMetrics } from "./http_metrics.ts";
 import { type Marks, noteInner, takeInner } from "./outermost.ts";
 import { clock, HttpRecorder } from "./recorder.ts";

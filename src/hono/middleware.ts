@@ -5,7 +5,7 @@
  * @module
  */
 import type { Context } from "hono";
-import type { Middleware, PrometheusOptions } from "../core/types.ts";
+import type { Middleware, PrometheusOptions } from "../core/api/types.ts";
 import { internals } from "../core/exporter/exporter.ts";
 import { type Marks, noteInner, takeInner } from "./outermost.ts";
 import { clock, HttpRecorder } from "./recorder.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { ConfigError, describeError } from "../core/errors.ts";
-import type { PrometheusOptions } from "../core/types.ts";
+import type { PrometheusOptions } from "../core/api/types.ts";
 import type { ProcessExporter } from "../core/exporter/exporter.ts";
 import { onMalformedRequest } from "../core/serve/malformed.ts";
 import { responseContentLength } from "./content_length.ts";

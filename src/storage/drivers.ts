@@ -11,12 +11,20 @@ import type { Names } from "../core/config/options.ts";
 import type { EnvSource } from "../core/env.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Storage, StorageDriver, StoragePlace } from "../core/storage.ts";
-import { type FilesystemChoice, filesystemDriver } from "./filesystem/driver.ts";
+import { filesystemDriver } from "./filesystem/driver.ts";
+import type { RedisStorageOptions, UpstashStorageOptions } from "./redis/options.ts";
 import { redisDriver } from "./redis/tcp_driver.ts";
-import { type RemoteOptions, upstashDriver } from "./redis/upstash_driver.ts";
+import { upstashDriver } from "./redis/upstash_driver.ts";
 
-/** The options that choose a backend. */
-export interface StorageChoice extends RemoteOptions, FilesystemChoice {}
+/** The options that choose a backend (see the module's description for the rule). */
+export interface StorageChoice {
+  /** Upstash settings, selecting the Upstash backend; unset fields come from `UPSTASH_*` and `REDIS_KEY_PREFIX`/`REDIS_TTL_*`. */
+  readonly upstash?: UpstashStorageOptions;
+  /** Node, Bun, Deno: Redis over TCP settings, selecting that backend; unset fields come from `REDIS_*`. */
+  readonly redis?: RedisStorageOptions;
+  /** Node, Bun, Deno: directory shared by this host's processes, selecting the filesystem backend. Env `PROMETHEUS_MULTIPROC_DIR`. */
+  readonly multiprocDir?: string;
+}
 
 /** The options that choose a backend, by name (for the check a JavaScript caller gets). */
 export const STORAGE_CHOICE_OPTIONS: Names<StorageChoice> = { upstash: true, redis: true, multiprocDir: true };

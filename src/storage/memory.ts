@@ -74,6 +74,7 @@ export class MemoryStorage implements Storage {
     if (expect !== undefined && !update.replace) {
       if (stored === undefined || stored.heartbeat !== expect.heartbeat) return lost("record");
       if (expect.descriptors && this.#descriptors.size === 0) return lost("descriptors");
+      if (expect.retired && this.#retired.size === 0) return lost("retired");
     }
     let restored: Restored | undefined;
     if (update.replace) {
@@ -105,10 +106,10 @@ export class MemoryStorage implements Storage {
   #restore(restore: Restoration | undefined): Restored {
     if (restore === undefined) return { retired: false, processes: 0 };
     for (const [name, d] of restore.descriptors) if (!this.#descriptors.has(name)) this.#descriptors.set(name, d);
-    const retired = restore.retired !== undefined && this.#version === 0 && this.#retired.size === 0;
+    const retired = restore.retired !== undefined && this.#retired.size === 0;
     if (retired) {
       this.#retired = new Map(restore.retired!.series);
-      this.#version = restore.retired!.version;
+      if (this.#version === 0) this.#version = restore.retired!.version;
     }
     let processes = 0;
     for (const p of restore.processes) {
@@ -169,7 +170,7 @@ export class MemoryStorage implements Storage {
   }
 }
 
-function lost(what: "record" | "descriptors"): Promise<PublishOutcome> {
+function lost(what: "record" | "descriptors" | "retired"): Promise<PublishOutcome> {
   return Promise.resolve({ status: "lost", lost: what });
 }
 

@@ -47,5 +47,8 @@ test(`the sidecar on ${RUNTIME} without storage settings says what to set and ex
   for (const name of ["REDIS_ENABLED", "PROMETHEUS_MULTIPROC_DIR"]) delete env[name];
   const result = spawnSync(command, [...args, "serve"], { env, encoding: "utf8" });
   assert.equal(result.status, 2, result.stderr);
-  assert.match(result.stderr, /REDIS_ENABLED: nothing to serve: set REDIS_ENABLED=true .* or PROMETHEUS_MULTIPROC_DIR/);
+  assert.match(
+    result.stderr,
+    /REDIS_ENABLED: nothing to serve: set UPSTASH_REDIS_REST_URL .*REDIS_ENABLED=true .* or PROMETHEUS_MULTIPROC_DIR/,
+  );
 });

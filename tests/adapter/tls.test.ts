@@ -6,7 +6,7 @@ import { createExporter } from "../../src/adapter/auto.ts";
 import type { TlsOptions } from "../../src/core/config/config.ts";
 import { ConfigError } from "../../src/core/errors.ts";
 import { internals } from "../../src/core/exporter/exporter.ts";
-import type { Exporter } from "../../src/core/types.ts";
+import type { Exporter } from "../../src/core/api/types.ts";
 import { Registry } from "../../src/core/values/metrics.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
 import { type Certs, curl, makeCerts } from "../support/certs.ts";

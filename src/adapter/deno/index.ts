@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import type { Exporter, FetchHandler, ServeOptions, ServerHandle } from "../../core/types.ts";
+import type { Exporter, FetchHandler, ServeOptions, ServerHandle } from "../../core/api/types.ts";
 import { hostEntryExporter, type HostExporterOptions } from "../entry/host_exporter.ts";
 import { denoRuntime, serve as serveDeno } from "./runtime.ts";
 
@@ -25,6 +25,8 @@ export function serve(handler: FetchHandler, options: ServeOptions): Promise<Ser
   return serveDeno(handler, options);
 }
 
-export { createParallelExporter } from "./parallel.ts";
+export { createParallelExporter, type ParallelExporterOptions } from "./parallel.ts";
 export { readConfigFile } from "../entry/config_file.ts";
 export type { FetchHandler, HostExporterOptions, ServeOptions, ServerHandle };
+export type { CommonOptions, HostOptions, NoServerOptions, TimerOptions } from "../../core/api/types.ts";
+export type { StorageChoice } from "../../storage/drivers.ts";

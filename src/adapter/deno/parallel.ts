@@ -13,7 +13,7 @@
 import { closeSync, mkdirSync, openSync, rmdirSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Exporter, HookContext } from "../../core/types.ts";
+import type { Exporter, HookContext } from "../../core/api/types.ts";
 import type { ProcessExporter } from "../../core/exporter/exporter.ts";
 import { createExporterFor } from "../entry/factory.ts";
 import { flushPeers } from "../../core/exporter/peer_flush.ts";

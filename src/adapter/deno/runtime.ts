@@ -59,15 +59,7 @@ export function serve(handler: FetchHandler, options: ServerOptions): Promise<Se
   }
 }
 
-/**
- * The Deno runtime adapter.
- *
- * @example
- * ```ts
- * import { denoRuntime } from "hono-prometheus-exporter/deno";
- * console.log(denoRuntime().name); // "deno"
- * ```
- */
+/** The Deno runtime adapter. */
 export function denoRuntime(): Runtime {
   const deno = denoGlobal();
   let host: string | undefined;

@@ -9,7 +9,7 @@ import { createExporterFor } from "./factory.ts";
 import { chooseStorage, HOST_PLACE, STORAGE_CHOICE_OPTIONS, type StorageChoice } from "../../storage/drivers.ts";
 import type { EnvSource } from "../../core/env.ts";
 import { readConfigFile } from "./config_file.ts";
-import type { CommonOptions, HostOptions, TimerOptions } from "../../core/types.ts";
+import type { CommonOptions, HostOptions, TimerOptions } from "../../core/api/types.ts";
 import { checkOptions, COMMON_OPTIONS, HOST_OPTIONS, TIMER_OPTIONS } from "../../core/config/options.ts";
 
 /** Options of the host entries' `createExporter` (Node, Bun, Deno): every option group, and the storage choice. */

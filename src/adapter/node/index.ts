@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import type { Exporter, FetchHandler, ServeOptions, ServerHandle } from "../../core/types.ts";
+import type { Exporter, FetchHandler, ServeOptions, ServerHandle } from "../../core/api/types.ts";
 import { createHostExporter, hostEntryExporter, type HostExporterOptions } from "../entry/host_exporter.ts";
 import { nodeRuntime } from "./runtime.ts";
 import { serve as serveNode } from "./server.ts";
@@ -53,3 +53,5 @@ export function serve(handler: FetchHandler, options: ServeOptions): Promise<Ser
 export type { SuperviseOptions, WorkerMain };
 export { readConfigFile } from "../entry/config_file.ts";
 export type { FetchHandler, HostExporterOptions, ServeOptions, ServerHandle };
+export type { CommonOptions, HostOptions, NoServerOptions, TimerOptions } from "../../core/api/types.ts";
+export type { StorageChoice } from "../../storage/drivers.ts";

@@ -32,15 +32,7 @@ export function onProcessSignal(listener: (signal: string, appListens: boolean |
   };
 }
 
-/**
- * The Node.js runtime adapter.
- *
- * @example
- * ```ts
- * import { nodeRuntime } from "hono-prometheus-exporter/node";
- * console.log(nodeRuntime().name); // "node"
- * ```
- */
+/** The Node.js runtime adapter. */
 export function nodeRuntime(): Runtime {
   return {
     name: "node",

@@ -14,7 +14,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { parseInteger, readEnv } from "../../core/env.ts";
-import type { Exporter, ServerHandle } from "../../core/types.ts";
+import type { Exporter, ServerHandle } from "../../core/api/types.ts";
 import type { InternalOptions, ProcessExporter } from "../../core/exporter/exporter.ts";
 import { flushPeers } from "../../core/exporter/peer_flush.ts";
 import { shutDown, shuttingDown } from "../../core/exporter/shutdown.ts";

@@ -2,8 +2,8 @@
  * Cloudflare Workers entry point. `createExporter()` is called at module scope, as Workers code is
  * written, and does nothing there: the exporter is built at the first request, configured from
  * that request's bindings (Hono's `c.env`), which the middleware hands it. An
- * `UPSTASH_REDIS_REST_URL` binding selects the Upstash backend. After each response the middleware
- * hands one coalesced publish per flush window to `executionCtx.waitUntil`. `/metrics` is refused
+ * `UPSTASH_REDIS_REST_URL` binding selects the Upstash backend. The request that opens a flush
+ * window hands that window's one coalesced publish to its `executionCtx.waitUntil`. `/metrics` is refused
  * until a `PROMETHEUS_METRICS_TOKEN` is bound or the metrics are declared public. Needs the
  * `nodejs_compat` compatibility flag (prom-client imports Node modules).
  *
@@ -17,8 +17,9 @@
  * const app = new Hono();
  * app.use(prometheus({ exporter }));
  * app.get("/metrics", metricsHandler(exporter));
- * export default app;
+ * // and the Worker's module ends with: export default app;
  * ```
  * @module
  */
 export { createExporter, type WorkersExporterOptions } from "./workers.ts";
+export type { CommonOptions, NoServerOptions } from "../../core/api/types.ts";

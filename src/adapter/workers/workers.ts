@@ -6,7 +6,7 @@
  */
 import type { EnvSource } from "../../core/env.ts";
 import { ConfigError } from "../../core/errors.ts";
-import type { CommonOptions, Exporter, NoServerOptions } from "../../core/types.ts";
+import type { CommonOptions, Exporter, NoServerOptions } from "../../core/api/types.ts";
 import { checkOptions, COMMON_OPTIONS, NO_SERVER_OPTIONS } from "../../core/config/options.ts";
 import type { UpstashStorageOptions } from "../../storage/redis/options.ts";
 import { consoleLogger } from "../../core/log.ts";

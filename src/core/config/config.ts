@@ -5,7 +5,7 @@
  */
 import { type EnvSource, parseBoolean, parseInteger, parsePort, readEnv } from "../env.ts";
 import { ConfigError } from "../errors.ts";
-import type { ProcessOptions as ExporterOptions } from "../types.ts";
+import type { ProcessOptions as ExporterOptions } from "../api/types.ts";
 import type { TlsFiles } from "../runtime.ts";
 import { type MultiprocessMode, parseMode } from "../values/modes.ts";
 import { isValidMetricName } from "../codec/series_key.ts";

@@ -6,7 +6,7 @@
  */
 import type { EnvSource } from "../env.ts";
 import { ConfigError } from "../errors.ts";
-import type { ExporterOptions } from "../types.ts";
+import type { ExporterOptions } from "../api/types.ts";
 
 /** How `/metrics` is locked, after configuration. */
 export interface MetricsLock {

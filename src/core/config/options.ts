@@ -7,7 +7,7 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
-import type { CommonOptions, HostOptions, NoServerOptions, TimerOptions } from "../types.ts";
+import type { CommonOptions, HostOptions, NoServerOptions, TimerOptions } from "../api/types.ts";
 
 /** The options of one group, each with `true`: the records below are checked against the types. */
 export type Names<T> = { readonly [K in keyof Required<T>]: true };

@@ -5,28 +5,28 @@
  * @module
  */
 import type { Registry } from "../values/metrics.ts";
-import type { Collection, Collector } from "../collect/collector.ts";
+import type { Collector } from "../collect/collector.ts";
 import type { ResolvedConfig } from "../config/config.ts";
 import { type Core, type ExporterParts, type InternalOptions, wire } from "./wiring.ts";
-
-export type { InternalOptions };
-import { ConfigError, describeError, StorageError } from "../errors.ts";
-import type { Exporter } from "../types.ts";
+import { ConfigError, describeError } from "../errors.ts";
+import type { Exporter } from "../api/types.ts";
 import { type Hook, type HookName, runHook } from "./hooks.ts";
 import type { ProcessIdentity } from "../publish/identity.ts";
 import { consoleLogger, type Logger } from "../log.ts";
 import { register as defaultRegistry } from "../values/metrics.ts";
 import type { Publisher } from "../publish/publisher.ts";
-import { contentTypeOf, dropCollisions, type ExpositionFormat, negotiateFormat, render } from "../render/render.ts";
+import { type ExpositionFormat, render } from "../render/render.ts";
 import type { Runtime, ServerHandle } from "../runtime.ts";
-import { damageFamily, type SelfMetrics } from "./self_metrics.ts";
-import { ScrapeReport } from "../serve/scrape_report.ts";
+import type { SelfMetrics } from "./self_metrics.ts";
+import { plainAnswer } from "./scrape.ts";
 import { finalPublish, shutDown } from "./shutdown.ts";
 import { standBy, startServerWithRetry } from "../serve/bind_retry.ts";
-import type { Storage, StoredState } from "../storage.ts";
-import { SCRAPE_TIMEOUT_HEADER, scrapeDeadlineMs, within } from "../serve/deadline.ts";
+import type { Storage } from "../storage.ts";
+import { within } from "../serve/deadline.ts";
 import { unrefIfPossible } from "../timers.ts";
 import type { WorkerMetrics, WorkerState } from "./worker_metrics.ts";
+
+export type { InternalOptions };
 
 /**
  * One process's exporter, the implementation of {@link Exporter}. Create it with `createExporter`
@@ -55,8 +55,6 @@ export class ProcessExporter implements Exporter {
   #exited = false;
   /** When a shutdown whose flush failed must be over (performance.now() time). */
   #shutdownBy: number | undefined;
-  #scrapeFailing = false;
-  #report: ScrapeReport | undefined;
 
   /**
    * Builds an exporter; `createExporter` from an entry point fills in the parts. On a host runtime
@@ -128,7 +126,7 @@ export class ProcessExporter implements Exporter {
     if (this.#core !== undefined) return this.#core;
     if (this.#coreError !== undefined) throw this.#coreError;
     try {
-      return this.#core = wire(this.#options, this.#parts, this.registry, this.logger, () => this.#gather());
+      return this.#core = wire(this.#options, this.#parts, this.registry, this.logger, () => this.#checkCopies());
     } catch (error) {
       this.#coreError = error;
       throw error;
@@ -231,7 +229,8 @@ export class ProcessExporter implements Exporter {
   /**
    * The publish of the current flush window (`flushWindowMs`): every call within one window shares
    * one publish, started when the window closes. Never rejects. On Workers the middleware hands it
-   * to `waitUntil` after each response; elsewhere call it where a timer may not run (Deno Deploy).
+   * to the `waitUntil` of the request that opened the window; elsewhere call it where a timer may
+   * not run (Deno Deploy).
    */
   flushSoon(): Promise<void> {
     return this.#resolve().flushWindow.request();
@@ -239,7 +238,7 @@ export class ProcessExporter implements Exporter {
 
   /** Renders the aggregate of every process in `format`, from a fresh read of storage. */
   async collect(format: ExpositionFormat = "prometheus"): Promise<string> {
-    return render((await this.#gather()).families.values(), format);
+    return render((await this.#resolve().scrape.collect()).families.values(), format);
   }
 
   // A second prom-client copy the app declares metrics with is said once: at the start, or at
@@ -257,88 +256,20 @@ export class ProcessExporter implements Exporter {
     this.logger.warn(warning);
   }
 
-  async #gather(): Promise<Collection> {
-    this.#checkCopies();
-    // Without peers to flush first, this process's publish and the read are one round trip where
-    // the backend allows it (Upstash: a scrape costs 1 request, 2 when it retires someone).
-    const before = this.#options.beforeCollect;
-    const publishOnScrape = this.#options.publishOnScrape !== false;
-    const own: Promise<StoredState | undefined> = !publishOnScrape
-      ? Promise.resolve(undefined)
-      : before === undefined
-      ? this.publisher.publishAndRead()
-      : this.publisher.publish().then(() => undefined);
-    const [outcome] = await Promise.all([
-      own.then((state) => ({ state, error: undefined as unknown }), (error: unknown) => ({ state: undefined, error })),
-      before?.().catch(() => {}),
-    ]);
-    const { state } = outcome;
-    const error = publishOnScrape ? outcome.error : this.publisher.lastError;
-    // Serving what storage holds while this process cannot write to it would hide the failure
-    // behind a 200 (an unwritable directory reads as empty): the scrape fails with the reason.
-    if (error !== undefined && !(error instanceof StorageError && error.transient)) {
-      throw new StorageError(
-        this.storage.kind,
-        `this process cannot publish, so the aggregate would be incomplete: ${describeError(error)}`,
-        { cause: error },
-      );
-    }
-    const collection = await this.collector.collect(state);
-    // A collection whose counters went down is held back (a 503 that says why) while the processes
-    // publish again after a storage loss; after the grace period it is served, and the decrease said.
-    this.#resolve().continuity.keep(collection.families);
-    const family = damageFamily(this.config.namespace, this.storage.kind, collection.damage);
-    this.#report ??= new ScrapeReport(this.logger, this.storage.kind, family.name);
-    this.#report.collisions(dropCollisions(collection.families));
-    this.#report.damage(collection.damage);
-    collection.families.set(family.name, family);
-    return collection;
-  }
-
   /**
    * Answers a scrape: checks the token (before any storage read), then serves the aggregate in the
-   * format the `Accept` header asks for, shared with scrapes within `minScrapeIntervalMs`, before
-   * the scraper's deadline (`X-Prometheus-Scrape-Timeout-Seconds`, less a margin; else the
-   * storage's timeout). When storage cannot be read in time it answers 503 with the reason, and
-   * the failure is counted; a configuration error (on the edge, found at the first request)
-   * answers 500 with its message.
+   * format the `Accept` header asks for before the scraper's deadline, or 503 with the reason (see
+   * `scrape.ts`); a configuration error (on the edge, found at the first request) answers 500 with
+   * its message.
    */
-  async scrape(request: Request): Promise<Response> {
+  scrape(request: Request): Promise<Response> {
     let core: Core;
     try {
       core = this.#resolve();
     } catch (error) {
-      return plain(500, `metrics are not available: ${describeError(error)}`);
+      return Promise.resolve(plainAnswer(500, `metrics are not available: ${describeError(error)}`));
     }
-    const refusal = await core.guard.check(request);
-    if (refusal !== undefined) return refusal;
-    const format = negotiateFormat(request.headers.get("accept"));
-    const kind = core.storage.kind;
-    const deadlineMs = scrapeDeadlineMs(
-      request.headers.get(SCRAPE_TIMEOUT_HEADER),
-      core.storage.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    );
-    try {
-      const body = await within(
-        core.scrapes.text(format),
-        deadlineMs,
-        () =>
-          new StorageError(
-            kind,
-            `no answer${core.storage.address ? ` from ${core.storage.address}` : ""} within ${deadlineMs} ms ` +
-              `(the scrape's deadline); the storage call is abandoned`,
-            { transient: true },
-          ),
-      );
-      this.#scrapeFailing = false;
-      return new Response(body, { headers: { "content-type": contentTypeOf(format) } });
-    } catch (error) {
-      core.selfMetrics.scrapeErrors.inc({ backend: kind });
-      const message = `reading ${kind} storage for a scrape failed: ${describeError(error)}`;
-      if (!this.#scrapeFailing) this.logger.error(message);
-      this.#scrapeFailing = true;
-      return plain(503, message);
-    }
+    return core.scrape.answer(request);
   }
 
   /** The metrics server's handler: `GET /metrics` scrapes, anything else is 404. */
@@ -348,7 +279,7 @@ export class ProcessExporter implements Exporter {
       ({ pathname } = new URL(request.url));
     } catch {
       // A server that hands on a request whose Host or target makes no URL: the client's fault.
-      return plain(400, "Bad Request: the Host header or the request target makes no valid URL");
+      return plainAnswer(400, "Bad Request: the Host header or the request target makes no valid URL");
     }
     if (pathname !== "/metrics") return new Response("Not Found\n", { status: 404 });
     if (request.method !== "GET" && request.method !== "HEAD") {
@@ -445,13 +376,6 @@ export class ProcessExporter implements Exporter {
       (n) => this.selfMetrics.hookErrors.inc({ hook: n }),
     ).then(() => {});
   }
-}
-
-/** How long a scrape waits for a storage that does not say how long its calls may take, in ms. */
-const DEFAULT_TIMEOUT_MS = 5000;
-
-function plain(status: number, message: string): Response {
-  return new Response(`${message}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
 }
 
 export type { WorkerState };

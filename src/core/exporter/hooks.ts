@@ -6,7 +6,7 @@
  */
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { HookContext } from "../types.ts";
+import type { HookContext } from "../api/types.ts";
 
 /** The hook names. */
 export type HookName = "onStarting" | "whenReady" | "postFork" | "workerInt" | "onExit";

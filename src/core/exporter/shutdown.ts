@@ -6,7 +6,7 @@
  * must follow it (peers told), then the exit. A second call while one runs does nothing.
  * @module
  */
-import type { Exporter } from "../types.ts";
+import type { Exporter } from "../api/types.ts";
 import { describeError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Publisher } from "../publish/publisher.ts";

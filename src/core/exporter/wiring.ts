@@ -1,8 +1,8 @@
 /**
  * Wiring: what an exporter builds from its configuration (on hosts when it is created, on the
  * edge at the first request): the validated configuration, the storage, the process identity,
- * the publisher and collector, the exporter's own and the worker metrics, the lock on /metrics,
- * the flush window and the shared scrapes.
+ * the publisher and collector, the exporter's own and the worker metrics, the flush window and
+ * the scrape (with the lock on /metrics).
  * @module
  */
 import { MetricsGuard } from "../serve/auth.ts";
@@ -10,18 +10,17 @@ import { Collector } from "../collect/collector.ts";
 import { resolveConfig, type ResolvedConfig } from "../config/config.ts";
 import { metricsLock } from "../config/metrics_lock.ts";
 import { ConfigError } from "../errors.ts";
-import type { ProcessOptions } from "../types.ts";
+import type { ProcessOptions } from "../api/types.ts";
 import type { BackoffPolicy } from "../publish/backoff.ts";
 import type { EnvSource } from "../env.ts";
 import { FlushWindow } from "../publish/flush_window.ts";
 import { ProcessIdentity } from "../publish/identity.ts";
 import type { Logger } from "../log.ts";
-import type { MergeResult } from "../collect/merge.ts";
 import type { Registry } from "../values/metrics.ts";
 import { Publisher } from "../publish/publisher.ts";
 import type { Runtime, TlsMaterial } from "../runtime.ts";
 import { SelfMetrics } from "./self_metrics.ts";
-import { SharedScrape } from "../serve/shared_scrape.ts";
+import { Scrape } from "./scrape.ts";
 import { Continuity } from "../collect/continuity.ts";
 import { RestorePoint } from "../collect/restore_point.ts";
 import type { Storage } from "../storage.ts";
@@ -62,68 +61,47 @@ export interface Core {
   readonly collector: Collector;
   readonly workerMetrics: WorkerMetrics;
   readonly selfMetrics: SelfMetrics;
-  readonly guard: MetricsGuard;
   /** HTTPS material of the metrics server, when configured (read and checked at start). */
   readonly tls: TlsMaterial | undefined;
   readonly flushWindow: FlushWindow;
-  readonly scrapes: SharedScrape;
-  /** Holds back a collection whose counters went down (storage lost data not yet republished). */
-  readonly continuity: Continuity;
+  /** Serves scrapes: the lock, the deadline, the publish and read, the merge and its checks. */
+  readonly scrape: Scrape;
 }
 
-/** Builds an exporter's parts from its options; a bad setting throws a ConfigError. */
+/**
+ * Builds an exporter's parts from its options; a bad setting throws a ConfigError. `beforeEach`
+ * runs at the start of each collection.
+ */
 export function wire(
   options: InternalOptions,
   parts: ExporterParts,
   registry: Registry,
   logger: Logger,
-  gather: () => Promise<MergeResult>,
+  beforeEach: () => void,
 ): Core {
   const { runtime } = parts;
   const storage = typeof parts.storage === "function" ? parts.storage(runtime.env) : parts.storage;
   const localStorage = storage.kind === "filesystem" || storage.kind === "memory";
   const config = resolveConfig(options, runtime.env, { edge: runtime.edge, localStorage });
   const guard = new MetricsGuard(metricsLock(options, runtime.env, config.publicMetrics));
-  let tls: TlsMaterial | undefined;
-  if (config.tls !== undefined) {
-    if (runtime.loadTls === undefined) {
-      throw new ConfigError(
-        "PROMETHEUS_SSL_CERTFILE",
-        `the ${runtime.name} runtime runs no metrics server of its own (its platform terminates HTTPS); remove PROMETHEUS_SSL_*`,
-      );
-    }
-    tls = runtime.loadTls(config.tls);
-  }
-  const expires = storage.expiresAfterMs;
-  if (expires !== undefined && expires <= config.deadAfterMs) {
-    // A dead process's keys would expire before it is retired: its counters would vanish.
-    throw new ConfigError(
-      "REDIS_TTL_SECONDS",
-      `${expires / 1000} s is not longer than deadAfterMs (${
-        config.deadAfterMs / 1000
-      } s); raise the TTL or lower deadAfterMs`,
-    );
-  }
+  const tls = checkedTls(runtime, config);
+  checkLifetime(storage, config);
   const identity = new ProcessIdentity(runtime.facts);
   const clock = options.clock ?? Date.now;
   const ns = config.namespace;
   const selfMetrics = new SelfMetrics(registry, ns, storage.kind);
-  const workerMetrics = new WorkerMetrics(
-    registry,
-    ns,
-    config.workerId ?? defaultWorkerId(runtime, identity),
-    runtime.probe,
-  );
+  const workerId = config.workerId ?? defaultWorkerId(runtime, identity);
+  const workerMetrics = new WorkerMetrics(registry, ns, workerId, runtime.probe);
   const restorePoint = new RestorePoint();
   const publisher = new Publisher({
-    registry: registry,
+    registry,
     storage,
     identity,
     clock,
     seriesLimit: config.seriesLimit,
     gaugeModes: config.gaugeModes,
     backoff: { initialDelayMs: 250, maxDelayMs: 30_000, jitter: true, ...options.backoff },
-    logger: logger,
+    logger,
     unrefTimer: runtime.unrefTimer,
     events: selfMetrics.publisherEvents(),
     restorePoint,
@@ -137,8 +115,6 @@ export function wire(
     events: selfMetrics.collectorEvents(),
     restorePoint,
   });
-  const flushWindow = new FlushWindow(() => publisher.publish(), config.flushWindowMs);
-  const scrapes = new SharedScrape(gather, config.minScrapeIntervalMs);
   // Every process publishes within one interval of a loss (on the edge, within a flush window of
   // its next request): twice that, and the publish itself, before a decrease is taken as final.
   const continuity = new Continuity(2 * config.publishIntervalMs + config.flushWindowMs, clock, {
@@ -146,20 +122,46 @@ export function wire(
     logger,
     reset: (series) => selfMetrics.resetSeries.inc({ backend: storage.kind }, series),
   });
-  return {
-    config,
+  const scrape = new Scrape({
     storage,
-    identity,
     publisher,
     collector,
-    workerMetrics,
-    selfMetrics,
-    guard,
-    tls,
-    flushWindow,
-    scrapes,
     continuity,
-  };
+    guard,
+    selfMetrics,
+    logger,
+    namespace: ns,
+    minScrapeIntervalMs: config.minScrapeIntervalMs,
+    publishOnScrape: options.publishOnScrape !== false,
+    beforeCollect: options.beforeCollect,
+    beforeEach,
+  });
+  const flushWindow = new FlushWindow(() => publisher.publish(), config.flushWindowMs);
+  return { config, storage, identity, publisher, collector, workerMetrics, selfMetrics, tls, flushWindow, scrape };
+}
+
+/** The metrics server's HTTPS material, read and checked, when configured; a ConfigError where the runtime has none. */
+function checkedTls(runtime: Runtime, config: ResolvedConfig): TlsMaterial | undefined {
+  if (config.tls === undefined) return undefined;
+  if (runtime.loadTls === undefined) {
+    throw new ConfigError(
+      "PROMETHEUS_SSL_CERTFILE",
+      `the ${runtime.name} runtime runs no metrics server of its own (its platform terminates HTTPS); remove PROMETHEUS_SSL_*`,
+    );
+  }
+  return runtime.loadTls(config.tls);
+}
+
+/** Refuses keys that expire before a dead process is retired: its counters would vanish. */
+function checkLifetime(storage: Storage, config: ResolvedConfig): void {
+  const expires = storage.expiresAfterMs;
+  if (expires === undefined || expires > config.deadAfterMs) return;
+  throw new ConfigError(
+    "REDIS_TTL_SECONDS",
+    `${expires / 1000} s is not longer than deadAfterMs (${
+      config.deadAfterMs / 1000
+    } s); raise the TTL or lower deadAfterMs`,
+  );
 }
 
 /** `worker_id` when no supervisor assigns one: host and pid where known, else the identity. */

@@ -1,8 +1,9 @@
 /**
  * Coalesced publishing, for isolates that have no timers between requests (Workers) or that may
- * be frozen after a response (Deno Deploy). The first request of a window opens it; every request
- * until it closes shares its one publish, and the promise they all hand to `waitUntil` keeps the
- * isolate alive until that publish ends. Cost: at most one storage request per window.
+ * be frozen after a response (Deno Deploy). The first request of a window opens it and hands the
+ * window's one publish to its `waitUntil`, which keeps the isolate alive until that publish ends;
+ * every request until the window closes shares that publish and hands nothing (a promise of
+ * another request's context must not be awaited there). Cost: at most one storage request per window.
  * @module
  */
 

@@ -224,9 +224,12 @@ export class Publisher {
       exited,
       descriptors,
       series,
-      expect: replace || acknowledged === 0
-        ? undefined
-        : { heartbeat: acknowledged, series: acked.size > 0, descriptors: this.#ackedDescriptors.size > 0 },
+      expect: replace || acknowledged === 0 ? undefined : {
+        heartbeat: acknowledged,
+        series: acked.size > 0,
+        descriptors: this.#ackedDescriptors.size > 0,
+        retired: (this.#restorePoint.retired?.series.size ?? 0) > 0,
+      },
       retiredVersion: this.#restorePoint.retiredVersion,
       ...(replace ? { replace, restore: this.#restorePoint.restoration(o.identity.id) } : {}),
     };
@@ -305,7 +308,13 @@ export class Publisher {
     if (restored.retired) put.push(`the retired total (version ${this.#restorePoint.retiredVersion})`);
     if (restored.processes > 0) put.push(`${restored.processes} other process(es) as last read`);
     this.#o.logger.warn(
-      `${kind} storage had lost ${lost === "record" ? "this process's record" : `this process's ${lost}`} ` +
+      `${kind} storage had lost ${
+        lost === "record"
+          ? "this process's record"
+          : lost === "retired"
+          ? "the retired total"
+          : `this process's ${lost}`
+      } ` +
         `(a restart without persistence, a flush, an eviction or an expiry): its whole state was published ` +
         `again (${series} series)` + (put.length > 0 ? `, and ${put.join(" and ")} put back` : ""),
     );

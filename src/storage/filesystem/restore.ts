@@ -60,7 +60,8 @@ export async function restoreDirectory(
   return { retired, processes };
 }
 
-async function anyExists(paths: readonly string[]): Promise<boolean> {
+/** Whether any of `paths` exists. */
+export async function anyExists(paths: readonly string[]): Promise<boolean> {
   for (const path of paths) {
     try {
       await fs.lstat(path);

@@ -6,24 +6,23 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { constants, type Dirent, type Stats } from "node:fs";
+import { constants, type Stats } from "node:fs";
 import * as fs from "node:fs/promises";
 import { join } from "node:path";
 import { StorageError } from "../../core/errors.ts";
 import type {
   MetricDescriptor,
-  ProcessRecord,
   ProcessUpdate,
   PublishOutcome,
   Retirement,
   Storage,
   StoredState,
 } from "../../core/storage.ts";
-import { checkId, classify, entryPath, type LogLine, LogState, repairPath, sealLine } from "./format.ts";
+import { checkId, entryPath, type LogLine, repairPath, RETIRED_COPIES, sealLine } from "./format.ts";
 import { DirectoryLock, errorCode, writeAtomically } from "./lock.ts";
-import { readRetired } from "./retired.ts";
 import { readTombstone, retireLogs } from "./retire.ts";
-import { isRestoredLog, restoreDirectory } from "./restore.ts";
+import { DirectoryReader, fsError } from "./read.ts";
+import { anyExists, isRestoredLog, restoreDirectory } from "./restore.ts";
 
 /** Options of {@link FilesystemStorage}. */
 export interface FilesystemStorageOptions {
@@ -55,11 +54,6 @@ interface Own {
   keptBad?: boolean;
 }
 
-/** How many problems a read describes in words (the counts cover all of them). */
-const MAX_PROBLEMS = 5;
-/** How much of a log's start identifies it (its first heartbeat is in it). */
-const HEAD_BYTES = 64;
-
 /**
  * Storage in a directory shared by the processes of one host.
  *
@@ -83,9 +77,8 @@ export class FilesystemStorage implements Storage {
   /** How long a read of the directory may take, in ms (a scrape without a deadline of its own waits this long). */
   readonly timeoutMs: number;
   readonly #own = new Map<string, Own>();
-  /** Replayed logs by device and inode, so that a scrape reads only what was appended since the last. */
-  #logs = new Map<string, LogState>();
   #ready: Promise<void> | undefined;
+  readonly #reader: DirectoryReader;
 
   /**
    * Uses `options.directory`, creating it on first use.
@@ -98,8 +91,12 @@ export class FilesystemStorage implements Storage {
     this.directory = this.address = options.directory;
     this.#clock = options.clock ?? Date.now;
     this.#tombstoneTtlMs = options.tombstoneTtlMs ?? 86_400_000;
-    this.#lock = new DirectoryLock(this.directory, this.#clock, options.lockStaleMs ?? 30_000);
     this.timeoutMs = options.readTimeoutMs ?? 5_000;
+    this.#reader = new DirectoryReader(this.directory, this.timeoutMs, (again) => {
+      if (again) this.#ready = undefined;
+      return this.#ensureDirectory();
+    });
+    this.#lock = new DirectoryLock(this.directory, this.#clock, options.lockStaleMs ?? 30_000);
   }
 
   /**
@@ -117,6 +114,10 @@ export class FilesystemStorage implements Storage {
     // an answer (the write landed, then it failed): everything again, as after a loss.
     if (update.expect !== undefined && known?.heartbeat !== update.expect.heartbeat) {
       return { status: "lost", lost: "record" };
+    }
+    // A reader knows a retired total: both its copies gone is a loss it can repair.
+    if (update.expect?.retired && !(await anyExists(RETIRED_COPIES.map((name) => join(this.directory, name))))) {
+      return { status: "lost", lost: "retired" };
     }
     if (known === undefined) {
       const retired = await readTombstone(this.directory, id, this.#clock());
@@ -138,7 +139,7 @@ export class FilesystemStorage implements Storage {
       handle = await fs.open(path, flags, 0o600);
     } catch (error) {
       if (errorCode(error) === "ENOENT" && known !== undefined) return await this.#claimed(id);
-      throw this.#error(
+      throw fsError(
         `cannot ${known === undefined ? "create" : "open"} ${path}; PROMETHEUS_MULTIPROC_DIR must be a ` +
           `directory this process can write`,
         error,
@@ -155,7 +156,7 @@ export class FilesystemStorage implements Storage {
         // The log exists now, perhaps with a torn line of ours: the next publish rewrites it whole.
         own.failedWrite = true;
         this.#own.set(id, own);
-        throw this.#error(`cannot write ${path}`, error);
+        throw fsError(`cannot write ${path}`, error);
       }
       // A collector may have claimed the log between our open and our write: then the write went
       // to the claimed file and may not have been counted, so this publish is not acknowledged.
@@ -187,151 +188,9 @@ export class FilesystemStorage implements Storage {
     return { status: "ok" };
   }
 
-  /** Reads every process log and the retired total, within `readTimeoutMs`. */
-  async read(): Promise<StoredState> {
-    await this.#ensureDirectory();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(this.#error(`reading ${this.directory} took longer than ${this.timeoutMs} ms`, undefined)),
-        this.timeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([this.#readSettled(), deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async #readSettled(): Promise<StoredState> {
-    for (let attempt = 0;; attempt++) {
-      const state = await this.#readOnce();
-      // A log vanished between listing and reading (claimed, then folded): read again.
-      if (state !== undefined) return state;
-      if (attempt === 5) throw this.#error("the directory kept changing while it was read", undefined);
-    }
-  }
-
-  async #readOnce(): Promise<StoredState | undefined> {
-    let entries: Dirent[];
-    try {
-      entries = await fs.readdir(this.directory, { withFileTypes: true });
-    } catch (error) {
-      if (errorCode(error) !== "ENOENT") throw error;
-      // The directory was removed: made again, empty; the processes publish their state anew.
-      this.#ready = undefined;
-      await this.#ensureDirectory();
-      entries = await fs.readdir(this.directory, { withFileTypes: true });
-    }
-    const retired = await readRetired(this.directory);
-    const seen = new Map<string, LogState>();
-    const folded = new Set(retired.file.ids);
-    const descriptors = new Map(Object.entries(retired.file.descriptors));
-    const processes: ProcessRecord[] = [];
-    const problems: string[] = retired.damaged.map((name) =>
-      `${join(this.directory, name)} is damaged (the other copy is used; the next retirement moves it aside)`
-    );
-    let corrupt = retired.damaged.length;
-    let strays = 0;
-    let setAside = 0;
-    const stray = (entry: Dirent, what: string) => {
-      strays++;
-      problems.push(`${join(this.directory, entry.name)} ${what}; remove it`);
-    };
-    for (const entry of entries) {
-      const name = entry.name;
-      const kind = classify(name);
-      if (kind === "bad") {
-        setAside++;
-        problems.push(`${join(this.directory, name)} holds damaged data set aside; inspect it, then delete it`);
-        continue;
-      }
-      if (kind === "other") {
-        stray(entry, "is not a file of this exporter");
-        continue;
-      }
-      if (kind !== "log") continue;
-      if (!entry.isFile()) {
-        stray(entry, `is ${describeType(entry)}, not a log file`);
-        continue;
-      }
-      const id = name.slice(2, -4);
-      if (name.startsWith("c-") && folded.has(id)) continue;
-      let state: LogState | undefined;
-      try {
-        state = await this.#catchUp(join(this.directory, name), seen);
-      } catch (error) {
-        if (errorCode(error) === "ENOENT") return undefined;
-        throw this.#error(`cannot read ${join(this.directory, name)}`, error);
-      }
-      if (state === undefined) {
-        stray(entry, "is not a regular file");
-        continue;
-      }
-      if (state.damaged) {
-        corrupt += Math.max(1, state.corrupt);
-        problems.push(
-          `${join(this.directory, name)} has ${
-            state.corrupt > 0 ? `${state.corrupt} damaged line(s)` : "been truncated"
-          }` +
-            (name.startsWith("p-") ? "; its process rewrites it at its next publish" : "; kept for inspection"),
-        );
-        if (name.startsWith("p-")) await this.#askRepair(id);
-      }
-      const record = state.record();
-      if (record === undefined) continue;
-      for (const [metric, d] of state.descriptors) descriptors.set(metric, d);
-      processes.push({ id, ...record });
-    }
-    this.#logs = seen;
-    return {
-      descriptors,
-      processes,
-      retired: new Map(Object.entries(retired.file.series)),
-      retiredVersion: retired.file.version,
-      corrupt,
-      strays,
-      setAside,
-      problems: problems.slice(0, MAX_PROBLEMS),
-    };
-  }
-
-  /**
-   * Brings the replayed state of one log up to date, reading only the bytes appended since the
-   * last scrape; a new file (compacted, or another process's) is read whole. Opens without
-   * blocking and reads regular files only (undefined otherwise), so a FIFO cannot hang a scrape.
-   * A file that shrank in place keeps what was read before (no counter goes backwards) and is
-   * marked damaged, for its owner to rewrite.
-   */
-  async #catchUp(path: string, seen: Map<string, LogState>): Promise<LogState | undefined> {
-    const handle = await fs.open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-    try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) return undefined;
-      const key = `${stat.dev}:${stat.ino}`;
-      let state = this.#logs.get(key) ?? seen.get(key);
-      // An inode is reused once its file is gone (a retired log removed, another created): the
-      // same inode with a different first line is a new log, read whole.
-      if (state !== undefined && !(await sameHead(handle, state.head))) state = undefined;
-      if (state === undefined) state = new LogState();
-      else if (stat.size < state.offset) state.truncated = true;
-      if (stat.size > state.offset) {
-        const buffer = Buffer.alloc(stat.size - state.offset);
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, state.offset);
-        if (state.offset === 0) state.head = Buffer.from(buffer.subarray(0, Math.min(HEAD_BYTES, bytesRead)));
-        state.apply(buffer.subarray(0, bytesRead).toString("utf8"));
-      }
-      seen.set(key, state);
-      return state;
-    } finally {
-      await handle.close();
-    }
-  }
-
-  /** Leaves `r-<id>.repair` for the owner of a damaged log, which rewrites its full state. */
-  async #askRepair(id: string): Promise<void> {
-    await fs.writeFile(repairPath(this.directory, id), "", { flag: "wx", mode: 0o600 }).catch(() => {});
+  /** Reads every process log and the retired total, within `readTimeoutMs` (see `read.ts`). */
+  read(): Promise<StoredState> {
+    return this.#reader.read();
   }
 
   /** Retires processes under the directory lock when nothing moved since the collector read. */
@@ -437,34 +296,10 @@ export class FilesystemStorage implements Storage {
       () => {},
       (error) => {
         this.#ready = undefined;
-        throw this.#error(`cannot create ${this.directory}; check PROMETHEUS_MULTIPROC_DIR`, error);
+        throw fsError(`cannot create ${this.directory}; check PROMETHEUS_MULTIPROC_DIR`, error);
       },
     );
   }
-
-  #error(message: string, cause: unknown): StorageError {
-    const detail = cause instanceof Error ? `: ${cause.message}` : "";
-    return new StorageError("filesystem", `${message}${detail}`, { cause });
-  }
-}
-
-function describeType(entry: Dirent): string {
-  if (entry.isDirectory()) return "a directory";
-  if (entry.isFIFO()) return "a FIFO";
-  if (entry.isSymbolicLink()) return "a symbolic link";
-  if (entry.isSocket()) return "a socket";
-  return "not a regular file";
-}
-
-/**
- * Whether the file starts with `head` (the first bytes of a log as first read). A file cut shorter
- * in place is still the same log (its state is kept, marked truncated); different bytes are not.
- */
-async function sameHead(handle: fs.FileHandle, head: Buffer | undefined): Promise<boolean> {
-  if (head === undefined) return true; // nothing read yet: nothing to compare
-  const buffer = Buffer.alloc(head.length);
-  const { bytesRead } = await handle.read(buffer, 0, head.length, 0);
-  return buffer.subarray(0, bytesRead).equals(head.subarray(0, bytesRead));
 }
 
 function sameFile(a: Stats, b: Stats): boolean {

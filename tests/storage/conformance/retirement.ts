@@ -160,6 +160,8 @@ export function retirementRules({ capabilities, clock, forProcesses }: Suite): v
         assert.equal(sample(text, LATENCY_COUNT), 1, "a series that retirement did not touch reads too");
         await damage(1);
         assert.equal(await scrape(), 8, "the first copy was rewritten by that retirement");
+        const after = await collector(storage, clock).render("prometheus");
+        assert.equal(sample(after, LATENCY_COUNT), 1, "and holds the series that retirement did not touch");
         assert.equal((await storage.read()).processes.length, 1, "c alone is live");
         await storage.close();
       },

@@ -5,9 +5,12 @@
  * honour is not in its type; a JavaScript caller passing it gets a ConfigError that names it.
  * @module
  */
-import type { Registry } from "prom-client";
-import type { Logger } from "./log.ts";
-import type { MultiprocessMode, Storage } from "./storage.ts";
+import type { Logger } from "../log.ts";
+import type { FetchHandler, ServeOptions, ServerHandle } from "../runtime.ts";
+import type { MultiprocessMode, Storage } from "../storage.ts";
+import type { Registry } from "../values/metrics.ts";
+
+export type { FetchHandler, ServeOptions, ServerHandle };
 
 /**
  * The options every entry point's `createExporter` takes. Every duration is in milliseconds.
@@ -139,19 +142,6 @@ export interface HostOptions {
  */
 export type Middleware = (c: unknown, next: () => Promise<void>) => Promise<Response | void>;
 
-/** A fetch handler: what `serve` serves. */
-export type FetchHandler = (request: Request) => Response | Promise<Response>;
-
-/** Options of the host entries' `serve`. */
-export interface ServeOptions {
-  /** TCP port; 0 picks a free one. */
-  readonly port: number;
-  /** Address to bind. */
-  readonly hostname: string;
-  /** Let several processes listen on the port (SO_REUSEPORT), where the runtime supports it. */
-  readonly reusePort?: boolean;
-}
-
 /** Options of `prometheus()` (the middleware) and `instrument()` (the app wrapper). */
 export interface PrometheusOptions {
   /** The exporter whose registry and namespace the metrics go to. */
@@ -175,14 +165,6 @@ export interface PrometheusOptions {
 
 /** How the request counter and duration histogram are named: see {@link PrometheusOptions.naming}. */
 export type HttpNaming = "exporter" | "@hono/prometheus";
-
-/** A server the exporter or `serve` started. */
-export interface ServerHandle {
-  /** The port it listens on (the real one when 0 was asked for). */
-  readonly port: number;
-  /** Stops listening and closes connections. */
-  close(): Promise<void>;
-}
 
 /** What a hook is told. */
 export interface HookContext {
