@@ -59,6 +59,14 @@ export interface PublisherOptions {
   readonly restorePoint?: RestorePoint;
 }
 
+/** One publish's worth of change: the series and descriptors storage has not acknowledged, and every descriptor. */
+interface Change {
+  readonly series: Map<string, string>;
+  readonly descriptors: Map<string, MetricDescriptor>;
+  readonly descriptorJson: Map<string, string>;
+  readonly all: Map<string, MetricDescriptor>;
+}
+
 /** Publishes one process's metrics to storage. */
 export class Publisher {
   readonly #o: PublisherOptions;
@@ -185,65 +193,20 @@ export class Publisher {
     const replace = lost || this.#lost !== undefined;
     // Strictly increasing, so that a retirement's compare-and-set on the heartbeat sees every publish.
     const now = this.#lastHeartbeat = Math.max(o.clock(), this.#lastHeartbeat + 1);
-    // Each series is compared with what storage acknowledged as it is encoded. After a
-    // reincarnation (rare) the retired baseline is taken off first, which needs every series.
-    const acked = this.#acked;
-    const full = this.#baseline.size > 0 ? new Map<string, string>() : undefined;
-    const fresh = new Map<string, string>();
-    const gauges = new Map<string, string>();
-    const allDescriptors = await encodeSnapshot(o.registry, {
-      gaugeModes: o.gaugeModes,
-      seriesLimit: o.seriesLimit,
-      known: acked,
-      previous: this.#previous,
-      now,
-      onDropped: (metric, count, reason) => this.#dropped(metric, count, reason),
-    }, (key, value, gauge, anew) => {
-      if (gauge) gauges.set(key, value);
-      if (full !== undefined) full.set(key, value);
-      else if (anew || acked.get(key) !== value) fresh.set(key, value);
-    });
-    this.#previous = gauges;
-    const series = full === undefined ? fresh : this.#changedSeries(full, allDescriptors);
-    const descriptors = new Map<string, MetricDescriptor>();
-    const descriptorJson = new Map<string, string>();
-    for (const [name, d] of allDescriptors) {
-      const json = JSON.stringify(d);
-      if (this.#ackedDescriptors.get(name) !== json) {
-        descriptors.set(name, d);
-        descriptorJson.set(name, json);
-      }
-    }
+    const change = await this.#encode(now);
+    const update = this.#update(now, exited, replace, change);
     const started = performance.now();
-    let outcome: PublishOutcome;
-    let state: StoredState | undefined;
-    const acknowledged = this.#ackedHeartbeat;
-    const update: ProcessUpdate = {
-      processId: o.identity.id,
-      heartbeat: now,
-      exited,
-      descriptors,
-      series,
-      expect: replace || acknowledged === 0 ? undefined : {
-        heartbeat: acknowledged,
-        series: acked.size > 0,
-        descriptors: this.#ackedDescriptors.size > 0,
-        retired: (this.#restorePoint.retired?.series.size ?? 0) > 0,
-      },
-      retiredVersion: this.#restorePoint.retiredVersion,
-      ...(replace ? { replace, restore: this.#restorePoint.restoration(o.identity.id) } : {}),
-    };
+    let answer: { outcome: PublishOutcome; state?: StoredState };
     try {
-      if (read && o.storage.publishAndRead !== undefined) {
-        ({ outcome, state } = await o.storage.publishAndRead(update));
-      } else {
-        outcome = await o.storage.publish(update);
-      }
+      answer = read && o.storage.publishAndRead !== undefined
+        ? await o.storage.publishAndRead(update)
+        : { outcome: await o.storage.publish(update) };
     } catch (error) {
       this.#failed(error, (performance.now() - started) / 1000);
       throw error;
     }
     const seconds = (performance.now() - started) / 1000;
+    const { outcome } = answer;
     if (outcome.status === "lost") {
       // Storage no longer holds what it acknowledged: nothing was written. Everything is sent
       // again, with what this process knows of the others, in the next round trip.
@@ -257,21 +220,90 @@ export class Publisher {
     if (outcome.status === "retired") {
       // A collector took this process for dead and folded what storage held: those values now
       // live in the retired total, so from here on only the rest is published, under a new id.
-      for (const [key, folded] of outcome.folded) {
-        const d = allDescriptors.get(splitSeriesKey(key)[0]);
-        if (d === undefined || d.type === "gauge") continue;
-        const before = this.#baseline.get(key);
-        const total = before === undefined ? folded : combine(d.type, before, folded, 1, d.buckets?.length ?? 0);
-        if (total !== undefined) this.#baseline.set(key, total);
-      }
+      this.#addToBaseline(outcome.folded, change.all);
       this.#forget();
       const id = o.identity.reincarnate();
       o.events?.reincarnated?.(id);
-      if (depth < 3) return this.#publishOnce(exited, depth + 1, read, false);
-      return undefined;
+      return depth < 3 ? this.#publishOnce(exited, depth + 1, read, false) : undefined;
     }
-    series.forEach((value, key) => acked.set(key, value));
-    for (const [name, json] of descriptorJson) this.#ackedDescriptors.set(name, json);
+    this.#acknowledge(now, replace, change, outcome);
+    o.events?.published?.(seconds, change.series.size);
+    return answer.state;
+  }
+
+  /**
+   * Encodes the registry and keeps what differs from what storage acknowledged: each series is
+   * compared as it is encoded; after a reincarnation (rare) the retired baseline is taken off
+   * first, which needs every series.
+   */
+  async #encode(now: number): Promise<Change> {
+    const o = this.#o;
+    const acked = this.#acked;
+    const full = this.#baseline.size > 0 ? new Map<string, string>() : undefined;
+    const fresh = new Map<string, string>();
+    const gauges = new Map<string, string>();
+    const all = await encodeSnapshot(o.registry, {
+      gaugeModes: o.gaugeModes,
+      seriesLimit: o.seriesLimit,
+      known: acked,
+      previous: this.#previous,
+      now,
+      onDropped: (metric, count, reason) => this.#dropped(metric, count, reason),
+    }, (key, value, gauge, anew) => {
+      if (gauge) gauges.set(key, value);
+      if (full !== undefined) full.set(key, value);
+      else if (anew || acked.get(key) !== value) fresh.set(key, value);
+    });
+    this.#previous = gauges;
+    const descriptors = new Map<string, MetricDescriptor>();
+    const descriptorJson = new Map<string, string>();
+    for (const [name, d] of all) {
+      const json = JSON.stringify(d);
+      if (this.#ackedDescriptors.get(name) === json) continue;
+      descriptors.set(name, d);
+      descriptorJson.set(name, json);
+    }
+    const series = full === undefined ? fresh : this.#changedSeries(full, all);
+    return { series, descriptors, descriptorJson, all };
+  }
+
+  /** The publish: the change, what storage acknowledged before, and after a loss the restoration. */
+  #update(now: number, exited: boolean, replace: boolean, change: Change): ProcessUpdate {
+    const { identity } = this.#o;
+    const acknowledged = this.#ackedHeartbeat;
+    return {
+      processId: identity.id,
+      heartbeat: now,
+      exited,
+      descriptors: change.descriptors,
+      series: change.series,
+      expect: replace || acknowledged === 0 ? undefined : {
+        heartbeat: acknowledged,
+        series: this.#acked.size > 0,
+        descriptors: this.#ackedDescriptors.size > 0,
+        retired: (this.#restorePoint.retired?.series.size ?? 0) > 0,
+      },
+      retiredVersion: this.#restorePoint.retiredVersion,
+      ...(replace ? { replace, restore: this.#restorePoint.restoration(identity.id) } : {}),
+    };
+  }
+
+  /** What a folded (mistaken) retirement took: from now on it is taken off what this process publishes. */
+  #addToBaseline(folded: ReadonlyMap<string, string>, descriptors: ReadonlyMap<string, MetricDescriptor>): void {
+    for (const [key, value] of folded) {
+      const d = descriptors.get(splitSeriesKey(key)[0]);
+      if (d === undefined || d.type === "gauge") continue;
+      const before = this.#baseline.get(key);
+      const total = before === undefined ? value : combine(d.type, before, value, 1, d.buckets?.length ?? 0);
+      if (total !== undefined) this.#baseline.set(key, total);
+    }
+  }
+
+  /** Storage acknowledged `change` at `now`: it becomes what the next publish is compared with. */
+  #acknowledge(now: number, replace: boolean, change: Change, outcome: PublishOutcome & { status: "ok" }): void {
+    const o = this.#o;
+    change.series.forEach((value, key) => this.#acked.set(key, value));
+    for (const [name, json] of change.descriptorJson) this.#ackedDescriptors.set(name, json);
     this.#ackedHeartbeat = now;
     // Another process repaired a loss: the descriptors shared by all may have lost some of ours.
     if (outcome.epoch !== undefined) {
@@ -280,19 +312,17 @@ export class Publisher {
     }
     if (outcome.retired !== undefined) this.#restorePoint.learn(outcome.retired, outcome.descriptors ?? new Map());
     if (replace && this.#lost !== undefined) {
-      const restored = outcome.restored ?? { retired: false, processes: 0 };
-      this.#recovered(this.#lost, series.size, restored);
+      this.#recovered(this.#lost, change.series.size, outcome.restored ?? { retired: false, processes: 0 });
       this.#lost = undefined;
     }
     this.#lastError = undefined;
     if (this.#failures > 0) {
       o.logger.warn(
-        `publishing to ${o.storage.kind} storage recovered after ${this.#failures} failed attempt(s); what was recorded meanwhile is delivered`,
+        `publishing to ${o.storage.kind} storage recovered after ${this.#failures} failed attempt(s); ` +
+          "what was recorded meanwhile is delivered",
       );
       this.#failures = 0;
     }
-    o.events?.published?.(seconds, series.size);
-    return state;
   }
 
   /** Storage holds nothing of this process as far as it knows: the next publish carries everything. */
