@@ -97,21 +97,71 @@ async function runWorker(
   });
 }
 
-async function runPrimary(
-  createExporter: CreateExporter,
-  options: SuperviseOptions,
-): Promise<void> {
+async function runPrimary(createExporter: CreateExporter, options: SuperviseOptions): Promise<void> {
   const env = hostEnv((name) => process.env[name], options); // the configuration file too
   // With no backend chosen, the processes share a directory of their own (handed to each worker).
   const multiprocDir = selectDriver(env, options, HOST_PLACE) === undefined
     ? mkdtempSync(join(tmpdir(), "hono-prometheus-"))
     : undefined;
-  const bySlot = new Map<string, Worker>();
-  const ready = new Set<Worker>();
-  const flushDeadlineMs = options.flushDeadlineMs ?? 250;
-  const flushWorkers = () =>
-    flushPeers(
-      [...ready].filter((w) => !w.isDead() && w.isConnected()),
+  const primary = new Primary(options, multiprocDir);
+  const exporter = createExporter({
+    ...options,
+    multiprocDir,
+    workerId: "master",
+    handleSignals: false,
+    beforeCollect: () => primary.flushWorkers(),
+  });
+  const target = options.workers ??
+    readEnv(env, "WORKERS", (name, raw) => parseInteger(name, raw, 1, 1024)) ??
+    availableParallelism();
+  await primary.start(exporter, target);
+}
+
+/** The primary's state: the workers by slot, which are ready, which are being stopped. */
+class Primary {
+  readonly #bySlot = new Map<string, Worker>();
+  readonly #ready = new Set<Worker>();
+  readonly #retiring = new Set<Worker>();
+  readonly #graceMs: number;
+  readonly #flushDeadlineMs: number;
+  #target = 0;
+  #exporter: ProcessExporter | undefined;
+  #restarts: Counter<"reason"> | undefined;
+  #signals: Counter<"signal"> | undefined;
+
+  constructor(options: SuperviseOptions, readonly multiprocDir: string | undefined) {
+    this.#graceMs = options.gracefulTimeoutMs ?? 30_000;
+    this.#flushDeadlineMs = options.flushDeadlineMs ?? 250;
+  }
+
+  /** Declares the supervisor's counters, forks `target` workers, handles exits and signals, then `whenReady`. */
+  async start(exporter: ProcessExporter, target: number): Promise<void> {
+    this.#exporter = exporter;
+    const ns = exporter.config.namespace;
+    this.#restarts = new Counter({
+      name: `${ns}_master_worker_restarts_total`,
+      help: "Workers the supervisor replaced after they died, by reason.",
+      labelNames: ["reason"],
+      registers: [exporter.registry],
+    });
+    this.#signals = new Counter({
+      name: `${ns}_master_signals_total`,
+      help: "Signals the supervisor handled.",
+      labelNames: ["signal"],
+      registers: [exporter.registry],
+    });
+    cluster.on("exit", (worker, code, signal) => this.#exited(worker, code, signal));
+    await exporter.onStarting();
+    this.#target = target;
+    for (let i = 1; i <= target; i++) this.#fork(`worker_${i}`);
+    for (const signal of SIGNALS) process.on(signal, () => void this.#onSignal(signal));
+    await exporter.whenReady();
+  }
+
+  /** Before a scrape: asks the ready workers to publish, and waits for them up to the deadline. */
+  flushWorkers(): Promise<void> {
+    return flushPeers(
+      [...this.#ready].filter((w) => !w.isDead() && w.isConnected()),
       (worker, done) =>
         new Promise<void>((resolve) => {
           const flushed = (message: unknown) => message === "hono-prometheus:flushed" && resolve();
@@ -128,101 +178,75 @@ async function runPrimary(
             resolve();
           }
         }),
-      flushDeadlineMs,
+      this.#flushDeadlineMs,
     );
-  const exporter = createExporter({
-    ...options,
-    multiprocDir,
-    workerId: "master",
-    handleSignals: false,
-    beforeCollect: flushWorkers,
-  });
-  const ns = exporter.config.namespace;
-  const restarts = new Counter({
-    name: `${ns}_master_worker_restarts_total`,
-    help: "Workers the supervisor replaced after they died, by reason.",
-    labelNames: ["reason"],
-    registers: [exporter.registry],
-  });
-  const signals = new Counter({
-    name: `${ns}_master_signals_total`,
-    help: "Signals the supervisor handled.",
-    labelNames: ["signal"],
-    registers: [exporter.registry],
-  });
-  const graceMs = options.gracefulTimeoutMs ?? 30_000;
-  let target = options.workers ??
-    readEnv(env, "WORKERS", (name, raw) => parseInteger(name, raw, 1, 1024)) ??
-    availableParallelism();
-  const retiring = new Set<Worker>();
+  }
 
-  const fork = (slot: string): Worker => {
-    const worker = cluster.fork({
-      [SLOT_ENV]: slot,
-      ...(multiprocDir ? { PROMETHEUS_MULTIPROC_DIR: multiprocDir } : {}),
-    });
-    bySlot.set(slot, worker);
-    worker.on("message", (message) => message === "hono-prometheus:ready" && ready.add(worker));
-    worker.once("exit", () => ready.delete(worker));
+  #fork(slot: string): Worker {
+    const dir = this.multiprocDir;
+    const worker = cluster.fork({ [SLOT_ENV]: slot, ...(dir ? { PROMETHEUS_MULTIPROC_DIR: dir } : {}) });
+    this.#bySlot.set(slot, worker);
+    worker.on("message", (message) => message === "hono-prometheus:ready" && this.#ready.add(worker));
+    worker.once("exit", () => this.#ready.delete(worker));
     return worker;
-  };
-  const stopWorker = (worker: Worker): Promise<void> =>
-    new Promise((resolve) => {
-      retiring.add(worker);
+  }
+
+  /** A worker that died unasked is replaced in its slot, and counted. */
+  #exited(worker: Worker, code: number, signal: string): void {
+    if (this.#retiring.delete(worker) || shuttingDown(this.#exporter!)) return;
+    const slot = [...this.#bySlot].find(([, w]) => w === worker)?.[0];
+    if (slot === undefined) return;
+    this.#restarts!.inc({ reason: signal ? signal : `exit_${code}` });
+    this.#fork(slot);
+  }
+
+  #stopWorker(worker: Worker): Promise<void> {
+    return new Promise((resolve) => {
+      this.#retiring.add(worker);
       if (worker.isDead()) return resolve();
       // Past the grace period: SIGQUIT (the worker marks itself aborting and publishes), then SIGKILL.
       const kill = setTimeout(() => {
         worker.process.kill("SIGQUIT");
         setTimeout(() => worker.process.kill("SIGKILL"), 2000).unref();
-      }, graceMs);
+      }, this.#graceMs);
       worker.once("exit", () => {
         clearTimeout(kill);
         resolve();
       });
       worker.send("hono-prometheus:stop");
     });
+  }
 
-  cluster.on("exit", (worker, code, signal) => {
-    if (retiring.delete(worker) || shuttingDown(exporter)) return;
-    const slot = [...bySlot].find(([, w]) => w === worker)?.[0];
-    if (slot === undefined) return;
-    restarts.inc({ reason: signal ? signal : `exit_${code}` });
-    fork(slot);
-  });
-
-  await exporter.onStarting();
-  for (let i = 1; i <= target; i++) fork(`worker_${i}`);
-
-  const onSignal = async (signal: (typeof SIGNALS)[number]) => {
-    signals.inc({ signal: signal.slice(3) });
+  async #onSignal(signal: (typeof SIGNALS)[number]): Promise<void> {
+    this.#signals!.inc({ signal: signal.slice(3) });
     if (signal === "SIGTTIN") {
-      target++;
-      fork(`worker_${target}`);
+      this.#fork(`worker_${++this.#target}`);
     } else if (signal === "SIGTTOU") {
-      if (target <= 1) return;
-      const slot = `worker_${target}`;
-      target--;
-      const worker = bySlot.get(slot);
-      bySlot.delete(slot);
-      if (worker) await stopWorker(worker);
+      if (this.#target <= 1) return;
+      const slot = `worker_${this.#target--}`;
+      const worker = this.#bySlot.get(slot);
+      this.#bySlot.delete(slot);
+      if (worker) await this.#stopWorker(worker);
     } else if (signal === "SIGHUP") {
-      for (const [slot, old] of [...bySlot]) {
-        const fresh = fork(slot);
-        // The old worker stops once the new one serves (or could not start within the grace period).
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, graceMs);
-          fresh.on("message", (message) => message === "hono-prometheus:ready" && (clearTimeout(timer), resolve()));
-          fresh.once("exit", () => (clearTimeout(timer), resolve()));
-        });
-        await stopWorker(old);
-      }
+      await this.#reload();
     } else {
-      await shutDown(exporter, signal, {
-        drain: async () => void await Promise.all([...bySlot.values()].map(stopWorker)),
+      await shutDown(this.#exporter!, signal, {
+        drain: async () => void await Promise.all([...this.#bySlot.values()].map((w) => this.#stopWorker(w))),
         exit: process.exit,
       });
     }
-  };
-  for (const signal of SIGNALS) process.on(signal, () => void onSignal(signal));
-  await exporter.whenReady();
+  }
+
+  /** SIGHUP: each slot gets a new worker; the old one stops once the new one serves (or the grace period ends). */
+  async #reload(): Promise<void> {
+    for (const [slot, old] of [...this.#bySlot]) {
+      const fresh = this.#fork(slot);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#graceMs);
+        fresh.on("message", (message) => message === "hono-prometheus:ready" && (clearTimeout(timer), resolve()));
+        fresh.once("exit", () => (clearTimeout(timer), resolve()));
+      });
+      await this.#stopWorker(old);
+    }
+  }
 }
