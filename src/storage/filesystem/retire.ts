@@ -85,7 +85,11 @@ async function retireLocked(context: RetireContext, retirement: Retirement): Pro
  * The outcome of a publish by `id` after a retirement folded it: what was folded, from its
  * tombstone, or undefined when there is none (or it expired).
  */
-export async function readTombstone(directory: string, id: string, now: number): Promise<PublishOutcome | undefined> {
+export async function readTombstone(
+  directory: string,
+  id: string,
+  now: number,
+): Promise<(PublishOutcome & { status: "retired" }) | undefined> {
   const path = entryPath(directory, "t", id, ".json");
   let text: string;
   try {

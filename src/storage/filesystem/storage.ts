@@ -54,6 +54,9 @@ interface Own {
   keptBad?: boolean;
 }
 
+/** What a publish that writes nothing answers. */
+type Refusal = Exclude<PublishOutcome, { status: "ok" }>;
+
 /**
  * Storage in a directory shared by the processes of one host.
  *
@@ -108,8 +111,37 @@ export class FilesystemStorage implements Storage {
     const id = checkId(update.processId);
     if (update.replace) return await this.#replace(id, update);
     await this.#ensureDirectory();
-    const path = entryPath(this.directory, "p", id, ".log");
     const known = this.#own.get(id);
+    const refused = await this.#refusal(id, known, update);
+    if (refused !== undefined) return refused;
+    const own: Own = known ??
+      { series: new Map(), descriptors: new Map(), heartbeat: 0, bytes: 0, compactedBytes: 0, size: 0 };
+    const line: LogLine = { h: update.heartbeat, s: Object.fromEntries(update.series) };
+    if (update.exited) line.x = 1;
+    if (update.descriptors.size > 0) line.d = Object.fromEntries(update.descriptors);
+    const text = sealLine(line);
+    const written = await this.#append(id, own, known !== undefined, text);
+    if (written.status !== "ok") return written;
+    this.#own.set(id, own);
+    for (const [name, d] of update.descriptors) own.descriptors.set(name, d);
+    for (const [key, value] of update.series) own.series.set(key, value);
+    own.heartbeat = update.heartbeat;
+    const bytes = Buffer.byteLength(text);
+    own.bytes += bytes;
+    // Truncated, or written to by someone else, or found damaged by a reader: rewrite it whole,
+    // keeping the old one for inspection unless the damage was our own failed write or the log
+    // was put back by another process after a loss.
+    const damaged = written.repair || own.failedWrite === true || written.size !== own.size + bytes;
+    own.size = written.size;
+    if (damaged) {
+      const keep = !own.failedWrite && !(await isRestoredLog(entryPath(this.directory, "p", id, ".log")));
+      await this.#compact(id, own, update.exited, keep);
+    } else if (own.bytes > Math.max(64 * 1024, 4 * own.compactedBytes)) await this.#compact(id, own, update.exited);
+    return { status: "ok" };
+  }
+
+  /** Why this publish writes nothing: storage lost what it expects, or a collector retired it. */
+  async #refusal(id: string, known: Own | undefined, update: ProcessUpdate): Promise<PublishOutcome | undefined> {
     // The log holds what this process wrote last; a publisher that expects something else missed
     // an answer (the write landed, then it failed): everything again, as after a loss.
     if (update.expect !== undefined && known?.heartbeat !== update.expect.heartbeat) {
@@ -119,37 +151,38 @@ export class FilesystemStorage implements Storage {
     if (update.expect?.retired && !(await anyExists(RETIRED_COPIES.map((name) => join(this.directory, name))))) {
       return { status: "lost", lost: "retired" };
     }
-    if (known === undefined) {
-      const retired = await readTombstone(this.directory, id, this.#clock());
-      if (retired !== undefined) return retired;
-    }
-    const own: Own = known ??
-      { series: new Map(), descriptors: new Map(), heartbeat: 0, bytes: 0, compactedBytes: 0, size: 0 };
-    const line: LogLine = { h: update.heartbeat, s: Object.fromEntries(update.series) };
-    if (update.exited) line.x = 1;
-    if (update.descriptors.size > 0) line.d = Object.fromEntries(update.descriptors);
-    const text = sealLine(line);
-    const bytes = Buffer.byteLength(text);
+    return known === undefined ? await readTombstone(this.directory, id, this.#clock()) : undefined;
+  }
+
+  /**
+   * Appends `text` to the log of `id` in one write, and tells the log's size after it and whether a
+   * reader asked for a repair; a log that is gone was claimed by a collector, or lost.
+   */
+  async #append(
+    id: string,
+    own: Own,
+    known: boolean,
+    text: string,
+  ): Promise<{ status: "ok"; size: number; repair: boolean } | Refusal> {
+    const path = entryPath(this.directory, "p", id, ".log");
     // After the first publish the log is never created again: a missing log means it was claimed.
-    const flags = known !== undefined
-      ? constants.O_WRONLY | constants.O_APPEND
-      : constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
+    const flags = constants.O_WRONLY | constants.O_APPEND | (known ? 0 : constants.O_CREAT);
     let handle: fs.FileHandle;
     try {
       handle = await fs.open(path, flags, 0o600);
     } catch (error) {
-      if (errorCode(error) === "ENOENT" && known !== undefined) return await this.#claimed(id);
+      if (errorCode(error) === "ENOENT" && known) return await this.#claimed(id);
       throw fsError(
-        `cannot ${known === undefined ? "create" : "open"} ${path}; PROMETHEUS_MULTIPROC_DIR must be a ` +
-          `directory this process can write`,
+        `cannot ${
+          known ? "open" : "create"
+        } ${path}; PROMETHEUS_MULTIPROC_DIR must be a directory this process can write`,
         error,
       );
     }
-    let size: number;
-    let repair: boolean;
     try {
       try {
         // A full disk may take part of the line without an error: that is a failed write too.
+        const bytes = Buffer.byteLength(text);
         const { bytesWritten } = await handle.write(text);
         if (bytesWritten < bytes) throw new Error(`only ${bytesWritten} of ${bytes} bytes were written (disk full?)`);
       } catch (error) {
@@ -160,32 +193,16 @@ export class FilesystemStorage implements Storage {
       }
       // A collector may have claimed the log between our open and our write: then the write went
       // to the claimed file and may not have been counted, so this publish is not acknowledged.
-      const [mine, current, asked] = await Promise.all([
+      const [mine, current, repair] = await Promise.all([
         handle.stat(),
         fs.stat(path).catch(() => undefined),
         fs.access(repairPath(this.directory, id)).then(() => true, () => false),
       ]);
       if (current === undefined || !sameFile(mine, current)) return await this.#claimed(id);
-      size = mine.size;
-      repair = asked;
+      return { status: "ok", size: mine.size, repair };
     } finally {
       await handle.close();
     }
-    this.#own.set(id, own);
-    for (const [name, d] of update.descriptors) own.descriptors.set(name, d);
-    for (const [key, value] of update.series) own.series.set(key, value);
-    own.heartbeat = update.heartbeat;
-    own.bytes += bytes;
-    // Truncated, or written to by someone else, or found damaged by a reader: rewrite it whole,
-    // keeping the old one for inspection unless the damage was our own failed write or the log
-    // was put back by another process after a loss.
-    const damaged = repair || own.failedWrite === true || size !== own.size + bytes;
-    own.size = size;
-    if (damaged) {
-      const keep = !own.failedWrite && !(await isRestoredLog(path));
-      await this.#compact(id, own, update.exited, keep);
-    } else if (own.bytes > Math.max(64 * 1024, 4 * own.compactedBytes)) await this.#compact(id, own, update.exited);
-    return { status: "ok" };
   }
 
   /** Reads every process log and the retired total, within `readTimeoutMs` (see `read.ts`). */
@@ -278,7 +295,7 @@ export class FilesystemStorage implements Storage {
    * The outcome for a log that is gone: a retirement under way (its claim exists), retired (with
    * what was folded), or lost with the directory's content.
    */
-  async #claimed(id: string): Promise<PublishOutcome> {
+  async #claimed(id: string): Promise<Refusal> {
     const claim = await fs.lstat(entryPath(this.directory, "c", id, ".log")).catch(() => undefined);
     if (claim !== undefined) {
       throw new StorageError(
