@@ -77,34 +77,7 @@ export function instrument(
     response: Response | undefined,
     executionCtx: unknown,
     outermost: boolean,
-  ) => {
-    const failure = (request as WithFailure)[FAILED];
-    if (failure !== undefined) {
-      // As under the middleware: the error handler saw it (`c.error`); what was thrown, if anything, wins.
-      seen.error ??= failure.error;
-      seen.handled = true;
-      seen.route = failure.route || seen.route;
-    }
-    const marks = request as unknown as Marks;
-    const key = metrics.recording;
-    if (!outermost) return noteInner(marks, key, seen.route, seen.handled ? seen.error : undefined);
-    const inner = takeInner(marks, key);
-    if (inner !== undefined) {
-      // A sub-app served from one of this app's handlers, with a middleware of its own, saw more.
-      seen.route = inner.route || seen.route;
-      if (seen.error === undefined && inner.error !== undefined) [seen.error, seen.handled] = [inner.error, true];
-    }
-    recorder.record(
-      metrics,
-      request,
-      seen.route,
-      started,
-      response,
-      seen.error,
-      seen.handled,
-      executionCtx === undefined ? undefined : { executionCtx },
-    );
-  };
+  ) => finish(recorder, metrics, request, seen, started, response, executionCtx, outermost);
   return (request: Request, env?: unknown, executionCtx?: unknown): Response | Promise<Response> => {
     const metrics = recorder.ready(env);
     if (metrics === undefined) return fetch(request, env, executionCtx);
@@ -187,4 +160,38 @@ function wrapErrorHandler(hono: HonoInternals): void {
     get: () => noting,
     set: (next: HonoInternals["errorHandler"]) => (handler = next),
   });
+}
+
+/**
+ * One request's end under `instrument`: what the app's error handler saw is taken in; the
+ * outermost recorder records it (with what an inner one noted), an inner one only notes it.
+ */
+function finish(
+  recorder: HttpRecorder,
+  metrics: HttpMetrics,
+  request: Request,
+  seen: Seen,
+  started: number,
+  response: Response | undefined,
+  executionCtx: unknown,
+  outermost: boolean,
+): void {
+  const failure = (request as WithFailure)[FAILED];
+  if (failure !== undefined) {
+    // As under the middleware: the error handler saw it (`c.error`); what was thrown, if anything, wins.
+    seen.error ??= failure.error;
+    seen.handled = true;
+    seen.route = failure.route || seen.route;
+  }
+  const marks = request as unknown as Marks;
+  const key = metrics.recording;
+  if (!outermost) return noteInner(marks, key, seen.route, seen.handled ? seen.error : undefined);
+  const inner = takeInner(marks, key);
+  if (inner !== undefined) {
+    // A sub-app served from one of this app's handlers, with a middleware of its own, saw more.
+    seen.route = inner.route || seen.route;
+    if (seen.error === undefined && inner.error !== undefined) [seen.error, seen.handled] = [inner.error, true];
+  }
+  const context = executionCtx === undefined ? undefined : { executionCtx };
+  recorder.record(metrics, request, seen.route, started, response, seen.error, seen.handled, context);
 }
