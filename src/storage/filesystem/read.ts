@@ -9,7 +9,7 @@ import { constants, type Dirent } from "node:fs";
 import * as fs from "node:fs/promises";
 import { join } from "node:path";
 import { StorageError } from "../../core/errors.ts";
-import type { ProcessRecord, StoredState } from "../../core/storage.ts";
+import type { MetricDescriptor, ProcessRecord, StoredState } from "../../core/storage.ts";
 import { classify, LogState, repairPath } from "./format.ts";
 import { errorCode } from "./lock.ts";
 import { readRetired } from "./retired.ts";
@@ -18,6 +18,19 @@ import { readRetired } from "./retired.ts";
 const MAX_PROBLEMS = 5;
 /** How much of a log's start identifies it (its first heartbeat is in it). */
 const HEAD_BYTES = 64;
+
+/** What a read found so far. */
+interface Tally {
+  readonly seen: Map<string, LogState>;
+  /** Ids the retired total names: their claimed logs are folded already. */
+  readonly folded: ReadonlySet<string>;
+  readonly descriptors: Map<string, MetricDescriptor>;
+  readonly processes: ProcessRecord[];
+  readonly problems: string[];
+  corrupt: number;
+  strays: number;
+  setAside: number;
+}
 
 /** Reads one directory, keeping what it replayed for the next read. */
 export class DirectoryReader {
@@ -65,86 +78,87 @@ export class DirectoryReader {
   }
 
   async #readOnce(): Promise<StoredState | undefined> {
-    let entries: Dirent[];
-    try {
-      entries = await fs.readdir(this.directory, { withFileTypes: true });
-    } catch (error) {
-      if (errorCode(error) !== "ENOENT") throw error;
-      // The directory was removed: made again, empty; the processes publish their state anew.
-      await this.#ensureDirectory(true);
-      entries = await fs.readdir(this.directory, { withFileTypes: true });
-    }
+    const entries = await this.#list();
     const retired = await readRetired(this.directory);
-    const seen = new Map<string, LogState>();
-    const folded = new Set(retired.file.ids);
-    const descriptors = new Map(Object.entries(retired.file.descriptors));
-    const processes: ProcessRecord[] = [];
-    const problems: string[] = retired.damaged.map((name) =>
-      `${join(this.directory, name)} is damaged (the other copy is used; the next retirement moves it aside)`
-    );
-    let corrupt = retired.damaged.length;
-    let strays = 0;
-    let setAside = 0;
-    const stray = (entry: Dirent, what: string) => {
-      strays++;
-      problems.push(`${join(this.directory, entry.name)} ${what}; remove it`);
+    const tally: Tally = {
+      seen: new Map(),
+      folded: new Set(retired.file.ids),
+      descriptors: new Map(Object.entries(retired.file.descriptors)),
+      processes: [],
+      problems: retired.damaged.map((name) =>
+        `${join(this.directory, name)} is damaged (the other copy is used; the next retirement moves it aside)`
+      ),
+      corrupt: retired.damaged.length,
+      strays: 0,
+      setAside: 0,
     };
     for (const entry of entries) {
-      const name = entry.name;
-      const kind = classify(name);
-      if (kind === "bad") {
-        setAside++;
-        problems.push(`${join(this.directory, name)} holds damaged data set aside; inspect it, then delete it`);
-        continue;
-      }
-      if (kind === "other") {
-        stray(entry, "is not a file of this exporter");
-        continue;
-      }
-      if (kind !== "log") continue;
-      if (!entry.isFile()) {
-        stray(entry, `is ${describeType(entry)}, not a log file`);
-        continue;
-      }
-      const id = name.slice(2, -4);
-      if (name.startsWith("c-") && folded.has(id)) continue;
-      let state: LogState | undefined;
-      try {
-        state = await this.#catchUp(join(this.directory, name), seen);
-      } catch (error) {
-        if (errorCode(error) === "ENOENT") return undefined;
-        throw fsError(`cannot read ${join(this.directory, name)}`, error);
-      }
-      if (state === undefined) {
-        stray(entry, "is not a regular file");
-        continue;
-      }
-      if (state.damaged) {
-        corrupt += Math.max(1, state.corrupt);
-        problems.push(
-          `${join(this.directory, name)} has ${
-            state.corrupt > 0 ? `${state.corrupt} damaged line(s)` : "been truncated"
-          }` +
-            (name.startsWith("p-") ? "; its process rewrites it at its next publish" : "; kept for inspection"),
-        );
-        if (name.startsWith("p-")) await this.#askRepair(id);
-      }
-      const record = state.record();
-      if (record === undefined) continue;
-      for (const [metric, d] of state.descriptors) descriptors.set(metric, d);
-      processes.push({ id, ...record });
+      if (!(await this.#readEntry(entry, tally))) return undefined;
     }
-    this.#logs = seen;
+    this.#logs = tally.seen;
     return {
-      descriptors,
-      processes,
+      descriptors: tally.descriptors,
+      processes: tally.processes,
       retired: new Map(Object.entries(retired.file.series)),
       retiredVersion: retired.file.version,
-      corrupt,
-      strays,
-      setAside,
-      problems: problems.slice(0, MAX_PROBLEMS),
+      corrupt: tally.corrupt,
+      strays: tally.strays,
+      setAside: tally.setAside,
+      problems: tally.problems.slice(0, MAX_PROBLEMS),
     };
+  }
+
+  /** The directory's entries; a directory that was removed is made again, empty (its processes publish anew). */
+  async #list(): Promise<Dirent[]> {
+    try {
+      return await fs.readdir(this.directory, { withFileTypes: true });
+    } catch (error) {
+      if (errorCode(error) !== "ENOENT") throw error;
+      await this.#ensureDirectory(true);
+      return await fs.readdir(this.directory, { withFileTypes: true });
+    }
+  }
+
+  /** Counts one entry into `tally`; false when the directory changed under the read (read again). */
+  async #readEntry(entry: Dirent, tally: Tally): Promise<boolean> {
+    const name = entry.name;
+    const path = join(this.directory, name);
+    const stray = (what: string) => {
+      tally.strays++;
+      tally.problems.push(`${path} ${what}; remove it`);
+      return true;
+    };
+    const kind = classify(name);
+    if (kind === "bad") {
+      tally.setAside++;
+      tally.problems.push(`${path} holds damaged data set aside; inspect it, then delete it`);
+      return true;
+    }
+    if (kind === "other") return stray("is not a file of this exporter");
+    if (kind !== "log") return true;
+    if (!entry.isFile()) return stray(`is ${describeType(entry)}, not a log file`);
+    const id = name.slice(2, -4);
+    if (name.startsWith("c-") && tally.folded.has(id)) return true;
+    let state: LogState | undefined;
+    try {
+      state = await this.#catchUp(path, tally.seen);
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return false;
+      throw fsError(`cannot read ${path}`, error);
+    }
+    if (state === undefined) return stray("is not a regular file");
+    if (state.damaged) {
+      tally.corrupt += Math.max(1, state.corrupt);
+      const what = state.corrupt > 0 ? `${state.corrupt} damaged line(s)` : "been truncated";
+      const owner = name.startsWith("p-") ? "; its process rewrites it at its next publish" : "; kept for inspection";
+      tally.problems.push(`${path} has ${what}${owner}`);
+      if (name.startsWith("p-")) await this.#askRepair(id);
+    }
+    const record = state.record();
+    if (record === undefined) return true;
+    for (const [metric, d] of state.descriptors) tally.descriptors.set(metric, d);
+    tally.processes.push({ id, ...record });
+    return true;
   }
 
   /**
