@@ -48,7 +48,7 @@ export interface ServeOptions {
   readonly port: number;
   /** Address to bind. */
   readonly hostname: string;
-  /** Let several processes listen on the port (SO_REUSEPORT), where the runtime supports it. */
+  /** Let several processes listen on the port (SO_REUSEPORT): Bun only; a ConfigError on Node and Deno. */
   readonly reusePort?: boolean;
 }
 

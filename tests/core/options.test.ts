@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError, createExporter, Registry } from "../../mod.ts";
-import { createExporter as createNodeExporter, supervise } from "../../src/adapter/node/index.ts";
+import { createExporter as createNodeExporter, serve as serveNode, supervise } from "../../src/adapter/node/index.ts";
 import { createExporter as createWorkersExporter } from "../../src/adapter/workers/index.ts";
 import { createParallelExporter } from "../../src/adapter/deno/index.ts";
 import { RUNTIME } from "../support/runtime.ts";
@@ -54,6 +54,14 @@ describe("options an entry cannot honour", () => {
     const exporter = createNodeExporter({ registry: new Registry(), metricsPort: 0, publishIntervalMs: 50 });
     assert.equal(exporter.exited, false);
     await exporter.onExit();
+  });
+
+  test("serve on Node: sharing a port (reusePort, Bun's) is a type error and a ConfigError that says what to use", async () => {
+    await assert.rejects(
+      // @ts-expect-error: node:http cannot share a port between processes
+      serveNode(() => new Response("ok"), { port: 0, hostname: "127.0.0.1", reusePort: true }),
+      refused("reusePort", /run the workers under supervise/),
+    );
   });
 
   test("supervise: what the supervisor sets itself is a type error and a ConfigError", async () => {
