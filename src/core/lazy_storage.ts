@@ -61,7 +61,11 @@ export class LazyStorage implements Storage {
     const storage = await this.#storage();
     if (storage.publishAndRead !== undefined) return storage.publishAndRead(update);
     const outcome = await storage.publish(update);
-    return outcome.status === "ok" ? { outcome, state: await storage.read() } : { outcome };
+    if (outcome.status !== "ok") return { outcome };
+    // The publish landed: a read that fails now is the read's failure (the collector reads again
+    // and says so), never the publish's.
+    const state = await storage.read().catch(() => undefined);
+    return state === undefined ? { outcome } : { outcome, state };
   }
 
   /** Reads through the loaded backend. */

@@ -75,8 +75,10 @@ export interface ProcessUpdate {
 
 /** What storage acknowledged of one process: a publish checks it is still there. */
 export interface Expectation {
-  /** The heartbeat of the last acknowledged publish: the stored record must carry exactly it. */
+  /** The heartbeat of the last acknowledged publish: the stored record must carry exactly it... */
   readonly heartbeat: number;
+  /** ...or this one, of a later publish whose answer was lost (it may have landed). */
+  readonly sent?: number;
   /** Whether series were acknowledged: the process's series must be stored. */
   readonly series: boolean;
   /** Whether descriptors were acknowledged: descriptors must be stored. */
@@ -96,9 +98,14 @@ export interface Restoration {
   readonly descriptors: ReadonlyMap<string, MetricDescriptor>;
   /**
    * Other processes as last read, each written where storage has no record, series and tombstone
-   * of that id. A live one notices at its next publish (its heartbeat differs) and replaces it.
+   * of that id, and only with the retired total they were read with: when this publish wrote
+   * that total back, or storage's retired version is `version` (else a process folded since would
+   * count twice). A live one notices at its next publish that its record is not the one it wrote,
+   * and replaces it.
    */
   readonly processes: readonly ProcessRecord[];
+  /** The retired version `processes` were read at. */
+  readonly version: number;
 }
 
 /** The retired total at one version, as a process last learned it. */
@@ -118,6 +125,9 @@ export interface Restored {
   /** How many other processes' records were written back. */
   readonly processes: number;
 }
+
+/** Nothing put back. */
+export const NOTHING_RESTORED: Restored = { retired: false, processes: 0 };
 
 /**
  * What storage did with a publish. `ok`: written; `retired` and `descriptors` when the retired

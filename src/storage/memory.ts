@@ -15,6 +15,7 @@ import type {
   Storage,
   StoredState,
 } from "../core/storage.ts";
+import { NOTHING_RESTORED } from "../core/storage.ts";
 
 /** Options of {@link MemoryStorage}. */
 export interface MemoryStorageOptions {
@@ -72,7 +73,9 @@ export class MemoryStorage implements Storage {
     let stored = this.#processes.get(update.processId);
     const expect = update.expect;
     if (expect !== undefined && !update.replace) {
-      if (stored === undefined || stored.heartbeat !== expect.heartbeat) return lost("record");
+      if (stored === undefined || (stored.heartbeat !== expect.heartbeat && stored.heartbeat !== expect.sent)) {
+        return lost("record");
+      }
       if (expect.descriptors && this.#descriptors.size === 0) return lost("descriptors");
       if (expect.retired && this.#retired.size === 0) return lost("retired");
     }
@@ -104,7 +107,7 @@ export class MemoryStorage implements Storage {
 
   /** Puts back what `restore` holds, each part only where nothing stands in its place. */
   #restore(restore: Restoration | undefined): Restored {
-    if (restore === undefined) return { retired: false, processes: 0 };
+    if (restore === undefined) return NOTHING_RESTORED;
     for (const [name, d] of restore.descriptors) if (!this.#descriptors.has(name)) this.#descriptors.set(name, d);
     const retired = restore.retired !== undefined && this.#retired.size === 0;
     if (retired) {
@@ -112,6 +115,8 @@ export class MemoryStorage implements Storage {
       if (this.#version === 0) this.#version = restore.retired!.version;
     }
     let processes = 0;
+    // Other processes go back only with the retired total they were read with.
+    if (!retired && this.#version !== restore.version) return { retired, processes };
     for (const p of restore.processes) {
       if (this.#processes.has(p.id) || this.#tombstones.has(p.id)) continue;
       this.#processes.set(p.id, { heartbeat: p.heartbeat, exited: p.exited, series: new Map(p.series), lent: false });

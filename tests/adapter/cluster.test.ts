@@ -190,7 +190,8 @@ test(skip ? `${name} (skipped on deno: ${skip})` : name, { skip }, async () => {
     const code = await app.stop("SIGTERM");
     answered += await late.answered;
     assert.equal(code, 0, app.output());
-    assert.equal(sumOf(await renderDirectory(dir), "hono_worker_requests_total"), answered - lostToKill);
+    const total = sumOf(await renderDirectory(dir), "hono_worker_requests_total");
+    assert.equal(total, answered - lostToKill, `counted ${total} of ${answered - lostToKill}:\n${app.output()}`);
   } finally {
     await app.stop("SIGKILL");
     rmSync(root, { recursive: true, force: true });

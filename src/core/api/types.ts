@@ -58,7 +58,7 @@ export interface CommonOptions {
   readonly gaugeModes?: Readonly<Record<string, MultiprocessMode>>;
   /**
    * How long the last publish at shutdown keeps retrying a storage that fails or does not answer;
-   * after it, what could not be delivered (series, requests) is said in one line. Default 5000.
+   * after it, what could not be delivered (series, requests) is said in one line. Default 10000.
    */
   readonly shutdownTimeoutMs?: number;
   /** Lifecycle hook overrides. */

@@ -67,10 +67,11 @@ export class RestorePoint {
    * undefined when nothing is known. Other processes go only with the retired total they were read
    * with: a process folded since would otherwise count twice.
    */
-  restoration(ownId: string): Restoration | undefined {
+  restoration(ownId: string, withProcesses = true): Restoration | undefined {
     const retired = this.#retired;
+    if (retired === undefined) return undefined;
     const processes: ProcessRecord[] = [];
-    if (retired !== undefined && this.#processesVersion === retired.version) {
+    if (withProcesses && this.#processesVersion === retired.version) {
       let budget = MAX_RESTORED_SERIES;
       const byAge = [...this.#processes].sort((a, b) => a.heartbeat - b.heartbeat);
       for (const p of byAge) {
@@ -80,9 +81,9 @@ export class RestorePoint {
         processes.push(p);
       }
     }
-    // An empty total (nothing folded yet) has nothing to put back.
-    const total = retired !== undefined && retired.series.size > 0 ? retired : undefined;
+    // An empty total (nothing folded yet) has nothing to put back; its version still ties the processes.
+    const total = retired.series.size > 0 ? retired : undefined;
     if (total === undefined && processes.length === 0) return undefined;
-    return { retired: total, descriptors: this.#descriptors, processes };
+    return { retired: total, descriptors: this.#descriptors, processes, version: retired.version };
   }
 }

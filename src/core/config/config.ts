@@ -121,7 +121,7 @@ export function resolveConfig(options: ConfigOptions, env: EnvSource, defaults: 
     publishAfterResponse: options.publishAfterResponse ?? edge,
     flushWindowMs: ms("flushWindowMs", options.flushWindowMs, 1000, 0, 60_000),
     minScrapeIntervalMs: ms("minScrapeIntervalMs", options.minScrapeIntervalMs, 1000, 0, 3_600_000),
-    shutdownTimeoutMs: ms("shutdownTimeoutMs", options.shutdownTimeoutMs, 5000, 1, 600_000),
+    shutdownTimeoutMs: ms("shutdownTimeoutMs", options.shutdownTimeoutMs, 10_000, 1, 600_000),
     publicMetrics: options.publicMetrics ?? readEnv(env, "PROMETHEUS_METRICS_PUBLIC", parseBoolean) ?? !edge,
     tls: resolveTls(options.tls ?? {}, env),
   };

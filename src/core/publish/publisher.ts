@@ -14,7 +14,15 @@ import type { Logger } from "../log.ts";
 import type { MultiprocessMode } from "../values/modes.ts";
 import { splitSeriesKey } from "../codec/series_key.ts";
 import { type DropReason, encodeSnapshot, MAX_SERIES_KEY_LENGTH } from "./snapshot.ts";
-import type { MetricDescriptor, ProcessUpdate, PublishOutcome, Restored, Storage, StoredState } from "../storage.ts";
+import {
+  type MetricDescriptor,
+  NOTHING_RESTORED,
+  type ProcessUpdate,
+  type PublishOutcome,
+  type Restored,
+  type Storage,
+  type StoredState,
+} from "../storage.ts";
 import { RestorePoint } from "../collect/restore_point.ts";
 import { unrefIfPossible, type UnrefTimer } from "../timers.ts";
 import { combine, decodeCounter } from "../codec/values.ts";
@@ -83,6 +91,8 @@ export class Publisher {
   #lastHeartbeat = 0;
   /** The heartbeat of the last acknowledged publish; 0 when storage holds nothing of this process. */
   #ackedHeartbeat = 0;
+  /** The heartbeat of a later publish that failed without an answer (it may have landed). */
+  #sentHeartbeat: number | undefined;
   /** What storage lost, until the whole state is published again. */
   #lost: string | undefined;
   /** The loss epoch storage answered last (undefined before the first answer). */
@@ -202,6 +212,7 @@ export class Publisher {
         ? await o.storage.publishAndRead(update)
         : { outcome: await o.storage.publish(update) };
     } catch (error) {
+      this.#sentHeartbeat = now;
       this.#failed(error, (performance.now() - started) / 1000);
       throw error;
     }
@@ -279,6 +290,7 @@ export class Publisher {
       series: change.series,
       expect: replace || acknowledged === 0 ? undefined : {
         heartbeat: acknowledged,
+        sent: this.#sentHeartbeat,
         series: this.#acked.size > 0,
         descriptors: this.#ackedDescriptors.size > 0,
         retired: (this.#restorePoint.retired?.series.size ?? 0) > 0,
@@ -305,6 +317,7 @@ export class Publisher {
     change.series.forEach((value, key) => this.#acked.set(key, value));
     for (const [name, json] of change.descriptorJson) this.#ackedDescriptors.set(name, json);
     this.#ackedHeartbeat = now;
+    this.#sentHeartbeat = undefined;
     // Another process repaired a loss: the descriptors shared by all may have lost some of ours.
     if (outcome.epoch !== undefined) {
       if (this.#epoch !== undefined && outcome.epoch !== this.#epoch && !replace) this.#ackedDescriptors.clear();
@@ -312,7 +325,7 @@ export class Publisher {
     }
     if (outcome.retired !== undefined) this.#restorePoint.learn(outcome.retired, outcome.descriptors ?? new Map());
     if (replace && this.#lost !== undefined) {
-      this.#recovered(this.#lost, change.series.size, outcome.restored ?? { retired: false, processes: 0 });
+      this.#recovered(this.#lost, change.series.size, outcome.restored ?? NOTHING_RESTORED);
       this.#lost = undefined;
     }
     this.#lastError = undefined;
@@ -330,6 +343,7 @@ export class Publisher {
     this.#acked.clear();
     this.#ackedDescriptors.clear();
     this.#ackedHeartbeat = 0;
+    this.#sentHeartbeat = undefined;
   }
 
   #recovered(lost: string, series: number, restored: Restored): void {

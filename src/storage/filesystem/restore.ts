@@ -7,10 +7,10 @@
  */
 import * as fs from "node:fs/promises";
 import { join } from "node:path";
-import type { MetricDescriptor, Restoration, Restored } from "../../core/storage.ts";
+import { type MetricDescriptor, NOTHING_RESTORED, type Restoration, type Restored } from "../../core/storage.ts";
 import { checkId, entryPath, RETIRED_COPIES, sealLine } from "./format.ts";
 import { errorCode, writeAtomically } from "./lock.ts";
-import { writeRetired } from "./retired.ts";
+import { readRetired, writeRetired } from "./retired.ts";
 
 /** The first bytes of a restored log's first line. */
 export const RESTORED_MARK = '{"r":1,';
@@ -21,7 +21,7 @@ export async function restoreDirectory(
   restoration: Restoration | undefined,
   now: number,
 ): Promise<Restored> {
-  if (restoration === undefined) return { retired: false, processes: 0 };
+  if (restoration === undefined) return NOTHING_RESTORED;
   const descriptorsOf = (keys: Iterable<string>): Record<string, MetricDescriptor> => {
     const out: Record<string, MetricDescriptor> = {};
     for (const key of keys) {
@@ -45,6 +45,8 @@ export async function restoreDirectory(
     retired = true;
   }
   let processes = 0;
+  // Other processes go back only with the retired total they were read with.
+  if (!retired && (await readRetired(directory)).file.version !== restoration.version) return { retired, processes };
   for (const p of restoration.processes) {
     const id = checkId(p.id);
     const path = entryPath(directory, "p", id, ".log");

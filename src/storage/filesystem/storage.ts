@@ -144,7 +144,8 @@ export class FilesystemStorage implements Storage {
   async #refusal(id: string, known: Own | undefined, update: ProcessUpdate): Promise<PublishOutcome | undefined> {
     // The log holds what this process wrote last; a publisher that expects something else missed
     // an answer (the write landed, then it failed): everything again, as after a loss.
-    if (update.expect !== undefined && known?.heartbeat !== update.expect.heartbeat) {
+    const expect = update.expect;
+    if (expect !== undefined && known?.heartbeat !== expect.heartbeat && known?.heartbeat !== expect.sent) {
       return { status: "lost", lost: "record" };
     }
     // A reader knows a retired total: both its copies gone is a loss it can repair.

@@ -11,8 +11,10 @@ const CHUNK = 500; // field pairs per HSET: Lua's unpack has a stack limit
  * The publish, in one script. ARGV: 1 id, 2 `heartbeat|exited`, 3 TTL, 4 descriptor count, 5 the
  * heartbeat storage acknowledged last ('' for none), 6 and 7 whether series and descriptors were
  * acknowledged ('1'), 8 replace ('1'), 9 the retired version the process knows, 10-13 the
- * restoration's counts (retired pairs or -1, its version, descriptor pairs, processes), 14 whether
- * a retired total was acknowledged ('1': both its copies must exist); then the
+ * restoration's counts (retired pairs or -1, the retired version it was read at, descriptor pairs,
+ * processes), 14 whether
+ * a retired total was acknowledged ('1': both its copies must exist), 15 the heartbeat of a later
+ * publish whose answer was lost (the record may carry it: it landed); then the
  * descriptor pairs, the restoration's retired pairs, descriptor pairs and processes (id, meta,
  * count, pairs), and last the series pairs.
  * When storage no longer holds what it acknowledged (the record with that heartbeat, the series
@@ -37,7 +39,8 @@ end
 local replace = ARGV[8] == '1'
 if ARGV[5] ~= '' and not replace then
   local meta = redis.call('HGET', KEYS[1], ARGV[1])
-  if not meta or string.sub(meta, 1, (string.find(meta, '|', 1, true) or 0) - 1) ~= ARGV[5] then return {'lost', 'record'} end
+  local stored = meta and string.sub(meta, 1, (string.find(meta, '|', 1, true) or 0) - 1)
+  if not meta or (stored ~= ARGV[5] and stored ~= ARGV[15]) then return {'lost', 'record'} end
   if ARGV[6] == '1' and redis.call('EXISTS', KEYS[2]) == 0 then return {'lost', 'series'} end
   if ARGV[7] == '1' and redis.call('EXISTS', KEYS[3]) == 0 then return {'lost', 'descriptors'} end
   if ARGV[14] == '1' and redis.call('EXISTS', KEYS[5]) == 0 and redis.call('EXISTS', KEYS[7]) == 0 then
@@ -46,7 +49,7 @@ if ARGV[5] ~= '' and not replace then
 end
 local ttl = tonumber(ARGV[3])
 local nd, nr, nrd, np = tonumber(ARGV[4]), tonumber(ARGV[10]), tonumber(ARGV[12]), tonumber(ARGV[13])
-local i = 15 + nd * 2
+local i = 16 + nd * 2
 local restoredTotal, restoredProcs = 0, 0
 if replace then
   redis.call('DEL', KEYS[2])
@@ -62,10 +65,12 @@ i = i + math.max(nr, 0) * 2
 if replace then for j = i, i + nrd * 2 - 1, 2 do redis.call('HSETNX', KEYS[3], ARGV[j], ARGV[j + 1]) end end
 i = i + nrd * 2
 local base = string.sub(KEYS[1], 1, -7)
+-- Other processes go back only with the retired total they were read with.
+local sameTotal = restoredTotal == 1 or (redis.call('GET', KEYS[6]) or '0') == ARGV[11]
 for p = 1, np do
   local pid, ns = ARGV[i], tonumber(ARGV[i + 2])
   local series = base .. ':series:' .. pid
-  if replace and redis.call('HEXISTS', KEYS[1], pid) == 0 and redis.call('EXISTS', series) == 0
+  if replace and sameTotal and redis.call('HEXISTS', KEYS[1], pid) == 0 and redis.call('EXISTS', series) == 0
     and redis.call('EXISTS', base .. ':tomb:' .. pid) == 0 then
     redis.call('HSET', KEYS[1], pid, ARGV[i + 1])
     hset(series, i + 3, i + 2 + ns * 2)
@@ -75,7 +80,7 @@ for p = 1, np do
   i = i + 3 + ns * 2
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-hset(KEYS[3], 15, 14 + nd * 2)
+hset(KEYS[3], 16, 15 + nd * 2)
 hset(KEYS[2], i, #ARGV)
 if ttl > 0 then
   for k = 1, 3 do redis.call('PEXPIRE', KEYS[k], ttl) end

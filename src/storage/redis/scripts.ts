@@ -180,10 +180,11 @@ export class ScriptedStore {
       update.replace ? "1" : "0",
       update.retiredVersion === undefined ? "" : String(update.retiredVersion),
       String(retired === undefined ? -1 : retired.series.size),
-      String(retired?.version ?? 0),
+      String(update.replace ? restore?.version ?? 0 : 0),
       String(restoreDescriptors.size),
       String(processes.length),
       expect?.retired ? "1" : "0",
+      expect?.sent === undefined ? "" : String(expect.sent),
     ];
     for (const [name, d] of update.descriptors) args.push(name, JSON.stringify(d));
     if (retired !== undefined) { for (const [key, value] of retired.series) args.push(key, value); }
