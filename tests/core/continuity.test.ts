@@ -67,6 +67,20 @@ describe("continuity", () => {
     assert.equal(continuity.check(new Map()).status, "continuous");
   });
 
+  test("a series that disappears and comes back lower within the grace period is held; after it, forgotten", () => {
+    let now = 0;
+    const continuity = new Continuity(1000, () => now);
+    continuity.check(families(5, 3, 9));
+    assert.equal(continuity.check(new Map()).status, "continuous", "gone: not served, not a decrease");
+    now = 500;
+    assert.equal(continuity.check(families(2, 3, 9)).status, "hold", "back lower: part of its processes published");
+    now = 2000;
+    continuity.check(new Map());
+    now = 3100;
+    continuity.check(new Map());
+    assert.equal(continuity.check(families(1, 1, 9)).status, "continuous", "gone longer than the grace period: new");
+  });
+
   test("the exporter answers 503 with the reason while held, then serves, counts the reset and says it once", async () => {
     let now = 1_000_000;
     const registry = new Registry();

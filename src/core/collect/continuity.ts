@@ -44,6 +44,8 @@ export class Continuity {
   readonly #clock: () => number;
   readonly #report: ContinuityReport | undefined;
   #served = new Map<string, number>();
+  /** When each series served before went missing (a process not yet republished, or removed). */
+  readonly #absentSince = new Map<string, number>();
   #since: number | undefined;
 
   /**
@@ -110,18 +112,38 @@ export class Continuity {
         served.set(key, value);
       }
     }
+    const now = this.#clock();
+    this.#carryAbsent(previous, served, now);
     if (decreased === 0) {
       this.#served = served;
       this.#since = undefined;
       return { status: "continuous" };
     }
-    const now = this.#clock();
     this.#since ??= now;
     const sinceMs = now - this.#since;
     if (sinceMs < this.#graceMs) return { status: "hold", decreased, example, sinceMs };
     this.#served = served;
     this.#since = undefined;
     return { status: "accept", decreased, example, sinceMs };
+  }
+
+  /**
+   * A series served before and missing now is remembered for the grace period, so that one that
+   * comes back lower (part of its processes republished) is held as any decrease; a series
+   * missing for longer was removed, and is forgotten.
+   */
+  #carryAbsent(previous: ReadonlyMap<string, number>, served: Map<string, number>, now: number): void {
+    for (const key of this.#absentSince.keys()) if (served.has(key)) this.#absentSince.delete(key);
+    for (const [key, value] of previous) {
+      if (served.has(key)) continue;
+      const since = this.#absentSince.get(key) ?? now;
+      if (now - since >= this.#graceMs) {
+        this.#absentSince.delete(key);
+        continue;
+      }
+      this.#absentSince.set(key, since);
+      served.set(key, value);
+    }
   }
 }
 

@@ -13,7 +13,8 @@ import type { ProcessIdentity } from "./identity.ts";
 import type { Logger } from "../log.ts";
 import type { MultiprocessMode } from "../values/modes.ts";
 import { splitSeriesKey } from "../codec/series_key.ts";
-import { type DropReason, encodeSnapshot, MAX_SERIES_KEY_LENGTH } from "./snapshot.ts";
+import { type DropReason, encodeSnapshot } from "./snapshot.ts";
+import { droppedLine, lossLine } from "./lines.ts";
 import {
   type MetricDescriptor,
   NOTHING_RESTORED,
@@ -224,9 +225,11 @@ export class Publisher {
       this.#lost ??= outcome.lost;
       this.#forget();
       if (depth < 3) return this.#publishOnce(exited, depth + 1, read, true);
-      throw new StorageError(o.storage.kind, `storage kept losing this process's ${outcome.lost}; retrying`, {
+      const error = new StorageError(o.storage.kind, `storage kept losing this process's ${outcome.lost}; retrying`, {
         transient: true,
       });
+      this.#failed(error, seconds);
+      throw error;
     }
     if (outcome.status === "retired") {
       // A collector took this process for dead and folded what storage held: those values now
@@ -235,7 +238,12 @@ export class Publisher {
       this.#forget();
       const id = o.identity.reincarnate();
       o.events?.reincarnated?.(id);
-      return depth < 3 ? this.#publishOnce(exited, depth + 1, read, false) : undefined;
+      if (depth < 3) return this.#publishOnce(exited, depth + 1, read, false);
+      const error = new StorageError(o.storage.kind, "storage kept answering that this process was retired; retrying", {
+        transient: true,
+      });
+      this.#failed(error, seconds);
+      throw error;
     }
     this.#acknowledge(now, replace, change, outcome);
     o.events?.published?.(seconds, change.series.size);
@@ -296,7 +304,9 @@ export class Publisher {
         retired: (this.#restorePoint.retired?.series.size ?? 0) > 0,
       },
       retiredVersion: this.#restorePoint.retiredVersion,
-      ...(replace ? { replace, restore: this.#restorePoint.restoration(identity.id) } : {}),
+      // A repair that failed may have been too large to send: the next one carries the retired
+      // total and this process's own state only.
+      ...(replace ? { replace, restore: this.#restorePoint.restoration(identity.id, this.#failures === 0) } : {}),
     };
   }
 
@@ -347,21 +357,7 @@ export class Publisher {
   }
 
   #recovered(lost: string, series: number, restored: Restored): void {
-    const kind = this.#o.storage.kind;
-    const put: string[] = [];
-    if (restored.retired) put.push(`the retired total (version ${this.#restorePoint.retiredVersion})`);
-    if (restored.processes > 0) put.push(`${restored.processes} other process(es) as last read`);
-    this.#o.logger.warn(
-      `${kind} storage had lost ${
-        lost === "record"
-          ? "this process's record"
-          : lost === "retired"
-          ? "the retired total"
-          : `this process's ${lost}`
-      } ` +
-        `(a restart without persistence, a flush, an eviction or an expiry): its whole state was published ` +
-        `again (${series} series)` + (put.length > 0 ? `, and ${put.join(" and ")} put back` : ""),
-    );
+    this.#o.logger.warn(lossLine(this.#o.storage.kind, lost, series, restored, this.#restorePoint.retiredVersion));
     this.#o.events?.recovered?.(lost, series, restored);
   }
 
@@ -396,13 +392,7 @@ export class Publisher {
     const warned = `${reason}:${metric}`;
     if (!this.#droppedWarned.has(warned) && this.#droppedWarned.size < 1000) {
       this.#droppedWarned.add(warned);
-      this.#o.logger.warn(
-        reason === "limit"
-          ? `metric ${metric} reached its limit of ${this.#o.seriesLimit} series; new series are dropped ` +
-            `(raise seriesLimit, or remove unbounded labels)`
-          : `metric ${metric} has series whose labels are longer than ${MAX_SERIES_KEY_LENGTH} characters; ` +
-            `they are not published (shorten the label values)`,
-      );
+      this.#o.logger.warn(droppedLine(metric, reason, this.#o.seriesLimit));
     }
     this.#o.events?.dropped?.(metric, count, reason);
   }

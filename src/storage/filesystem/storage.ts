@@ -52,6 +52,8 @@ interface Own {
   failedWrite?: boolean;
   /** The damaged log was kept as a `.bad` already; the rewrite is pending. */
   keptBad?: boolean;
+  /** The log is not what this process wrote (damaged, or put back by another): rewrite it whole. */
+  mustRewrite?: boolean;
 }
 
 /** What a publish that writes nothing answers. */
@@ -131,9 +133,11 @@ export class FilesystemStorage implements Storage {
     // Truncated, or written to by someone else, or found damaged by a reader: rewrite it whole,
     // keeping the old one for inspection unless the damage was our own failed write or the log
     // was put back by another process after a loss.
-    const damaged = written.repair || own.failedWrite === true || written.size !== own.size + bytes;
+    const damaged = written.repair || own.failedWrite === true || own.mustRewrite === true ||
+      written.size !== own.size + bytes;
     own.size = written.size;
     if (damaged) {
+      own.mustRewrite = true; // until a compaction succeeds (the lock may be held now)
       const keep = !own.failedWrite && !(await isRestoredLog(entryPath(this.directory, "p", id, ".log")));
       await this.#compact(id, own, update.exited, keep);
     } else if (own.bytes > Math.max(64 * 1024, 4 * own.compactedBytes)) await this.#compact(id, own, update.exited);
@@ -286,7 +290,7 @@ export class FilesystemStorage implements Storage {
         }
         await writeAtomically(path, text);
         own.bytes = own.compactedBytes = own.size = Buffer.byteLength(text);
-        own.failedWrite = own.keptBad = false;
+        own.failedWrite = own.keptBad = own.mustRewrite = false;
         await fs.unlink(repairPath(this.directory, id)).catch(() => {});
       }
     });
