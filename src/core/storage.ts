@@ -222,12 +222,8 @@ export interface StorageDriver<Options> {
   readonly kind: string;
   /** What it needs of the runtime. */
   readonly needs: { readonly fileSystem: boolean; readonly tcp: boolean };
-  /** Who can share it (one process, the processes of one host, many hosts and isolates), and its round trips. */
-  readonly offers: {
-    readonly sharedBy: "process" | "host" | "hosts";
-    /** A publish and a read in one round trip (a scrape costs one request). */
-    readonly publishAndRead: boolean;
-  };
+  /** Who can share it: one process, the processes of one host, or many hosts and isolates (the widest wins). */
+  readonly offers: { readonly sharedBy: "process" | "host" | "hosts" };
   /** The option or variable that selects it in `options` and `env`, or undefined when none does. */
   selectedBy(env: EnvSource, options: Options): string | undefined;
   /** Builds it from `options` over `env`; a setting that cannot work is a ConfigError that names it. */

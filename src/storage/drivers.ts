@@ -72,6 +72,16 @@ export function selectDriver(
   return chosen;
 }
 
+/** A backend given as `storage` and chosen by name at once is a ConfigError: the `storage` option is the backend itself. */
+export function refuseTwoBackends(options: StorageChoice & { readonly storage?: unknown }): void {
+  if (options.storage === undefined) return;
+  for (const name of Object.keys(STORAGE_CHOICE_OPTIONS) as Array<keyof StorageChoice>) {
+    if (options[name] !== undefined) {
+      throw new ConfigError(name, "is set, and so is storage (the backend itself); give one of them");
+    }
+  }
+}
+
 /** The storage the options and environment select, built and checked; undefined for the memory backend. */
 export function chooseStorage(env: EnvSource, options: StorageChoice, place: StoragePlace): Storage | undefined {
   const selected = selectDriver(env, options, place);

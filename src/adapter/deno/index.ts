@@ -13,7 +13,6 @@
  */
 import type { Exporter, FetchHandler, ServeOptions, ServerHandle } from "../../core/api/types.ts";
 import { hostEntryExporter, type HostExporterOptions } from "../entry/host_exporter.ts";
-import { ConfigError } from "../../core/errors.ts";
 import { denoRuntime, serve as serveDeno } from "./runtime.ts";
 
 /** Creates an exporter for Deno. Starts nothing: `whenReady` does. */
@@ -23,14 +22,6 @@ export function createExporter(options: HostExporterOptions = {}): Exporter {
 
 /** Serves `handler` on `Deno.serve`; rejects when it cannot bind. */
 export function serve(handler: FetchHandler, options: Omit<ServeOptions, "reusePort">): Promise<ServerHandle> {
-  if ((options as ServeOptions).reusePort) {
-    return Promise.reject(
-      new ConfigError(
-        "reusePort",
-        "Deno shares a port only under --unstable-net; run the isolates with deno serve --parallel",
-      ),
-    );
-  }
   return serveDeno(handler, options);
 }
 

@@ -19,9 +19,9 @@ import { createExporterFor } from "../entry/factory.ts";
 import { flushPeers } from "../../core/exporter/peer_flush.ts";
 import { shutDown } from "../../core/exporter/shutdown.ts";
 import { checkOptions, without } from "../../core/config/options.ts";
-import { chooseStorage, HOST_PLACE } from "../../storage/drivers.ts";
+import { chooseStorage, HOST_PLACE, refuseTwoBackends } from "../../storage/drivers.ts";
 import { resolveMultiprocDir } from "../../storage/filesystem/driver.ts";
-import { HOST_ENTRY_OPTIONS, type HostExporterOptions } from "../entry/host_exporter.ts";
+import { HOST_ENTRY_OPTIONS, hostEnv, type HostExporterOptions } from "../entry/host_exporter.ts";
 import { denoGlobal, type DenoNamespace } from "./deno.ts";
 import { denoRuntime } from "./runtime.ts";
 
@@ -77,7 +77,11 @@ class Peers {
     const round = ++this.#round;
     const answers = new Map<string, () => void>();
     this.#waiting.set(round, answers);
-    if (this.#peers.size > 0) this.#send({ type: "flush", from: this.#me, round });
+    if (this.#peers.size === 0) {
+      this.#waiting.delete(round);
+      return Promise.resolve();
+    }
+    this.#send({ type: "flush", from: this.#me, round });
     return flushPeers(
       this.#peers,
       (peer, done) =>
@@ -156,16 +160,18 @@ export function createParallelExporter(options: ParallelExporterOptions = {}): E
   checkOptions(options, "createParallelExporter", PARALLEL_OPTIONS, {
     handleSignals: "the isolates of deno serve --parallel handle SIGINT and SIGTERM together",
   });
-  const runtime = denoRuntime();
+  refuseTwoBackends(options);
   const deno = denoGlobal();
-  const directory = resolveMultiprocDir(options, runtime.env) ?? join(tmpdir(), `hono-prometheus-${deno.pid}`);
+  const runtime = denoRuntime();
+  const env = hostEnv(runtime.env, options); // the configuration file too
+  const directory = resolveMultiprocDir(options, env) ?? join(tmpdir(), `hono-prometheus-${deno.pid}`);
   const peers = new Peers(directory, deno);
   const whenReady = options.hooks?.whenReady;
-  const exporter: ProcessExporter = createExporterFor(runtime, {
+  const exporter: ProcessExporter = createExporterFor({ ...runtime, env }, {
     ...options,
     // The one rule; with nothing chosen, this process's directory.
-    storage: options.storage ?? chooseStorage(runtime.env, options, HOST_PLACE) ??
-      chooseStorage(runtime.env, { multiprocDir: directory }, HOST_PLACE),
+    storage: options.storage ?? chooseStorage(env, options, HOST_PLACE) ??
+      chooseStorage(env, { multiprocDir: directory }, HOST_PLACE),
     handleSignals: false,
     beforeCollect: () => peers.flush(),
     serverRetry: { attempts: 1, standbyMs: 2000, ...options.serverRetry },

@@ -4,6 +4,7 @@
  * `Deno.unrefTimer`.
  * @module
  */
+import { ConfigError } from "../../core/errors.ts";
 import process from "node:process";
 import type { EnvSource } from "../../core/env.ts";
 import type { FetchHandler, Runtime, ServerHandle, ServerOptions } from "../../core/runtime.ts";
@@ -43,6 +44,14 @@ export function denoEnv(warn: (message: string) => void = console.warn): EnvSour
  * ```
  */
 export function serve(handler: FetchHandler, options: ServerOptions): Promise<ServerHandle> {
+  if (options.reusePort) {
+    return Promise.reject(
+      new ConfigError(
+        "reusePort",
+        "Deno shares a port only under --unstable-net; run the isolates with deno serve --parallel",
+      ),
+    );
+  }
   // Deno.serve cannot ask for client certificates; Deno's node:https can (it hands them over, and
   // the Node adapter's server checks them), so HTTPS goes through it.
   if (options.tls !== undefined) return serveNode(handler, options);

@@ -165,7 +165,9 @@ function readKeys(
         : rule.kind === "integer"
         ? "a whole number"
         : "a non-empty string";
-      fail(name, where, `expected ${expected}, got ${JSON.stringify(scalar ?? "(a collection)")}`);
+      // A secret's value is never quoted (a token of digits reads as a number).
+      const got = /password|token/i.test(key) ? `a ${typeof scalar}` : JSON.stringify(scalar ?? "(a collection)");
+      fail(name, where, `expected ${expected}, got ${got}`);
     }
     if (name === "exporter.cleanup.db_files") {
       if (scalar === false) {

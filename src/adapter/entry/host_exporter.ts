@@ -6,7 +6,13 @@
 import type { InternalOptions, ProcessExporter } from "../../core/exporter/exporter.ts";
 import type { Runtime } from "../../core/runtime.ts";
 import { createExporterFor } from "./factory.ts";
-import { chooseStorage, HOST_PLACE, STORAGE_CHOICE_OPTIONS, type StorageChoice } from "../../storage/drivers.ts";
+import {
+  chooseStorage,
+  HOST_PLACE,
+  refuseTwoBackends,
+  STORAGE_CHOICE_OPTIONS,
+  type StorageChoice,
+} from "../../storage/drivers.ts";
 import type { EnvSource } from "../../core/env.ts";
 import { readConfigFile } from "./config_file.ts";
 import type { CommonOptions, HostOptions, TimerOptions } from "../../core/api/types.ts";
@@ -21,6 +27,7 @@ export const HOST_ENTRY_OPTIONS = [COMMON_OPTIONS, TIMER_OPTIONS, HOST_OPTIONS, 
 /** The host entry's public `createExporter`: the options checked, then {@link createHostExporter}. */
 export function hostEntryExporter(runtime: Runtime, options: HostExporterOptions): ProcessExporter {
   checkOptions(options, `createExporter from hono-prometheus-exporter/${runtime.name}`, HOST_ENTRY_OPTIONS);
+  refuseTwoBackends(options);
   return createHostExporter(runtime, options);
 }
 

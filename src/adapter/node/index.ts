@@ -13,7 +13,6 @@
  */
 import type { Exporter, FetchHandler, ServeOptions, ServerHandle } from "../../core/api/types.ts";
 import { createHostExporter, hostEntryExporter, type HostExporterOptions } from "../entry/host_exporter.ts";
-import { ConfigError } from "../../core/errors.ts";
 import { nodeRuntime } from "./runtime.ts";
 import { serve as serveNode } from "./server.ts";
 import { type SuperviseOptions, superviseWith, type WorkerMain } from "./supervisor.ts";
@@ -48,14 +47,6 @@ export function supervise(main: WorkerMain, options: SuperviseOptions = {}): Pro
  * ```
  */
 export function serve(handler: FetchHandler, options: Omit<ServeOptions, "reusePort">): Promise<ServerHandle> {
-  if ((options as ServeOptions).reusePort) {
-    return Promise.reject(
-      new ConfigError(
-        "reusePort",
-        "Node's node:http cannot share a port between processes; run the workers under supervise (node:cluster shares the port)",
-      ),
-    );
-  }
   return serveNode(handler, options);
 }
 

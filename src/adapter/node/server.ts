@@ -5,13 +5,14 @@
  * without a usable Host or path is answered a plain 400, and a handler that throws a plain 500.
  * @module
  */
+import { ConfigError } from "../../core/errors.ts";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { TLSSocket } from "node:tls";
 import type { AddressInfo, Socket } from "node:net";
 import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
-import { logHandlerFailure, reportMalformedRequest, requestUrl } from "../../core/serve/malformed.ts";
+import { logHandlerFailure, PLAIN, reportMalformedRequest, requestUrl } from "../../core/serve/malformed.ts";
 import type { FetchHandler, ServerHandle, ServerOptions } from "../../core/runtime.ts";
 import { refuseClient } from "../entry/tls.ts";
 
@@ -26,6 +27,14 @@ import { refuseClient } from "../entry/tls.ts";
  * ```
  */
 export function serve(handler: FetchHandler, options: ServerOptions): Promise<ServerHandle> {
+  if (options.reusePort) {
+    return Promise.reject(
+      new ConfigError(
+        "reusePort",
+        "Node's node:http cannot share a port between processes; run the workers under supervise (node:cluster shares the port)",
+      ),
+    );
+  }
   const tls = options.tls;
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     if (tls !== undefined && tls.clientAuth !== "none") {
@@ -113,8 +122,6 @@ async function answer(handler: FetchHandler, req: IncomingMessage, res: ServerRe
   res.writeHead(response.status, outHeaders);
   res.end(body);
 }
-
-const PLAIN = "text/plain; charset=utf-8";
 
 function refuse(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { "content-type": PLAIN, "content-length": Buffer.byteLength(text), connection: "close" });

@@ -4,8 +4,8 @@
  * `<ns>_master_worker_restarts_total{reason}`), handles HUP (graceful reload), TTIN (one more
  * worker), TTOU (one fewer), INT and TERM (graceful stop), counting each in
  * `<ns>_master_signals_total{signal}`, and serves the aggregate on the metrics server. Every
- * process publishes to the storage the environment selects (Upstash when enabled), else to the
- * filesystem backend in `PROMETHEUS_MULTIPROC_DIR` (a temporary directory when unset).
+ * process publishes to the storage the options and environment choose (the one rule of
+ * `storage/drivers.ts`), else to a directory of the supervisor's own, handed to each worker.
  * @module
  */
 import cluster, { type Worker } from "node:cluster";
@@ -18,9 +18,10 @@ import type { Exporter, ServerHandle } from "../../core/api/types.ts";
 import type { InternalOptions, ProcessExporter } from "../../core/exporter/exporter.ts";
 import { flushPeers } from "../../core/exporter/peer_flush.ts";
 import { shutDown, shuttingDown } from "../../core/exporter/shutdown.ts";
-import { HOST_PLACE, selectDriver, type StorageChoice } from "../../storage/drivers.ts";
+import { HOST_PLACE, refuseTwoBackends, selectDriver, type StorageChoice } from "../../storage/drivers.ts";
 import { Counter } from "../../core/values/metrics.ts";
 import { checkOptions, without } from "../../core/config/options.ts";
+import { ms } from "../../core/config/config.ts";
 import { HOST_ENTRY_OPTIONS, hostEnv, type HostExporterOptions } from "../entry/host_exporter.ts";
 
 /**
@@ -65,6 +66,7 @@ export async function superviseWith(
   options: SuperviseOptions = {},
 ): Promise<void> {
   checkOptions(options, "supervise", SUPERVISE_OPTIONS, SET_BY_THE_SUPERVISOR);
+  refuseTwoBackends(options);
   if (cluster.isPrimary) await runPrimary(createExporter, options);
   else await runWorker(createExporter, main, options);
 }
@@ -111,9 +113,10 @@ async function runPrimary(createExporter: CreateExporter, options: SuperviseOpti
     handleSignals: false,
     beforeCollect: () => primary.flushWorkers(),
   });
-  const target = options.workers ??
-    readEnv(env, "WORKERS", (name, raw) => parseInteger(name, raw, 1, 1024)) ??
-    availableParallelism();
+  const workers = (name: string, raw: string) => parseInteger(name, raw, 1, 1024);
+  const target = options.workers === undefined
+    ? readEnv(env, "WORKERS", workers) ?? availableParallelism()
+    : workers("workers", String(options.workers));
   await primary.start(exporter, target);
 }
 
@@ -130,8 +133,8 @@ class Primary {
   #signals: Counter<"signal"> | undefined;
 
   constructor(options: SuperviseOptions, readonly multiprocDir: string | undefined) {
-    this.#graceMs = options.gracefulTimeoutMs ?? 30_000;
-    this.#flushDeadlineMs = options.flushDeadlineMs ?? 250;
+    this.#graceMs = ms("gracefulTimeoutMs", options.gracefulTimeoutMs, 30_000, 0, 3_600_000);
+    this.#flushDeadlineMs = ms("flushDeadlineMs", options.flushDeadlineMs, 250, 0, 60_000);
   }
 
   /** Declares the supervisor's counters, forks `target` workers, handles exits and signals, then `whenReady`. */

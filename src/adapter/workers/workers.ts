@@ -13,13 +13,13 @@ import { consoleLogger } from "../../core/log.ts";
 import type { Runtime } from "../../core/runtime.ts";
 import type { Storage, StoragePlace } from "../../core/storage.ts";
 import { createExporterFor } from "../entry/factory.ts";
-import { chooseStorage } from "../../storage/drivers.ts";
+import { chooseStorage, refuseTwoBackends } from "../../storage/drivers.ts";
 
 /** Options of the Workers `createExporter`: those every entry takes, and the Upstash settings. */
 export interface WorkersExporterOptions extends CommonOptions, NoServerOptions {
   /**
-   * Upstash settings, selecting the Upstash backend (as do an `UPSTASH_REDIS_REST_URL` binding and
-   * `REDIS_ENABLED=true`); unset fields come from the bindings `UPSTASH_REDIS_REST_URL`,
+   * Upstash settings, selecting the Upstash backend (as does an `UPSTASH_REDIS_REST_URL` or
+   * `UPSTASH_REDIS_REST_TOKEN` binding, unless `REDIS_ENABLED=false`); unset fields come from the bindings `UPSTASH_REDIS_REST_URL`,
    * `UPSTASH_REDIS_REST_TOKEN`, `REDIS_KEY_PREFIX`, `REDIS_TTL_SECONDS`, `REDIS_TTL_DISABLED`.
    */
   readonly upstash?: UpstashStorageOptions;
@@ -38,6 +38,7 @@ const HOST_ONLY: Readonly<Record<string, string>> = {
   workerMetricsIntervalMs: "Workers cannot read an isolate's memory or CPU; there are no worker gauges to sample",
   publishIntervalMs: "Workers run no timers between requests: an isolate publishes after its responses, " +
     "one publish per flushWindowMs",
+  shutdownTimeoutMs: "an isolate is never shut down with a signal: its last window's publish is handed to waitUntil",
   tls: "Cloudflare serves your Worker over HTTPS at its edge; lock /metrics with PROMETHEUS_METRICS_TOKEN",
   redis: "Workers cannot hold a TCP connection to Redis across requests; use Upstash (UPSTASH_REDIS_REST_URL)",
   configFile: "Workers have no file system; set the settings as bindings (wrangler.toml [vars], or secrets)",
@@ -84,6 +85,7 @@ export function workersRuntime(): Runtime {
  */
 export function createExporter(options: WorkersExporterOptions = {}): Exporter {
   checkOptions(options, "createExporter from hono-prometheus-exporter/workers", WORKERS_OPTIONS, HOST_ONLY);
+  refuseTwoBackends(options);
   return createExporterFor(
     workersRuntime(),
     { ...options, metricsServer: false, handleSignals: false },

@@ -56,11 +56,6 @@ export interface CommonOptions {
   readonly workerId?: string;
   /** Mode of plain prom-client gauges, by metric name (the `Gauge` of this library takes `multiprocessMode`). */
   readonly gaugeModes?: Readonly<Record<string, MultiprocessMode>>;
-  /**
-   * How long the last publish at shutdown keeps retrying a storage that fails or does not answer;
-   * after it, what could not be delivered (series, requests) is said in one line. Default 10000.
-   */
-  readonly shutdownTimeoutMs?: number;
   /** Lifecycle hook overrides. */
   readonly hooks?: Hooks;
   /** Where messages go. Default: console. */
@@ -73,10 +68,15 @@ export interface NoServerOptions {
   readonly metricsServer?: false;
 }
 
-/** What an entry with timers between requests adds (the root entry and the hosts). */
+/** What an entry with timers between requests, and a shutdown, adds (the root entry and the hosts). */
 export interface TimerOptions {
   /** How often the process publishes. Default 1000 with local storage (filesystem, memory), else 5000. */
   readonly publishIntervalMs?: number;
+  /**
+   * How long the last publish at shutdown keeps retrying a storage that fails or does not answer;
+   * after it, what could not be delivered (series, requests) is said in one line. Default 10000.
+   */
+  readonly shutdownTimeoutMs?: number;
 }
 
 /**

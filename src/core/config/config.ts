@@ -167,7 +167,8 @@ function resolveTls(options: TlsOptions, env: EnvSource): TlsFiles | undefined {
   return { certFile, keyFile, clientCaFile, clientCaPath, clientAuthRequired };
 }
 
-function ms(setting: string, value: number | undefined, fallback: number, min: number, max: number): number {
+/** A duration option in milliseconds within `min`..`max`, or its default; anything else is a ConfigError naming it. */
+export function ms(setting: string, value: number | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
     throw new ConfigError(setting, `expected milliseconds from ${min} to ${max}, got ${JSON.stringify(value)}`);

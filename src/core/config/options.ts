@@ -30,7 +30,6 @@ export const COMMON_OPTIONS: Names<CommonOptions> = {
   seriesLimit: true,
   workerId: true,
   gaugeModes: true,
-  shutdownTimeoutMs: true,
   hooks: true,
   logger: true,
 };
@@ -39,7 +38,7 @@ export const COMMON_OPTIONS: Names<CommonOptions> = {
 export const NO_SERVER_OPTIONS: Names<NoServerOptions> = { metricsServer: true };
 
 /** Options of entries with timers between requests. */
-export const TIMER_OPTIONS: Names<TimerOptions> = { publishIntervalMs: true };
+export const TIMER_OPTIONS: Names<TimerOptions> = { publishIntervalMs: true, shutdownTimeoutMs: true };
 
 /** Options of the host entries (Node, Bun, Deno). */
 export const HOST_OPTIONS: Names<HostOptions> = {

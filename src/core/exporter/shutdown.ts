@@ -67,7 +67,7 @@ export async function finalPublish(publisher: Publisher, options: FinalPublishOp
   let lastError: unknown;
   for (;;) {
     try {
-      const timeout = () => new Error(`no answer within ${Math.round(options.timeoutMs)} ms`);
+      const timeout = () => new Error(`no answer before the shutdown deadline (${Math.round(options.timeoutMs)} ms)`);
       await within(publisher.publish({ exited: true }), Math.max(1, left()), timeout);
       return;
     } catch (error) {

@@ -12,7 +12,8 @@ export const SCRAPE_TIMEOUT_HEADER = "x-prometheus-scrape-timeout-seconds";
 
 /**
  * How long a scrape may take, in ms: the scraper's timeout less a tenth (at least 100 ms, at most
- * one second), or `fallbackMs` when the request carries none that reads.
+ * one second, and never less than half the timeout), or `fallbackMs` when the request carries none
+ * that reads.
  */
 export function scrapeDeadlineMs(header: string | null, fallbackMs: number): number {
   const seconds = header === null ? Number.NaN : Number(header.trim());

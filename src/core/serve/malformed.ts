@@ -7,7 +7,8 @@
  * @module
  */
 
-const PLAIN = "text/plain; charset=utf-8";
+/** The content type of every plain answer of the servers. */
+export const PLAIN = "text/plain; charset=utf-8";
 
 /** Told of each malformed request, with its method. */
 export type MalformedRequestListener = (method: string) => void;

@@ -32,7 +32,7 @@ export function resolveMultiprocDir(options: FilesystemChoice, env: EnvSource): 
 export const filesystemDriver: StorageDriver<FilesystemChoice> = {
   kind: "filesystem",
   needs: { fileSystem: true, tcp: false },
-  offers: { sharedBy: "host", publishAndRead: false },
+  offers: { sharedBy: "host" },
   selectedBy(env, options) {
     if (options.multiprocDir !== undefined) return "multiprocDir";
     return env("PROMETHEUS_MULTIPROC_DIR") ? "PROMETHEUS_MULTIPROC_DIR" : undefined;

@@ -62,17 +62,19 @@ export function checkUpstashCredentials(options: UpstashStorageOptions): { url: 
     );
   }
   if (!/^https?:\/\/[^\s/]+/.test(url)) {
-    throw new ConfigError("UPSTASH_REDIS_REST_URL", `${JSON.stringify(url)} is not an http(s) URL`);
+    // The value is not quoted: a token given in its place must not reach a log or an answer.
+    throw new ConfigError(
+      "UPSTASH_REDIS_REST_URL",
+      "is not an http(s) URL (it must start with https://; the URL and the token may be swapped)",
+    );
   }
   return { url, token };
 }
 
-/** Where Redis over TCP connects, checked. Credentials are kept apart from `where`, which messages show. */
+/** Where Redis over TCP connects, checked. Credentials are kept apart from `url`, which messages show. */
 export interface RedisTarget {
   /** `redis://host:port/db` or `rediss://...`, without credentials. */
   readonly url: string;
-  /** `host:port/db`, for messages. */
-  readonly where: string;
   readonly username: string | undefined;
   readonly password: string | undefined;
   readonly db: number;
@@ -134,7 +136,6 @@ export function redisTarget(options: RedisStorageOptions): RedisTarget {
   const hostPart = host.includes(":") ? `[${host}]` : host; // an IPv6 address
   return {
     url: `${protocol}//${hostPart}:${port}/${db}`,
-    where: `${hostPart}:${port}/${db}`,
     username,
     password,
     db,

@@ -14,6 +14,7 @@ import type { StorageDriver } from "../../core/storage.ts";
 import { type RedisStorageOptions, redisTarget } from "./options.ts";
 import { keySettings } from "./scripts.ts";
 import { dropUndefined, ttlFromEnv } from "./settings.ts";
+import { ms } from "../../core/config/config.ts";
 import { type RemoteOptions, upstashVariable } from "./upstash_driver.ts";
 
 /** The Redis-over-TCP settings: `options` over the environment. */
@@ -42,7 +43,7 @@ function redisSettings(env: EnvSource, options: RedisStorageOptions = {}): Redis
 export const redisDriver: StorageDriver<RemoteOptions> = {
   kind: "redis",
   needs: { fileSystem: false, tcp: true },
-  offers: { sharedBy: "hosts", publishAndRead: true },
+  offers: { sharedBy: "hosts" },
   selectedBy(env, options) {
     if (options.redis !== undefined) return "redis";
     if (readEnv(env, "REDIS_ENABLED", parseBoolean) !== true) return undefined;
@@ -57,7 +58,7 @@ export const redisDriver: StorageDriver<RemoteOptions> = {
     const known = {
       kind: "redis",
       expiresAfterMs: keys.expiresAfterMs,
-      timeoutMs: settings.timeoutMs ?? 5000,
+      timeoutMs: ms("timeoutMs", settings.timeoutMs, 5000, 1, 600_000),
       address,
     };
     return new LazyStorage(known, async () => {

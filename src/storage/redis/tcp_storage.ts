@@ -18,6 +18,7 @@ import type { ProcessUpdate, PublishOutcome, Retirement, Storage, StoredState } 
 import { keySettings, ScriptedStore, type ScriptRunner } from "./scripts.ts";
 import { type RedisStorageOptions, type RedisTarget, redisTarget } from "./options.ts";
 import { addressOf, FailedAnswer, safeReason, storageFailure, Timeout } from "./errors.ts";
+import { ms } from "../../core/config/config.ts";
 import { within as withinMs } from "../../core/serve/deadline.ts";
 
 export type { KeyOptions } from "./scripts.ts";
@@ -69,7 +70,7 @@ export class RedisStorage implements Storage {
     this.keyPrefix = settings.keyPrefix;
     this.expiresAfterMs = settings.expiresAfterMs;
     this.#target = redisTarget(options);
-    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.timeoutMs = ms("timeoutMs", options.timeoutMs, 5000, 1, 600_000);
     this.address = this.#target.url;
     this.#store = new ScriptedStore("redis", settings, (source) => this.#script(source));
   }

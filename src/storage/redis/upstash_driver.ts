@@ -11,7 +11,8 @@ import type { StorageDriver } from "../../core/storage.ts";
 import { addressOf } from "./errors.ts";
 import { checkUpstashCredentials, type RedisStorageOptions, type UpstashStorageOptions } from "./options.ts";
 import { keySettings } from "./scripts.ts";
-import { ttlFromEnv } from "./settings.ts";
+import { dropUndefined, ttlFromEnv } from "./settings.ts";
+import { ms } from "../../core/config/config.ts";
 
 /** The options that choose a Redis backend. */
 export interface RemoteOptions {
@@ -47,7 +48,7 @@ export function upstashSettings(env: EnvSource, options: UpstashStorageOptions =
     token: env("UPSTASH_REDIS_REST_TOKEN"),
     keyPrefix: env("REDIS_KEY_PREFIX") || undefined,
     ...(ttlMs === undefined ? {} : { ttlMs }),
-    ...options,
+    ...dropUndefined(options),
   };
   keySettings(settings, false);
   if (settings.redis === undefined) checkUpstashCredentials(settings);
@@ -58,7 +59,7 @@ export function upstashSettings(env: EnvSource, options: UpstashStorageOptions =
 export const upstashDriver: StorageDriver<RemoteOptions> = {
   kind: "upstash",
   needs: { fileSystem: false, tcp: false },
-  offers: { sharedBy: "hosts", publishAndRead: true },
+  offers: { sharedBy: "hosts" },
   selectedBy(env, options) {
     if (options.upstash !== undefined) return "upstash";
     if (readEnv(env, "REDIS_ENABLED", parseBoolean) === false) return undefined;
@@ -70,7 +71,7 @@ export const upstashDriver: StorageDriver<RemoteOptions> = {
       {
         kind: "upstash",
         expiresAfterMs: keySettings(settings, false).expiresAfterMs,
-        timeoutMs: settings.timeoutMs ?? 5000,
+        timeoutMs: ms("timeoutMs", settings.timeoutMs, 5000, 1, 600_000),
         address: settings.url === undefined ? undefined : addressOf(settings.url).address,
       },
       async () => new (await import("./upstash_storage.ts")).UpstashStorage(settings),

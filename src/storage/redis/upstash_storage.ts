@@ -10,6 +10,7 @@ import { keySettings, ScriptedStore, type ScriptRunner } from "./scripts.ts";
 import { checkUpstashCredentials, type UpstashClient, type UpstashStorageOptions } from "./options.ts";
 import { addressOf, type Endpoint, storageFailure } from "./errors.ts";
 import { upstashRestClient } from "./upstash_rest.ts";
+import { ms } from "../../core/config/config.ts";
 
 export type { KeyOptions } from "./scripts.ts";
 export type { UpstashClient, UpstashStorageOptions };
@@ -44,7 +45,7 @@ export class UpstashStorage implements Storage {
     const settings = keySettings(options, false);
     this.keyPrefix = settings.keyPrefix;
     this.expiresAfterMs = settings.expiresAfterMs;
-    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.timeoutMs = ms("timeoutMs", options.timeoutMs, 5000, 1, 600_000);
     const redis = options.redis ?? buildClient(options);
     const endpoint = upstashEndpoint(options);
     this.address = endpoint.address;
@@ -83,7 +84,7 @@ export class UpstashStorage implements Storage {
 function buildClient(options: UpstashStorageOptions): UpstashClient {
   const { url, token } = checkUpstashCredentials(options);
   // No retries: the publisher retries with backoff, and reports once per outage.
-  return upstashRestClient(url, token, options.timeoutMs ?? 5000);
+  return upstashRestClient(url, token, ms("timeoutMs", options.timeoutMs, 5000, 1, 600_000));
 }
 
 /** Where the requests go, for messages: the URL's scheme, host and port, or the client's when only a client is given. */
