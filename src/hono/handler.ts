@@ -21,7 +21,7 @@ import { internals } from "../core/exporter/exporter.ts";
  * ```
  */
 export function metricsHandler(exporter: Exporter): Middleware {
-  const implementation = internals(exporter);
+  const implementation = internals(exporter, 'app.get("/metrics", metricsHandler(exporter))');
   return (context) => {
     const c = context as Context;
     implementation.bind(c.env);

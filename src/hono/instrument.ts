@@ -65,7 +65,7 @@ export function instrument(
   }
   if (instrumented.has(app)) throw new TypeError("this app is instrumented already: call instrument() once per app");
   instrumented.add(app);
-  const recorder = new HttpRecorder(internals(options.exporter), options);
+  const recorder = new HttpRecorder(internals(options?.exporter, "instrument(app, { exporter })"), options);
   wrapRouter(hono);
   wrapErrorHandler(hono);
   const fetch = app.fetch;

@@ -30,7 +30,8 @@ export type { PrometheusOptions };
  * ```
  */
 export function prometheus(options: PrometheusOptions): Middleware {
-  const recorder = new HttpRecorder(internals(options.exporter), options);
+  const exporter = internals(options?.exporter, "app.use(prometheus({ exporter }))");
+  const recorder = new HttpRecorder(exporter, options);
   return async function prometheusMiddleware(context, next) {
     const c = context as Context;
     const metrics = recorder.ready(c.env);

@@ -384,7 +384,13 @@ export type { WorkerState };
  * The implementation behind a public {@link Exporter}, for the middleware, the handler and the
  * adapters; a ConfigError for an object that `createExporter` did not make.
  */
-export function internals(exporter: Exporter): ProcessExporter {
+export function internals(exporter: Exporter | undefined, usage?: string): ProcessExporter {
   if (exporter instanceof ProcessExporter) return exporter;
+  if (exporter === undefined || exporter === null) {
+    throw new ConfigError(
+      "exporter",
+      `is missing: create one with const exporter = createExporter()` + (usage ? ` and pass it: ${usage}` : ""),
+    );
+  }
   throw new ConfigError("exporter", "is not an exporter made by createExporter; pass the one createExporter returned");
 }
