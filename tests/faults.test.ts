@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { Hono } from "hono";
 import { createExporter, metricsHandler, prometheus, Registry } from "../mod.ts";
+import { createExporter as createNodeExporter } from "../src/adapter/node/index.ts";
 import { resolveConfig } from "../src/core/config/config.ts";
 import { envFromObject } from "../src/core/env.ts";
 import { ConfigError } from "../src/core/errors.ts";
@@ -378,14 +379,25 @@ describe("fault catalogue: storage unreachable or unwritable", () => {
     await exporter.onExit();
   });
 
-  test("PROMETHEUS_MULTIPROC_DIR naming a regular file: the scrape says it cannot create the directory", async () => {
+  test("PROMETHEUS_MULTIPROC_DIR naming a regular file: whenReady rejects with one ConfigError saying what to fix", async () => {
     const file = join(tempDir().replace(/metrics$/, ""), "a-file");
     writeFileSync(file, "");
-    const { exporter, app, scrape } = appOver(new FilesystemStorage({ directory: file }));
-    assert.equal((await app.request("/users/1")).status, 200);
-    const res = await scrape();
-    assert.equal(res.status, 503);
-    assert.match(await res.text(), /cannot create .*a-file; check PROMETHEUS_MULTIPROC_DIR/);
+    const logger = new MemoryLogger();
+    const exporter = createNodeExporter({ registry: new Registry(), multiprocDir: file, metricsServer: false, logger });
+    const app = new Hono();
+    app.use(prometheus({ exporter }));
+    app.get("/users/:id", (c) => c.text("ok"));
+    app.get("/metrics", metricsHandler(exporter));
+    await assert.rejects(
+      exporter.whenReady(),
+      configError("PROMETHEUS_MULTIPROC_DIR", /a-file is not a directory .*point PROMETHEUS_MULTIPROC_DIR/),
+    );
+    assert.equal(logger.lines.length, 1, `one line, not four:\n${logger.lines.join("\n")}`);
+    assert.equal((await app.request("/users/1")).status, 200, "the app keeps serving");
+    const res = await app.request("/metrics");
+    assert.equal(res.status, 500, "a configuration that cannot work, not an outage to retry");
+    assert.match(await res.text(), /ConfigError: PROMETHEUS_MULTIPROC_DIR: .*is not a directory/);
+    assert.equal(logger.lines.length, 1, "nothing retried it");
     await exporter.onExit();
   });
 

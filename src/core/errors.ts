@@ -47,3 +47,12 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }
+
+/** The ConfigError in `error` or its causes, if any: a failure that no retry can mend. */
+export function configErrorIn(error: unknown): ConfigError | undefined {
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
+    if (e instanceof ConfigError) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

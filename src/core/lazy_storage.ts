@@ -5,7 +5,7 @@
  * known until the load (a peer dependency not installed) fails each call with a StorageError.
  * @module
  */
-import { describeError, StorageError } from "./errors.ts";
+import { ConfigError, describeError, StorageError } from "./errors.ts";
 import type { ProcessUpdate, PublishOutcome, Retirement, Storage, StoredState } from "./storage.ts";
 
 /** A storage loaded on first use. */
@@ -44,7 +44,7 @@ export class LazyStorage implements Storage {
   #storage(): Promise<Storage> {
     return this.#loaded ??= this.#load().catch((error) => {
       this.#loaded = undefined; // tried again at the next call
-      if (error instanceof StorageError) throw error;
+      if (error instanceof StorageError || error instanceof ConfigError) throw error;
       throw new StorageError(this.kind, `cannot load the ${this.kind} backend: ${describeError(error)}`, {
         cause: error,
       });

@@ -31,6 +31,26 @@ console.log("npm package: every entry point loads on plain Node and counts a req
 JS
 node smoke.mjs
 
+# What a new project without the optional peer gets: one ConfigError that says what to install.
+cat > peer.mjs <<'JS'
+import { prometheus, Registry } from "hono-prometheus-exporter";
+import { createExporter } from "hono-prometheus-exporter/node";
+const exporter = createExporter({ registry: new Registry(), redis: { url: "redis://127.0.0.1:1" }, metricsServer: false });
+const refused = await exporter.whenReady().then(() => undefined, (error) => error);
+if (refused?.name !== "ConfigError" || !/npm install @redis\/client/.test(refused.message)) {
+  throw new Error(`whenReady without @redis/client: ${refused}`);
+}
+await exporter.onExit();
+try {
+  prometheus();
+  throw new Error("prometheus() without options did not throw");
+} catch (error) {
+  if (error.name !== "ConfigError" || !/createExporter\(\)/.test(error.message)) throw error;
+}
+console.log("npm package: without @redis/client whenReady rejects with a ConfigError naming the fix; prometheus() without an exporter too");
+JS
+node peer.mjs
+
 # Source maps resolve: every map in the package carries the sources it points at.
 node -e '
 const fs = require("node:fs"), path = require("node:path");

@@ -8,7 +8,7 @@ import type { Registry } from "../values/metrics.ts";
 import type { Collector } from "../collect/collector.ts";
 import type { ResolvedConfig } from "../config/config.ts";
 import { type Core, type ExporterParts, type InternalOptions, wire } from "./wiring.ts";
-import { ConfigError, describeError } from "../errors.ts";
+import { ConfigError, configErrorIn, describeError } from "../errors.ts";
 import type { Exporter } from "../api/types.ts";
 import { type Hook, type HookName, runHook } from "./hooks.ts";
 import type { ProcessIdentity } from "../publish/identity.ts";
@@ -19,7 +19,7 @@ import { type ExpositionFormat, render } from "../render/render.ts";
 import type { Runtime, ServerHandle } from "../runtime.ts";
 import type { SelfMetrics } from "./self_metrics.ts";
 import { plainAnswer } from "./scrape.ts";
-import { finalPublish, shutDown } from "./shutdown.ts";
+import { finalPublish, onShutdownSignal } from "./shutdown.ts";
 import { standBy, startServerWithRetry } from "../serve/bind_retry.ts";
 import type { Storage } from "../storage.ts";
 import { within } from "../serve/deadline.ts";
@@ -160,16 +160,22 @@ export class ProcessExporter implements Exporter {
 
   async #whenReady(): Promise<void> {
     if (!this.#started) await this.onStarting();
-    return this.#run("whenReady", {}, async () => {
+    // A configuration that cannot work (a missing peer package, a file where the directory should
+    // be) shows at the first publish: whenReady rejects with it, said once; a storage outage
+    // never does (publishing goes on, with backoff).
+    let fatal: ConfigError | undefined;
+    await this.#run("whenReady", {}, async () => {
       this.workerMetrics.setState("running");
       this.#copyCheck = this.runtime.otherPromClient?.();
       this.#checkCopies();
       this.#startSampling();
+      fatal = await this.publisher.publish().then(() => undefined, (error) => configErrorIn(error));
+      if (fatal !== undefined) return;
       this.publisher.start(this.config.publishIntervalMs);
       this.#installSignalHandler();
-      await this.publisher.publish().catch(() => {});
       if (this.config.metricsServer) await this.startMetricsServer();
     });
+    if (fatal !== undefined) throw fatal;
   }
 
   /** Runs the `postFork` hook in a new worker: `workerId` becomes its `worker_id`. */
@@ -335,27 +341,10 @@ export class ProcessExporter implements Exporter {
     (this.runtime.unrefTimer ?? unrefIfPossible)(this.#workerTimer);
   }
 
-  /**
-   * SIGINT/SIGTERM: the worker state becomes `quitting` and everything is published. When the app
-   * has a handler of its own for the signal, that handler decides when the process ends: the
-   * exporter keeps publishing on its interval meanwhile (the app may call `onExit()` last).
-   * Otherwise the exporter ends the process itself (code 0; a second signal, code 1).
-   */
   #installSignalHandler(): void {
     const listen = this.runtime.onShutdownSignal;
     if (this.#options.handleSignals === false || listen === undefined || this.#removeSignalListener) return;
-    let stopping = false;
-    this.#removeSignalListener = listen(async (signal, appListens) => {
-      if (stopping) {
-        if (appListens) return;
-        this.workerMetrics.setState("aborting");
-        this.runtime.exit?.(1);
-        return;
-      }
-      stopping = true;
-      if (appListens) await this.workerInt(signal);
-      else await shutDown(this, signal, { exit: this.runtime.exit });
-    });
+    this.#removeSignalListener = listen(onShutdownSignal(this, this.runtime));
   }
 
   #run(

@@ -8,7 +8,7 @@
  */
 import type { Collection, Collector } from "../collect/collector.ts";
 import type { Continuity } from "../collect/continuity.ts";
-import { describeError, StorageError } from "../errors.ts";
+import { configErrorIn, describeError, StorageError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Publisher } from "../publish/publisher.ts";
 import { contentTypeOf, dropCollisions, negotiateFormat } from "../render/render.ts";
@@ -86,6 +86,8 @@ export class Scrape {
       this.#failing = false;
       return new Response(body, { headers: { "content-type": contentTypeOf(format) } });
     } catch (error) {
+      const config = configErrorIn(error);
+      if (config !== undefined) return plainAnswer(500, `metrics are not available: ${describeError(config)}`);
       p.selfMetrics.scrapeErrors.inc({ backend: kind });
       const message = `reading ${kind} storage for a scrape failed: ${describeError(error)}`;
       if (!this.#failing) p.logger.error(message);
@@ -124,6 +126,7 @@ export class Scrape {
       beforeCollect?.().catch(() => {}),
     ]);
     const error = publishOnScrape ? outcome.error : publisher.lastError;
+    if (configErrorIn(error) !== undefined) throw error;
     // Serving what storage holds while this process cannot write to it would hide the failure
     // behind a 200 (an unwritable directory reads as empty): the scrape fails with the reason.
     if (error !== undefined && !(error instanceof StorageError && error.transient)) {

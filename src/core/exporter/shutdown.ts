@@ -3,11 +3,12 @@
  * primary and each worker) and `deno serve --parallel` isolates: `workerInt` (state `quitting`,
  * values published), then what the caller must drain (the app's server, so that requests in
  * flight are recorded; the workers), then `onExit` (the last publish, marked exited), then what
- * must follow it (peers told), then the exit. A second call while one runs does nothing.
+ * must follow it (peers told), then the exit. A second call while one runs does nothing. Beside
+ * it: the final publish, bounded by `shutdownTimeoutMs`, and the exporter's own signal handling.
  * @module
  */
 import type { Exporter } from "../api/types.ts";
-import { describeError } from "../errors.ts";
+import { configErrorIn, describeError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Publisher } from "../publish/publisher.ts";
 import { within } from "../serve/deadline.ts";
@@ -71,6 +72,7 @@ export async function finalPublish(publisher: Publisher, options: FinalPublishOp
       await within(publisher.publish({ exited: true }), Math.max(1, left()), timeout);
       return;
     } catch (error) {
+      if (configErrorIn(error) !== undefined) return; // said once already; no retry mends it
       lastError = error;
     }
     if (left() <= 1) break;
@@ -84,4 +86,28 @@ export async function finalPublish(publisher: Publisher, options: FinalPublishOp
       `(shutdownTimeoutMs): ${series < 0 ? "what was" : `${series} series`} recorded since the last delivered ` +
       `publish ${series === 1 ? "is" : "are"} lost` + (requests > 0 ? `, among them ${requests} request(s)` : ""),
   );
+}
+
+/**
+ * SIGINT/SIGTERM: the worker state becomes `quitting` and everything is published. When the app
+ * has a handler of its own for the signal, that handler decides when the process ends: the
+ * exporter keeps publishing on its interval meanwhile (the app may call `onExit()` last).
+ * Otherwise the exporter ends the process itself (code 0; a second signal, code 1).
+ */
+export function onShutdownSignal(
+  exporter: Exporter & { readonly workerMetrics: { setState(state: "aborting"): void } },
+  runtime: { readonly exit?: (code: number) => void },
+): (signal: string, appListens: boolean | undefined) => Promise<void> {
+  let stopping = false;
+  return async (signal, appListens) => {
+    if (stopping) {
+      if (appListens) return;
+      exporter.workerMetrics.setState("aborting");
+      runtime.exit?.(1);
+      return;
+    }
+    stopping = true;
+    if (appListens) await exporter.workerInt(signal);
+    else await shutDown(exporter, signal, { exit: runtime.exit });
+  };
 }

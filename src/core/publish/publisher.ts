@@ -8,7 +8,7 @@
  */
 import type { Registry } from "../values/metrics.ts";
 import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
-import { describeError, StorageError } from "../errors.ts";
+import { type ConfigError, configErrorIn, describeError, StorageError } from "../errors.ts";
 import type { ProcessIdentity } from "./identity.ts";
 import type { Logger } from "../log.ts";
 import type { MultiprocessMode } from "../values/modes.ts";
@@ -89,6 +89,8 @@ export class Publisher {
   #failures = 0;
   #lastError: unknown;
   #droppedWarned = new Set<string>();
+  /** A configuration that cannot work, found by a publish: nothing is sent or retried again. */
+  #fatal: ConfigError | undefined;
   #lastHeartbeat = 0;
   /** The heartbeat of the last acknowledged publish; 0 when storage holds nothing of this process. */
   #ackedHeartbeat = 0;
@@ -150,6 +152,7 @@ export class Publisher {
    * stay pending and are sent by the next publish.
    */
   publish(options: { exited?: boolean } = {}): Promise<void> {
+    if (this.#fatal !== undefined) return Promise.reject(this.#fatal);
     const run = this.#chain.then(() => this.#publishOnce(options.exited ?? false, 0, false, false));
     this.#chain = run.catch(() => {});
     return run.then(() => {});
@@ -160,6 +163,7 @@ export class Publisher {
    * (`publishAndRead`): the state, or undefined when it was not read. Rejects when the publish fails.
    */
   publishAndRead(): Promise<StoredState | undefined> {
+    if (this.#fatal !== undefined) return Promise.reject(this.#fatal);
     const run = this.#chain.then(() => this.#publishOnce(false, 0, true, false));
     this.#chain = run.catch(() => {});
     return run;
@@ -377,6 +381,14 @@ export class Publisher {
   }
 
   #failed(error: unknown, seconds: number): void {
+    const config = configErrorIn(error);
+    if (config !== undefined) {
+      // Said once; the exporter's whenReady rejects with it, and scrapes answer it.
+      this.#fatal = config;
+      this.stop();
+      this.#o.logger.error(`publishing to ${this.#o.storage.kind} storage cannot work: ${config.message}`);
+      throw config;
+    }
     this.#failures++;
     this.#lastError = error;
     if (this.#failures === 1) {

@@ -9,7 +9,7 @@ import { Buffer } from "node:buffer";
 import { constants, type Stats } from "node:fs";
 import * as fs from "node:fs/promises";
 import { join } from "node:path";
-import { StorageError } from "../../core/errors.ts";
+import { ConfigError, StorageError } from "../../core/errors.ts";
 import type {
   MetricDescriptor,
   ProcessUpdate,
@@ -318,6 +318,15 @@ export class FilesystemStorage implements Storage {
       () => {},
       (error) => {
         this.#ready = undefined;
+        const code = errorCode(error);
+        if (code === "EEXIST" || code === "ENOTDIR") {
+          // A file where the directory should be: no retry mends that.
+          throw new ConfigError(
+            "PROMETHEUS_MULTIPROC_DIR",
+            `${this.directory} is not a directory (a file is in its place, or in the place of a parent); ` +
+              "point PROMETHEUS_MULTIPROC_DIR (or multiprocDir) at a directory, or remove that file",
+          );
+        }
         throw fsError(`cannot create ${this.directory}; check PROMETHEUS_MULTIPROC_DIR`, error);
       },
     );

@@ -68,7 +68,7 @@ export const redisDriver: StorageDriver<RemoteOptions> = {
       } catch (error) {
         if (/@redis\/client/.test(String(error))) {
           throw new ConfigError(
-            "REDIS_ENABLED",
+            options.redis !== undefined ? "redis" : "REDIS_ENABLED",
             "Redis over TCP needs the @redis/client package: npm install @redis/client (Deno: deno add npm:@redis/client)",
           );
         }
