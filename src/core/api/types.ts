@@ -44,7 +44,11 @@ export interface CommonOptions {
   readonly flushWindowMs?: number;
   /** Publish this process's values before each scrape it serves. Default true. */
   readonly publishOnScrape?: boolean;
-  /** Scrapes within this window share one storage read. Default 1000; 0 shares only concurrent ones. */
+  /**
+   * Scrapes within this window of the last one share its publish and read: default 1000 where reads
+   * cost requests (Upstash, Redis over TCP), 0 on the filesystem and memory, where only the scrapes
+   * under way together share one.
+   */
   readonly minScrapeIntervalMs?: number;
   /** After this long without a publish a process is no longer live. Default 3 publish intervals, at least 15000. */
   readonly staleAfterMs?: number;

@@ -120,7 +120,15 @@ export function resolveConfig(options: ConfigOptions, env: EnvSource, defaults: 
     gaugeModes,
     publishAfterResponse: options.publishAfterResponse ?? edge,
     flushWindowMs: ms("flushWindowMs", options.flushWindowMs, 1000, 0, 60_000),
-    minScrapeIntervalMs: ms("minScrapeIntervalMs", options.minScrapeIntervalMs, 1000, 0, 3_600_000),
+    // Reads that cost money (Upstash, Redis) are shared within a second; local reads only among
+    // the scrapes under way together, so that every scrape by hand is exact.
+    minScrapeIntervalMs: ms(
+      "minScrapeIntervalMs",
+      options.minScrapeIntervalMs,
+      defaults.localStorage ? 0 : 1000,
+      0,
+      3_600_000,
+    ),
     shutdownTimeoutMs: ms("shutdownTimeoutMs", options.shutdownTimeoutMs, 10_000, 1, 600_000),
     publicMetrics: options.publicMetrics ?? readEnv(env, "PROMETHEUS_METRICS_PUBLIC", parseBoolean) ?? !edge,
     tls: resolveTls(options.tls ?? {}, env),
