@@ -14,7 +14,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { parseInteger, readEnv } from "../../core/env.ts";
-import type { Exporter, ServerHandle } from "../../core/api/types.ts";
+import type { Exporter } from "../../core/api/types.ts";
 import type { InternalOptions, ProcessExporter } from "../../core/exporter/exporter.ts";
 import { flushPeers } from "../../core/exporter/peer_flush.ts";
 import { shutDown, shuttingDown } from "../../core/exporter/shutdown.ts";
@@ -23,6 +23,7 @@ import { Counter } from "../../core/values/metrics.ts";
 import { checkOptions, without } from "../../core/config/options.ts";
 import { ms } from "../../core/config/config.ts";
 import { HOST_ENTRY_OPTIONS, hostEnv, type HostExporterOptions } from "../entry/host_exporter.ts";
+import { type AppServer, drain } from "./app_server.ts";
 
 /**
  * Options of {@link supervise}: those of the host entries but `workerId` (each worker's is its
@@ -49,8 +50,12 @@ const SET_BY_THE_SUPERVISOR = {
 /** The exporter factory of an entry: the supervisor hands it each process's settings. */
 type CreateExporter = (options: InternalOptions & StorageChoice) => ProcessExporter;
 
-/** Starts the app in a worker, with the worker's exporter; returns the app's server. */
-export type WorkerMain = (exporter: Exporter, slot: string) => Promise<ServerHandle> | ServerHandle;
+/**
+ * Starts the app in a worker, with the worker's exporter; returns the app's server (or a promise
+ * of it), which the worker drains on SIGTERM before its last publish: what `node:http`'s
+ * `createServer`, `@hono/node-server`'s `serve`, `Bun.serve` or this package's `serve` gives.
+ */
+export type WorkerMain = (exporter: Exporter, slot: string) => AppServer | Promise<AppServer>;
 
 const SLOT_ENV = "HONO_PROMETHEUS_WORKER_SLOT";
 const SIGNALS = ["SIGHUP", "SIGTTIN", "SIGTTOU", "SIGINT", "SIGTERM"] as const;
@@ -84,7 +89,7 @@ async function runWorker(
   await exporter.whenReady();
   process.send?.("hono-prometheus:ready");
   // Requests in flight finish, and are recorded, before the last publish.
-  const stop = (signal: string) => shutDown(exporter, signal, { drain: () => server.close(), exit: process.exit });
+  const stop = (signal: string) => shutDown(exporter, signal, { drain: () => drain(server), exit: process.exit });
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGQUIT", async () => {
