@@ -14,7 +14,7 @@ import type { Logger } from "../log.ts";
 import type { MultiprocessMode } from "../values/modes.ts";
 import { splitSeriesKey } from "../codec/series_key.ts";
 import { type DropReason, encodeSnapshot } from "./snapshot.ts";
-import { droppedLine, lossLine } from "./lines.ts";
+import { droppedLine, lossLine, type Undelivered, undelivered } from "./lines.ts";
 import {
   type MetricDescriptor,
   NOTHING_RESTORED,
@@ -26,7 +26,7 @@ import {
 } from "../storage.ts";
 import { RestorePoint } from "../collect/restore_point.ts";
 import { unrefIfPossible, type UnrefTimer } from "../timers.ts";
-import { combine, decodeCounter } from "../codec/values.ts";
+import { combine } from "../codec/values.ts";
 
 /** What the publisher reports, for the exporter's own metrics. */
 export interface PublisherEvents {
@@ -125,26 +125,13 @@ export class Publisher {
    * What storage has not acknowledged of this process's values now: how many series differ from
    * what it acknowledged, and by how much each counter metric is ahead (for the shutdown's last word).
    */
-  async undelivered(): Promise<{ series: number; counters: Map<string, number> }> {
+  undelivered(): Promise<Undelivered> {
     const o = this.#o;
-    const ahead: Array<[string, string]> = [];
-    const descriptors = await encodeSnapshot(o.registry, {
-      gaugeModes: o.gaugeModes,
-      seriesLimit: o.seriesLimit,
-      known: this.#acked,
-      now: o.clock(),
-      onDropped: () => {},
-    }, (key, value) => {
-      if (this.#acked.get(key) !== value) ahead.push([key, value]);
-    });
-    const counters = new Map<string, number>();
-    for (const [key, value] of ahead) {
-      const metric = splitSeriesKey(key)[0];
-      if (descriptors.get(metric)?.type !== "counter") continue;
-      const more = (decodeCounter(value) ?? 0) - (decodeCounter(this.#acked.get(key) ?? "0") ?? 0);
-      counters.set(metric, (counters.get(metric) ?? 0) + more);
-    }
-    return { series: ahead.length, counters };
+    return undelivered(
+      o.registry,
+      { gaugeModes: o.gaugeModes, seriesLimit: o.seriesLimit, now: o.clock() },
+      this.#acked,
+    );
   }
 
   /**
