@@ -75,16 +75,15 @@ export interface StandByOptions {
  * one takes over when the holder goes away.
  */
 export function standBy(serve: NonNullable<Runtime["serve"]>, handler: FetchHandler, options: StandByOptions): void {
+  // Expected on every start of `deno serve --parallel` (one isolate binds, the others wait): said
+  // only when it matters, at the takeover.
   const where = `${options.hostname}:${options.port}`;
-  options.logger.warn(
-    `metrics server port ${where} is held by another process or isolate; standing by to take it over`,
-  );
   const schedule = () => (options.unrefTimer ?? unrefIfPossible)(setTimeout(attempt, options.everyMs));
   const attempt = async () => {
     if (!options.wanted()) return;
     try {
       options.taken(await serve(handler, { port: options.port, hostname: options.hostname, tls: options.tls }));
-      options.logger.warn(`metrics server taken over on ${where}`);
+      options.logger.warn(`metrics server taken over on ${where}: the process or isolate that served it went away`);
     } catch {
       schedule();
     }
