@@ -85,8 +85,14 @@ for resolution in nodenext bundler; do
     --module "$module" --moduleResolution "$resolution" types.ts
   echo "npm package: the types check under moduleResolution $resolution"
 done
-./node_modules/.bin/hono-prometheus-exporter help 2>&1 | grep -q "usage: hono-prometheus-exporter serve"
-echo "npm package: the hono-prometheus-exporter command is installed and runs"
+help=$(./node_modules/.bin/hono-prometheus-exporter help 2>&1)
+case "$help" in *"usage: hono-prometheus-exporter <command>"*"serve"*) ;; *) echo "the installed command's help does not read as expected: $help"; exit 1 ;; esac
+version=$(./node_modules/.bin/hono-prometheus-exporter --version)
+expected=$(node -p 'require("./node_modules/hono-prometheus-exporter/package.json").version')
+[ "$version" = "$expected" ] || { echo "hono-prometheus-exporter --version printed '$version', the package is $expected"; exit 1; }
+status=0; ./node_modules/.bin/hono-prometheus-exporter frobnicate >/dev/null 2>unknown.err || status=$?
+[ "$status" = 2 ] && grep -q "frobnicate" unknown.err || { echo "an unknown command exited $status: $(cat unknown.err)"; exit 1; }
+echo "npm package: the hono-prometheus-exporter command is installed: help, --version ($version), an unknown command exits 2"
 
 # The lowest versions the peer ranges allow (hono >=4.8.0, prom-client ^15.0.0) work as well.
 lowest=$(mktemp -d)
