@@ -1,13 +1,15 @@
 /**
- * The HTTP metrics (the README's Metrics table: requests, duration, sizes, failures, error
+ * The HTTP metrics (docs/metrics.md: requests, duration, sizes, failures, error
  * handling), declared once per registry and namespace.
  * @module
  */
 import type { Registry } from "../core/values/metrics.ts";
 import { Counter, Histogram } from "../core/values/metrics.ts";
 import { RequestTable } from "./request_table.ts";
+import { SizeTable } from "./size_table.ts";
 import type { HttpNaming } from "../core/api/types.ts";
 import { recordingKey } from "./outermost.ts";
+import { ConfigError } from "../core/errors.ts";
 
 /** Default request duration buckets, in seconds. */
 export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
@@ -59,7 +61,8 @@ export interface HttpMetrics {
   /** Request counter and duration histogram. */
   readonly requests: RequestTable;
   readonly requestSize: Histogram<string>;
-  readonly responseSize: Histogram<string>;
+  /** Recorded on (nearly) every request, so kept in a table like the requests (see `size_table.ts`). */
+  readonly responseSize: SizeTable;
   readonly failed: Counter<string>;
   readonly errorHandling: Counter<string>;
   /** The property under which the outermost recorder marks a request it records into these metrics. */
@@ -78,6 +81,10 @@ export interface HttpMetricsOptions {
   readonly durationBuckets?: readonly number[];
   /** Size buckets, in bytes. */
   readonly sizeBuckets?: readonly number[];
+  /** Prepended to the names of naming "@hono/prometheus". */
+  readonly prefix?: string;
+  /** Names of the custom labels of the request counter and histogram. */
+  readonly customLabels?: readonly string[];
 }
 
 const declared = new WeakMap<Registry, Map<string, HttpMetrics>>();
@@ -87,22 +94,37 @@ export function httpMetrics(registry: Registry, options: HttpMetricsOptions): Ht
   let byNamespace = declared.get(registry);
   if (byNamespace === undefined) declared.set(registry, byNamespace = new Map());
   const naming = options.naming ?? "exporter";
-  const key = `${options.namespace} ${naming}`;
+  const prefix = options.prefix ?? "";
+  const key = `${options.namespace} ${naming} ${prefix}`;
+  const custom = options.customLabels ?? [];
   const existing = byNamespace.get(key);
-  if (existing !== undefined) return existing;
+  if (existing !== undefined) {
+    const had = existing.requests.customLabels;
+    if (had.length !== custom.length || had.some((name, i) => name !== custom[i])) {
+      throw new ConfigError(
+        "customLabels",
+        `${existing.requests.counter.name} is already recorded in this registry with the custom labels ` +
+          `[${had.join(", ")}], not [${
+            custom.join(", ")
+          }]: give every middleware of one registry the same customLabels`,
+      );
+    }
+    return existing;
+  }
   const p = `${options.namespace}_worker_`;
   const registers = [registry];
   const route = ["method", "route"];
   const honoPrometheus = naming === "@hono/prometheus";
   const metrics: HttpMetrics = {
     requests: new RequestTable({
-      counterName: honoPrometheus ? "http_requests_total" : `${p}requests_total`,
-      histogramName: honoPrometheus ? "http_request_duration_seconds" : `${p}request_duration_seconds`,
+      counterName: honoPrometheus ? `${prefix}http_requests_total` : `${p}requests_total`,
+      histogramName: honoPrometheus ? `${prefix}http_request_duration_seconds` : `${p}request_duration_seconds`,
       bounds: [
         ...(options.durationBuckets ?? (honoPrometheus ? HONO_PROMETHEUS_DURATION_BUCKETS : DEFAULT_DURATION_BUCKETS)),
       ],
       okLabel: honoPrometheus,
       workerId: options.workerId,
+      customLabels: custom,
     }),
     requestSize: new Histogram({
       name: `${p}request_size_bytes`,
@@ -111,13 +133,11 @@ export function httpMetrics(registry: Registry, options: HttpMetricsOptions): Ht
       buckets: [...(options.sizeBuckets ?? DEFAULT_SIZE_BUCKETS)],
       registers,
     }),
-    responseSize: new Histogram({
-      name: `${p}response_size_bytes`,
-      help: "Size of HTTP response bodies whose length is known, in bytes.",
-      labelNames: route,
-      buckets: [...(options.sizeBuckets ?? DEFAULT_SIZE_BUCKETS)],
-      registers,
-    }),
+    responseSize: new SizeTable(
+      `${p}response_size_bytes`,
+      "Size of HTTP response bodies whose length is known, in bytes.",
+      [...(options.sizeBuckets ?? DEFAULT_SIZE_BUCKETS)],
+    ),
     failed: new Counter({
       name: `${p}failed_requests_total`,
       help: "HTTP requests whose handler threw or whose status was 5xx, by error type.",
@@ -135,6 +155,7 @@ export function httpMetrics(registry: Registry, options: HttpMetricsOptions): Ht
   // prom-client registries hold any object with its metric shape; this one renders like the rest.
   registry.registerMetric(metrics.requests.counter as unknown as Parameters<Registry["registerMetric"]>[0]);
   registry.registerMetric(metrics.requests.histogram as unknown as Parameters<Registry["registerMetric"]>[0]);
+  registry.registerMetric(metrics.responseSize as unknown as Parameters<Registry["registerMetric"]>[0]);
   byNamespace.set(key, metrics);
   return metrics;
 }

@@ -64,8 +64,12 @@ export function instrument(
     throw new TypeError("instrument() takes a Hono app (new Hono()); for other apps use the prometheus() middleware");
   }
   if (instrumented.has(app)) throw new TypeError("this app is instrumented already: call instrument() once per app");
+  const recorder = new HttpRecorder(
+    internals(options?.exporter, "instrument(app, { exporter })"),
+    options,
+    "instrument",
+  );
   instrumented.add(app);
-  const recorder = new HttpRecorder(internals(options?.exporter, "instrument(app, { exporter })"), options);
   wrapRouter(hono);
   wrapErrorHandler(hono);
   const fetch = app.fetch;

@@ -31,7 +31,7 @@ export type { PrometheusOptions };
  */
 export function prometheus(options: PrometheusOptions): Middleware {
   const exporter = internals(options?.exporter, "app.use(prometheus({ exporter }))");
-  const recorder = new HttpRecorder(exporter, options);
+  const recorder = new HttpRecorder(exporter, options, "prometheus");
   return async function prometheusMiddleware(context, next) {
     const c = context as Context;
     const metrics = recorder.ready(c.env);

@@ -4,12 +4,14 @@
  * either of them observed, and the hand-off of the flush window's publish after a response.
  * @module
  */
-import { ConfigError, describeError } from "../core/errors.ts";
+import { describeError } from "../core/errors.ts";
+import type { Context } from "hono";
 import type { PrometheusOptions } from "../core/api/types.ts";
 import type { ProcessExporter } from "../core/exporter/exporter.ts";
 import { onMalformedRequest } from "../core/serve/malformed.ts";
-import { responseContentLength } from "./content_length.ts";
+import { declaredLength, noteResponseBodies, responseSize } from "./content_length.ts";
 import { type HttpMetrics, httpMetrics } from "./http_metrics.ts";
+import { checkHttpOptions, CustomLabels } from "./http_options.ts";
 
 /** The HTTP options of the middleware and the wrapper. */
 export type HttpOptions = Omit<PrometheusOptions, "exporter">;
@@ -35,15 +37,22 @@ export class HttpRecorder {
   #afterResponse = false;
   #noExecutionContext = false;
   #recordFailures = 0;
+  #noteFailures = 0;
   readonly #handed: HandOff;
+  readonly #custom: CustomLabels | undefined;
 
   /**
    * @param exporter The exporter whose registry and configuration the metrics follow.
-   * @param options Buckets and labels.
+   * @param options Buckets and labels, checked here: an option that cannot work throws a ConfigError.
+   * @param entry Which call made it, for the errors.
    */
-  constructor(exporter: ProcessExporter, options: HttpOptions) {
+  constructor(exporter: ProcessExporter, options: PrometheusOptions, entry: "prometheus" | "instrument") {
+    checkHttpOptions(options, entry);
     this.#exporter = exporter;
     this.#options = options;
+    this.#custom = options.customLabels === undefined
+      ? undefined
+      : new CustomLabels(options.customLabels, options.customLabelLimit, exporter.logger);
     let handed = handOffs.get(exporter);
     if (handed === undefined) handOffs.set(exporter, handed = { publish: undefined });
     this.#handed = handed;
@@ -53,6 +62,20 @@ export class HttpRecorder {
 
   /** The metrics, set up at the first request (with its bindings on the edge); undefined when they are off. */
   ready(bindings: unknown): HttpMetrics | undefined {
+    // What a runtime's Responses do not tell of their size is noted as each is built, from the
+    // first request on (Workers refuse a Response built at startup); again when a server has put
+    // its own Response in place since.
+    try {
+      noteResponseBodies();
+    } catch (error) {
+      // Tried once per global Response: sizes the runtime does not tell are then not recorded.
+      if (this.#noteFailures++ === 0) {
+        this.#exporter.logger.error(
+          `response bodies could not be noted (${describeError(error)}); ` +
+            "where the runtime does not tell a response's size, only its content-length header gives it",
+        );
+      }
+    }
     if (this.#metrics === undefined && !this.#disabled) this.#setUp(bindings);
     return this.#metrics;
   }
@@ -62,10 +85,7 @@ export class HttpRecorder {
     exporter.bind(bindings);
     try {
       const { namespace, publishAfterResponse } = exporter.config;
-      const { durationBuckets, sizeBuckets, requestsByWorker, naming } = this.#options;
-      if (naming !== undefined && naming !== "exporter" && naming !== "@hono/prometheus") {
-        throw new ConfigError("naming", `must be "exporter" or "@hono/prometheus", not ${JSON.stringify(naming)}`);
-      }
+      const { durationBuckets, sizeBuckets, requestsByWorker, naming, prefix } = this.#options;
       const workerId = requestsByWorker ? () => exporter.workerMetrics.workerId : () => undefined;
       const table = this.#metrics = httpMetrics(exporter.registry, {
         namespace,
@@ -73,6 +93,8 @@ export class HttpRecorder {
         workerId,
         durationBuckets,
         sizeBuckets,
+        prefix,
+        customLabels: this.#custom?.names,
       });
       this.#afterResponse = publishAfterResponse;
       // Requests the server answered 400 before any app could see them are counted here too (once
@@ -93,8 +115,9 @@ export class HttpRecorder {
   /**
    * Records one request: `response` is undefined when the request threw past the app; `error` is
    * what was thrown, or what Hono's error handler received (`handled`). Then (with
-   * `publishAfterResponse`) hands the flush window's publish to `context.executionCtx.waitUntil`. Metrics never
-   * fail a request: a failure here is said once.
+   * `publishAfterResponse`) hands the flush window's publish to `context.executionCtx.waitUntil`.
+   * `context` is the request's Hono Context where there is one (the middleware): the custom labels
+   * are computed from it. Metrics never fail a request: a failure here is said once.
    */
   record(
     metrics: HttpMetrics,
@@ -111,7 +134,8 @@ export class HttpRecorder {
       const requestMethod = request.method;
       const method = METHODS.has(requestMethod) ? requestMethod : "OTHER";
       const status = response === undefined ? 500 : response.status;
-      metrics.requests.record(method, route, status, seconds);
+      const custom = this.#custom === undefined ? undefined : this.#custom.values(context as Context);
+      metrics.requests.record(method, route, status, seconds, custom);
       // Touching request headers makes Bun and @hono/node-server build a Headers object, so only
       // requests that may carry a body are asked for their length.
       if (method !== "GET" && method !== "HEAD") {
@@ -119,8 +143,9 @@ export class HttpRecorder {
         if (requestLength !== null) observeSize(metrics.requestSize, { method, route }, requestLength);
       }
       if (response !== undefined) {
-        const responseLength = responseContentLength(response);
-        if (responseLength !== null) observeSize(metrics.responseSize, { method, route }, responseLength);
+        // A HEAD response sends no body: only the length it declares is recorded.
+        const bytes = method === "HEAD" ? declaredLength(response) : responseSize(response);
+        if (bytes !== undefined) metrics.responseSize.observe(method, route, bytes);
       }
       if (error !== undefined) {
         const errorType = errorTypeOf(error);

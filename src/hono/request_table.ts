@@ -15,6 +15,8 @@ interface Row {
   readonly method: string;
   readonly route: string;
   readonly status: string;
+  /** The custom labels' values, in the order of their names. */
+  readonly custom?: readonly string[];
   count: number;
   sum: number;
   /** Non-cumulative counts per finite bucket. */
@@ -50,12 +52,17 @@ export interface RequestTableOptions {
   readonly okLabel: boolean;
   /** Returns the `worker_id` label of the counter, or undefined for none. */
   readonly workerId: () => string | undefined;
+  /** Names of the custom labels of both metrics (see `http_options.ts`), if any. */
+  readonly customLabels?: readonly string[];
 }
 
 /** Requests by route, method and status, with their durations. */
 export class RequestTable {
   readonly #rows = new Map<string, Map<string, Map<number, Row>>>();
+  /** Rows with custom labels, by route, method, status and values joined. */
+  readonly #customRows = new Map<string, Row>();
   readonly #bounds: readonly number[];
+  readonly customLabels: readonly string[];
   readonly #okLabel: boolean;
   readonly workerId: () => string | undefined;
   readonly counter: EncodedMetric;
@@ -67,6 +74,7 @@ export class RequestTable {
     this.#bounds = options.bounds;
     this.#okLabel = options.okLabel;
     this.workerId = options.workerId;
+    this.customLabels = options.customLabels ?? [];
     const counterHelp = "HTTP requests handled, by method, matched route and status.";
     const histogramHelp = "Time to handle an HTTP request, in seconds.";
     this.counter = {
@@ -75,7 +83,7 @@ export class RequestTable {
       type: "counter",
       aggregator: "sum",
       get: () => Promise.resolve(this.#promCounter(counterName, counterHelp)),
-      reset: () => this.#rows.clear(),
+      reset: () => this.#reset(),
       encodeSnapshot: () => this.#encodeCounter(counterHelp),
     };
     this.histogram = {
@@ -84,22 +92,42 @@ export class RequestTable {
       type: "histogram",
       aggregator: "sum",
       get: () => Promise.resolve(this.#promHistogram(histogramName, histogramHelp)),
-      reset: () => this.#rows.clear(),
+      reset: () => this.#reset(),
       encodeSnapshot: () => this.#encodeHistogram(histogramHelp),
     };
   }
 
-  /** Records one request. Synchronous, allocation-free once a row exists. */
-  record(method: string, route: string, status: number, seconds: number): void {
+  /**
+   * Records one request, with the custom labels' values when there are custom labels.
+   * Synchronous, allocation-free once a row exists (without custom labels).
+   */
+  record(method: string, route: string, status: number, seconds: number, custom?: readonly string[]): void {
+    if (custom !== undefined) return this.#recordCustom(method, route, status, seconds, custom);
     let byMethod = this.#rows.get(route);
     if (byMethod === undefined) this.#rows.set(route, byMethod = new Map());
     let byStatus = byMethod.get(method);
     if (byStatus === undefined) byMethod.set(method, byStatus = new Map());
     let row = byStatus.get(status);
     if (row === undefined) {
-      row = { method, route, status: String(status), count: 0, sum: 0, buckets: new Float64Array(this.#bounds.length) };
+      const buckets = new Float64Array(this.#bounds.length);
+      row = { method, route, status: String(status), custom: undefined, count: 0, sum: 0, buckets };
       byStatus.set(status, row);
     }
+    this.#add(row, seconds);
+  }
+
+  #recordCustom(method: string, route: string, status: number, seconds: number, custom: readonly string[]): void {
+    const key = `${route}\u0000${method}\u0000${status}\u0000${custom.join("\u0000")}`;
+    let row = this.#customRows.get(key);
+    if (row === undefined) {
+      const buckets = new Float64Array(this.#bounds.length);
+      row = { method, route, status: String(status), custom, count: 0, sum: 0, buckets };
+      this.#customRows.set(key, row);
+    }
+    this.#add(row, seconds);
+  }
+
+  #add(row: Row, seconds: number): void {
     row.count++;
     row.sum += seconds;
     const bounds = this.#bounds;
@@ -111,15 +139,22 @@ export class RequestTable {
     }
   }
 
+  #reset(): void {
+    this.#rows.clear();
+    this.#customRows.clear();
+  }
+
   *#each(): Generator<Row> {
     for (const byMethod of this.#rows.values()) {
       for (const byStatus of byMethod.values()) yield* byStatus.values();
     }
+    yield* this.#customRows.values();
   }
 
   #labels(row: Row, withWorker: boolean): Record<string, string> {
     const labels: Record<string, string> = { method: row.method, route: row.route, status: row.status };
     if (this.#okLabel) labels.ok = String(row.status.length === 3 && row.status[0] === "2");
+    if (row.custom !== undefined) this.customLabels.forEach((name, i) => labels[name] = row.custom![i]);
     const worker = withWorker ? this.workerId() : undefined;
     if (worker !== undefined) labels.worker_id = worker;
     return labels;

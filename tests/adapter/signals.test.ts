@@ -24,7 +24,7 @@ async function run(appHandler: boolean): Promise<{ code: number | null; output: 
 }
 
 // Deno cannot tell whether the app listens to a signal: there, an app with its own handler sets
-// handleSignals: false (README, Lifecycle hooks).
+// handleSignals: false (docs/runtimes.md, Lifecycle hooks).
 const skip = RUNTIME === "deno" ? "Deno cannot tell whether the app listens to a signal" : false;
 
 const withHandler =

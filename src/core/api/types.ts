@@ -5,6 +5,7 @@
  * honour is not in its type; a JavaScript caller passing it gets a ConfigError that names it.
  * @module
  */
+import type { Context } from "hono";
 import type { Logger } from "../log.ts";
 import type { FetchHandler, ServeOptions, ServerHandle } from "../runtime.ts";
 import type { MultiprocessMode, Storage } from "../storage.ts";
@@ -165,6 +166,22 @@ export interface PrometheusOptions {
   readonly sizeBuckets?: readonly number[];
   /** Add `worker_id` to the request counter. Default false. */
   readonly requestsByWorker?: boolean;
+  /**
+   * With `naming: "@hono/prometheus"`: prepended to its two names (`prefix: "myapp_"` gives
+   * `myapp_http_requests_total`), as that middleware's own `prefix` does. With the default naming
+   * the names follow the exporter's `namespace` instead.
+   */
+  readonly prefix?: string;
+  /**
+   * Labels added to the request counter and the duration histogram, each computed from the
+   * request's Context once it was handled (`{ plan: (c) => c.get("plan") ?? "none" }`). A function
+   * that throws gives "error"; a value is cut to 128 characters; past `customLabelLimit` distinct
+   * values of one label, new ones are recorded as "other". The middleware only: `instrument`
+   * records outside Hono's Context.
+   */
+  readonly customLabels?: Readonly<Record<string, (c: Context) => string>>;
+  /** Distinct values kept per custom label; later new values are recorded as "other". Default 100. */
+  readonly customLabelLimit?: number;
 }
 
 /** How the request counter and duration histogram are named: see {@link PrometheusOptions.naming}. */
