@@ -87,7 +87,10 @@ describe("prefix and customLabels", () => {
       [2, 1, 1],
     );
     assert.equal(sample(text, `hono_worker_request_duration_seconds_count${series("free")}`), 2);
-    assert.match(text, new RegExp(`hono_worker_request_duration_seconds_bucket\\{[^}]*plan="pro"[^}]*le="\\+Inf"\\} 1`));
+    assert.match(
+      text,
+      new RegExp(`hono_worker_request_duration_seconds_bucket\\{[^}]*plan="pro"[^}]*le="\\+Inf"\\} 1`),
+    );
     // The size, failure and error metrics keep their labels.
     assert.doesNotMatch(text, /response_size_bytes_count\{[^}]*plan=/);
     await exporter.onExit();
