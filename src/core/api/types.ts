@@ -5,7 +5,6 @@
  * honour is not in its type; a JavaScript caller passing it gets a ConfigError that names it.
  * @module
  */
-import type { Context } from "hono";
 import type { Logger } from "../log.ts";
 import type { FetchHandler, ServeOptions, ServerHandle } from "../runtime.ts";
 import type { MultiprocessMode, Storage } from "../storage.ts";
@@ -177,9 +176,12 @@ export interface PrometheusOptions {
    * request's Context once it was handled (`{ plan: (c) => c.get("plan") ?? "none" }`). A function
    * that throws gives "error"; a value is cut to 128 characters; past `customLabelLimit` distinct
    * values of one label, new ones are recorded as "other". The middleware only: `instrument`
-   * records outside Hono's Context.
+   * records outside Hono's Context. `c` is Hono's `Context`, typed loosely here: annotate it
+   * (`(c: Context) => ...`, `import type { Context } from "hono"`) for its types.
    */
-  readonly customLabels?: Readonly<Record<string, (c: Context) => string>>;
+  // `any`, so that the public types name none of Hono's (deno doc --lint refuses them).
+  // deno-lint-ignore no-explicit-any
+  readonly customLabels?: Readonly<Record<string, (c: any) => string>>;
   /** Distinct values kept per custom label; later new values are recorded as "other". Default 100. */
   readonly customLabelLimit?: number;
 }
