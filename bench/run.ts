@@ -19,6 +19,7 @@ import { benchUpstash } from "./upstash.ts";
 import type { InProcessResult } from "./middleware.ts";
 import { benchSigkill } from "./sigkill.ts";
 import { benchWorkers } from "./workers.ts";
+import { benchDurable } from "./durable.ts";
 import { table, verdict } from "./stats.ts";
 
 const selected = process.argv.slice(2);
@@ -268,6 +269,35 @@ if (want("workers")) {
     `${r.requests} (one publish per request)`,
     `${r.restRequests}`,
     `${((r.restRequests / r.requests) * 1000).toFixed(1)} per 1,000 requests (flush window ${r.flushWindowMs} ms)`,
+  ]);
+}
+
+if (want("durable")) {
+  const r = await benchDurable();
+  results.durable = r;
+  const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+  rows.push([
+    "(durable) bundle of the Durable Object example (wrangler deploy --dry-run), gzip",
+    "",
+    `${kib(r.example.gzipBytes)} (${kib(r.example.rawBytes)} raw)`,
+    "",
+  ]);
+  const per1000 = (n: number) => ((n / r.requests) * 1000).toFixed(1);
+  rows.push([
+    `(durable) Durable Object requests and rows written for ${r.requests} requests at a steady rate over ${
+      r.seconds.toFixed(1)
+    } s, one isolate`,
+    `${r.requests} (one publish per request)`,
+    `${r.traffic.objectRequests} requests, ${r.traffic.rowsWritten} rows`,
+    `${per1000(r.traffic.objectRequests)} requests and ${
+      per1000(r.traffic.rowsWritten)
+    } rows per 1,000 requests (flush window ${r.flushWindowMs} ms)`,
+  ]);
+  rows.push([
+    "(durable) one scrape of /metrics",
+    "",
+    `${r.scrape.objectRequests} requests, ${r.scrape.rowsWritten} rows`,
+    "",
   ]);
 }
 

@@ -28,7 +28,7 @@ export interface WorkersResult {
 }
 
 /** Bundles `target` (a wrangler config, or a script) the way `wrangler deploy` would, without uploading. */
-function bundle(target: string): BundleSize {
+export function bundle(target: string): BundleSize {
   const out = mkdtempSync(join(tmpdir(), "hpe-bundle-"));
   try {
     const args = ["node_modules/wrangler/bin/wrangler.js", "deploy", "--dry-run", "--outdir", out];
@@ -44,6 +44,7 @@ function bundle(target: string): BundleSize {
       );}
     execFileSync(nodeForWrangler(), args, { env: { ...process.env, ...WRANGLER_ENV }, stdio: "ignore" });
     const code = readFileSync(join(out, target.endsWith(".toml") ? "app.js" : "workers_bare.js"));
+    // (every config's main is app.ts, so wrangler writes app.js)
     return { rawBytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length };
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -15,7 +15,8 @@ import { readFile } from "node:fs/promises";
 import { createExporter } from "./adapter/auto.ts";
 import { hostRuntime } from "./adapter/host_runtime.ts";
 import { ConfigError, describeError } from "./core/errors.ts";
-import { chooseStorage, HOST_PLACE } from "./storage/drivers.ts";
+import { chooseStorage } from "./storage/drivers.ts";
+import { HOST_PLACE } from "./storage/host_place.ts";
 import { hostEnv } from "./adapter/entry/host_exporter.ts";
 
 // What each backend's driver (storage/drivers.ts and the drivers it lists) is selected by.

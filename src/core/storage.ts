@@ -209,6 +209,12 @@ export interface StoragePlace {
   readonly tcp: boolean;
   /** What to use instead, for messages (`share counts through Upstash...`). */
   readonly instead: string;
+  /** On Workers: the binding of that name (a Durable Object namespace...), or undefined. */
+  readonly binding?: (name: string) => unknown;
+  /** How long a silent process lives before it is retired, in ms, for a backend that retires by itself. */
+  readonly deadAfterMs?: number;
+  /** The modules of the backends this runtime can run that need it (files, TCP), by kind, loaded at first use. */
+  readonly load?: Readonly<Record<string, () => Promise<unknown>>>;
 }
 
 /**
@@ -225,9 +231,9 @@ export interface StorageDriver<Options> {
   /** Who can share it: one process, the processes of one host, or many hosts and isolates (the widest wins). */
   readonly offers: { readonly sharedBy: "process" | "host" | "hosts" };
   /** The option or variable that selects it in `options` and `env`, or undefined when none does. */
-  selectedBy(env: EnvSource, options: Options): string | undefined;
+  selectedBy(env: EnvSource, options: Options, place?: StoragePlace): string | undefined;
   /** Builds it from `options` over `env`; a setting that cannot work is a ConfigError that names it. */
-  fromEnv(env: EnvSource, options: Options): Storage;
+  fromEnv(env: EnvSource, options: Options, place?: StoragePlace): Storage;
 }
 
 /** A metrics storage backend. */

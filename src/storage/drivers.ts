@@ -15,6 +15,7 @@ import { filesystemDriver } from "./filesystem/driver.ts";
 import type { RedisStorageOptions, UpstashStorageOptions } from "./redis/options.ts";
 import { redisDriver } from "./redis/tcp_driver.ts";
 import { upstashDriver } from "./redis/upstash_driver.ts";
+import { durableObjectDriver } from "./durable/driver.ts";
 
 /** The options that choose a backend (see the module's description for the rule). */
 export interface StorageChoice {
@@ -30,12 +31,14 @@ export interface StorageChoice {
 export const STORAGE_CHOICE_OPTIONS: Names<StorageChoice> = { upstash: true, redis: true, multiprocDir: true };
 
 /** The selection table: every backend the settings can choose. */
-const DRIVERS: ReadonlyArray<StorageDriver<StorageChoice>> = [upstashDriver, redisDriver, filesystemDriver];
+const DRIVERS: ReadonlyArray<StorageDriver<StorageChoice>> = [
+  durableObjectDriver,
+  upstashDriver,
+  redisDriver,
+  filesystemDriver,
+];
 
 const WIDTH = { process: 0, host: 1, hosts: 2 } as const;
-
-/** What Node, Bun and Deno give a backend: files and TCP. */
-export const HOST_PLACE: StoragePlace = { name: "this runtime", fileSystem: true, tcp: true, instead: "" };
 
 /** The driver the options, else the environment, select, with the setting that selects it. */
 export function selectDriver(
@@ -43,7 +46,7 @@ export function selectDriver(
   options: StorageChoice,
   place: StoragePlace,
 ): { driver: StorageDriver<StorageChoice>; setting: string } | undefined {
-  const selected = DRIVERS.map((driver) => ({ driver, setting: driver.selectedBy(env, options) }))
+  const selected = DRIVERS.map((driver) => ({ driver, setting: driver.selectedBy(env, options, place) }))
     .filter((s): s is { driver: StorageDriver<StorageChoice>; setting: string } => s.setting !== undefined);
   const byOption = selected.filter((s) => s.setting in STORAGE_CHOICE_OPTIONS);
   const candidates = byOption.length > 0 ? byOption : selected;
@@ -85,5 +88,5 @@ export function refuseTwoBackends(options: StorageChoice & { readonly storage?: 
 /** The storage the options and environment select, built and checked; undefined for the memory backend. */
 export function chooseStorage(env: EnvSource, options: StorageChoice, place: StoragePlace): Storage | undefined {
   const selected = selectDriver(env, options, place);
-  return selected?.driver.fromEnv(env, options);
+  return selected?.driver.fromEnv(env, options, place);
 }

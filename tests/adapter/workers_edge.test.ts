@@ -88,7 +88,10 @@ describe("Workers entry", () => {
     await app.request("/users/1", {}, {});
     await app.request("/users/2", {}, {});
     assert.equal(internals(exporter).storage.kind, "memory");
-    assert.equal(logger.lines.filter((l) => l.includes("no UPSTASH_REDIS_REST_URL binding")).length, 1);
+    assert.equal(
+      logger.lines.filter((l) => l.includes("no PROMETHEUS_METRICS_OBJECT or UPSTASH_REDIS_REST_URL binding")).length,
+      1,
+    );
   });
 
   test("an option a Worker cannot honour is a ConfigError that names it", () => {

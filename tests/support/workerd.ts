@@ -59,3 +59,31 @@ export async function startWorker(
     },
   };
 }
+
+/**
+ * Starts one `wrangler dev` session of several Workers (`-c` each; the first is the one that
+ * answers on the port), with their state in `persist` (kept after `stop`, for a restart on it;
+ * a fresh directory, removed at `stop`, when not given).
+ */
+export async function startSession(configs: readonly string[], persist?: string): Promise<RunningWorker> {
+  const dir = persist ?? mkdtempSync(join(tmpdir(), "hpe-wrangler-"));
+  const args = ["node_modules/wrangler/bin/wrangler.js", "dev"];
+  for (const config of configs) args.push("-c", config);
+  args.push("--ip", "127.0.0.1", "--port", "0", "--inspector-port", "0", "--persist-to", dir);
+  let running: Running;
+  try {
+    running = await start(nodeForWrangler(), args, WRANGLER_ENV, /Ready on http:\/\/127\.0\.0\.1:\d+/, 90_000);
+  } catch (error) {
+    if (persist === undefined) rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const url = /Ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(running.output())![1];
+  return {
+    url,
+    output: running.output,
+    stop: async () => {
+      await running.stop("SIGTERM");
+      if (persist === undefined) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

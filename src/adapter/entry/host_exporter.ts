@@ -6,13 +6,8 @@
 import type { InternalOptions, ProcessExporter } from "../../core/exporter/exporter.ts";
 import type { Runtime } from "../../core/runtime.ts";
 import { createExporterFor } from "./factory.ts";
-import {
-  chooseStorage,
-  HOST_PLACE,
-  refuseTwoBackends,
-  STORAGE_CHOICE_OPTIONS,
-  type StorageChoice,
-} from "../../storage/drivers.ts";
+import { chooseStorage, refuseTwoBackends, STORAGE_CHOICE_OPTIONS, type StorageChoice } from "../../storage/drivers.ts";
+import { HOST_PLACE } from "../../storage/host_place.ts";
 import type { EnvSource } from "../../core/env.ts";
 import { readConfigFile } from "./config_file.ts";
 import type { CommonOptions, HostOptions, TimerOptions } from "../../core/api/types.ts";

@@ -1,8 +1,9 @@
 /**
  * Cloudflare Workers entry point. `createExporter()` is called at module scope, as Workers code is
  * written, and does nothing there: the exporter is built at the first request, configured from
- * that request's bindings (Hono's `c.env`), which the middleware hands it. An
- * `UPSTASH_REDIS_REST_URL` binding selects the Upstash backend. The request that opens a flush
+ * that request's bindings (Hono's `c.env`), which the middleware hands it. A
+ * `PROMETHEUS_METRICS_OBJECT` binding of the exported `MetricsDurableObject` selects the Durable
+ * Object backend; an `UPSTASH_REDIS_REST_URL` binding selects Upstash. The request that opens a flush
  * window hands that window's one coalesced publish to its `executionCtx.waitUntil`. `/metrics` is refused
  * until a `PROMETHEUS_METRICS_TOKEN` is bound or the metrics are declared public. Needs the
  * `nodejs_compat` compatibility flag (prom-client imports Node modules).
@@ -22,4 +23,6 @@
  * @module
  */
 export { createExporter, type WorkersExporterOptions } from "./workers.ts";
+export { type DurableObjectStateLike, MetricsDurableObject } from "../../storage/durable/object.ts";
+export type { SqlStorageLike } from "../../storage/durable/sql.ts";
 export type { CommonOptions, NoServerOptions } from "../../core/api/types.ts";

@@ -57,10 +57,11 @@ const HOST_ONLY_BINDINGS = {
 } as const;
 
 /** The Workers runtime adapter: `env` reads the bindings the first request brings. */
-export function workersRuntime(): Runtime {
+export function workersRuntime(): Runtime & { binding(name: string): unknown } {
   let bindings: Record<string, unknown> = {};
   return {
     name: "workers",
+    binding: (name) => bindings[name] ?? undefined,
     edge: true,
     env: (name) => {
       const value = bindings[name];
@@ -86,10 +87,11 @@ export function workersRuntime(): Runtime {
 export function createExporter(options: WorkersExporterOptions = {}): Exporter {
   checkOptions(options, "createExporter from hono-prometheus-exporter/workers", WORKERS_OPTIONS, HOST_ONLY);
   refuseTwoBackends(options);
+  const runtime = workersRuntime();
   return createExporterFor(
-    workersRuntime(),
+    runtime,
     { ...options, metricsServer: false, handleSignals: false },
-    (env) => workersStorage(env, options),
+    (env) => workersStorage(env, options, runtime.binding),
   );
 }
 
@@ -98,19 +100,28 @@ const WORKERS_PLACE: StoragePlace = {
   name: "Workers",
   fileSystem: false,
   tcp: false,
-  instead: "share counts through Upstash (UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN bindings)",
+  instead: "share counts through a Durable Object (a PROMETHEUS_METRICS_OBJECT binding of MetricsDurableObject) " +
+    "or Upstash (UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN bindings)",
 };
 
 /** The one selection rule, with what an isolate cannot run refused; memory (with a warning) when nothing is chosen. */
-function workersStorage(env: EnvSource, options: WorkersExporterOptions): Storage | undefined {
+function workersStorage(
+  env: EnvSource,
+  options: WorkersExporterOptions,
+  binding: (name: string) => unknown,
+): Storage | undefined {
   for (const [name, why] of Object.entries(HOST_ONLY_BINDINGS)) {
     if (env(name) !== undefined) throw new ConfigError(name, `is bound, but ${why}`);
   }
-  const storage = chooseStorage(env, options, WORKERS_PLACE);
+  // The objects retire a silent isolate by themselves, after the exporter's deadAfterMs (its default
+  // on Workers unless staleAfterMs is raised past a minute).
+  const deadAfterMs = options.deadAfterMs ?? Math.max(120_000, 2 * (options.staleAfterMs ?? 0));
+  const storage = chooseStorage(env, options, { ...WORKERS_PLACE, binding, deadAfterMs });
   if (storage !== undefined) return storage;
   (options.logger ?? consoleLogger).warn(
-    "no UPSTASH_REDIS_REST_URL binding: counts stay in each isolate's memory, and /metrics shows only the " +
-      "isolate that answers it; bind UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN to aggregate",
+    "no PROMETHEUS_METRICS_OBJECT or UPSTASH_REDIS_REST_URL binding: counts stay in each isolate's memory, and " +
+      "/metrics shows only the isolate that answers it; bind a MetricsDurableObject as PROMETHEUS_METRICS_OBJECT " +
+      "(or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN) to aggregate",
   );
   return undefined;
 }

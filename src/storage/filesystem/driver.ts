@@ -37,11 +37,15 @@ export const filesystemDriver: StorageDriver<FilesystemChoice> = {
     if (options.multiprocDir !== undefined) return "multiprocDir";
     return env("PROMETHEUS_MULTIPROC_DIR") ? "PROMETHEUS_MULTIPROC_DIR" : undefined;
   },
-  fromEnv(env, options) {
+  fromEnv(env, options, place) {
     const directory = resolveMultiprocDir(options, env)!;
+    const load = place?.load?.filesystem as (() => Promise<typeof import("./storage.ts")>) | undefined;
     return new LazyStorage(
       { kind: "filesystem", timeoutMs: 5000, address: directory },
-      async () => new (await import("./storage.ts")).FilesystemStorage({ directory }),
+      async () => {
+        if (load === undefined) throw new Error("the filesystem backend is not part of this entry point");
+        return new (await load()).FilesystemStorage({ directory });
+      },
     );
   },
 };

@@ -51,7 +51,8 @@ export const redisDriver: StorageDriver<RemoteOptions> = {
     if (env("REDIS_HOST")) return "REDIS_HOST";
     return options.upstash === undefined && upstashVariable(env) === undefined ? "REDIS_ENABLED" : undefined;
   },
-  fromEnv(env, options) {
+  fromEnv(env, options, place) {
+    const load = place?.load?.redis as (() => Promise<typeof import("./tcp_storage.ts")>) | undefined;
     const settings = redisSettings(env, options.redis);
     const keys = keySettings(settings, true);
     const { url: address } = redisTarget(settings);
@@ -64,7 +65,8 @@ export const redisDriver: StorageDriver<RemoteOptions> = {
     return new LazyStorage(known, async () => {
       let module: typeof import("./tcp_storage.ts");
       try {
-        module = await import("./tcp_storage.ts");
+        if (load === undefined) throw new Error("Redis over TCP is not part of this entry point");
+        module = await load();
       } catch (error) {
         if (/@redis\/client/.test(String(error))) {
           throw new ConfigError(
