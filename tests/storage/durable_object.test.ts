@@ -50,8 +50,15 @@ if (RUNTIME !== "node") {
         assert.equal(res.status, 200, await res.text());
       },
       roundTrips: () => Promise.resolve([...namespace.calls.values()].reduce((a, b) => a + b, 0)),
-      damageRetiredCopy: { lacks: "the object's tables are reached through the object only; see the tests below" },
-      damageRecord: { lacks: "the object's tables are reached through the object only; see the tests below" },
+      damageRetiredCopy: async (s, damage, series) => {
+        const res = await namespace.send(byName.get(s)!, "__damage-retired", { ...damage, series });
+        assert.equal(res.status, 200, await res.text());
+      },
+      damageRecord: async (s, id) => {
+        const name = byName.get(s)!;
+        assert.equal((await namespace.send(name, "__damage-record", { id })).status, 200);
+        return async () => void assert.equal((await namespace.send(name, "__remove-record", { id })).status, 200);
+      },
       addStray: { lacks: "the object reads its own tables by name: nothing else is there" },
     },
   );

@@ -9,14 +9,15 @@ import type { DurableObjectNamespaceLike } from "../../src/storage/durable/stora
 export interface RelayNamespace extends DurableObjectNamespaceLike {
   /** Requests relayed so far, by object name. */
   readonly calls: Map<string, number>;
-  /** Sends a test operation (`__lose`, `__reload`, `stats`) to object `name`. */
-  send(name: string, op: string): Promise<Response>;
+  /** Sends an operation (`__lose`, `__reload`, `stats`...) to object `name`, with a JSON body. */
+  send(name: string, op: string, body?: unknown): Promise<Response>;
 }
 
 export function relayNamespace(workerUrl: string): RelayNamespace {
   const calls = new Map<string, number>();
-  const send = (name: string, op: string, body?: BodyInit | null) =>
+  const relay = (name: string, op: string, body?: BodyInit | null) =>
     fetch(`${workerUrl}/__do/${encodeURIComponent(name)}/${op}`, { method: "POST", body: body ?? "{}" });
+  const send = (name: string, op: string, body?: unknown) => relay(name, op, JSON.stringify(body ?? {}));
   return {
     calls,
     send,
@@ -25,7 +26,7 @@ export function relayNamespace(workerUrl: string): RelayNamespace {
       fetch: (input: string, init?: RequestInit) => {
         const name = String(id);
         calls.set(name, (calls.get(name) ?? 0) + 1);
-        return send(name, new URL(input).pathname.slice(1), init?.body);
+        return relay(name, new URL(input).pathname.slice(1), init?.body);
       },
     }),
   };

@@ -86,7 +86,7 @@ export class MetricsDurableObject {
   /** The object's state: its storage and its alarm. */
   protected readonly ctx: DurableObjectStateLike;
   #memory: MemoryStorage = new MemoryStorage();
-  #loaded = { corrupt: 0, problems: [] as string[] };
+  #loaded = { corrupt: 0, problems: [] as string[], unreadableRetired: 0 };
   #deadAfterMs = DEFAULT_DEAD_AFTER_MS;
   #alarmAt: number | null = null;
   #journal: SqlJournal | undefined;
@@ -110,11 +110,17 @@ export class MetricsDurableObject {
     const sql = this.ctx.storage.sql;
     createTables(sql);
     const loaded = loadTables(sql);
-    this.#loaded = { corrupt: loaded.corrupt, problems: loaded.problems };
+    this.#loaded = { corrupt: loaded.corrupt, problems: loaded.problems, unreadableRetired: loaded.unreadableRetired };
     const dead = sql.exec("SELECT value FROM meta WHERE key = 'deadAfterMs'").toArray()[0]?.value;
     if (dead !== undefined) this.#deadAfterMs = Number(dead);
     this.#journal = new SqlJournal(sql);
     this.#memory = new MemoryStorage({ journal: this.#journal, from: loaded.snapshot });
+    // A copy of the retired total that lost a family gets it back from the other copy at once.
+    const journal = this.#journal;
+    const { retired, version } = loaded.snapshot;
+    if (loaded.repair.length > 0) {
+      this.ctx.storage.transactionSync(() => journal.retired(retired, version, loaded.repair));
+    }
   }
 
   /** Answers an isolate: `POST /publish`, `/read`, `/publish-and-read`, `/retire` or `/stats`, JSON bodies (see `wire.ts`). */
@@ -192,7 +198,10 @@ export class MetricsDurableObject {
 
   /** Folds `dead` into the retired total, unless part of it reads in no copy. */
   #fold(state: StoredState, dead: StoredState["processes"]): boolean {
-    if (dead.length === 0 || readableRetired(state).unreadable.length > 0) return false;
+    // Folding over a total that lost a family in both copies would lose what it held.
+    if (dead.length === 0 || this.#loaded.unreadableRetired > 0 || readableRetired(state).unreadable.length > 0) {
+      return false;
+    }
     const plan = planRetirement(state, dead);
     return this.ctx.storage.transactionSync(() => this.#memory.retireNow(plan.request));
   }

@@ -123,6 +123,10 @@ export class SqlJournal implements MemoryJournal {
 /** What the tables hold, and what of it did not read. */
 export interface Loaded {
   readonly snapshot: MemorySnapshot;
+  /** Keys of the retired total whose family read in one copy only: to be written to both again. */
+  readonly repair: string[];
+  /** Families of the retired total that read in neither copy: no retirement may fold over them. */
+  readonly unreadableRetired: number;
   /** Rows that did not read (skipped, kept in place). */
   readonly corrupt: number;
   /** What did not read, in words that say what to fix (the first few). */
@@ -191,10 +195,17 @@ export function loadTables(sql: SqlStorageLike): Loaded {
     copies.set(String(row.family), both);
   }
   const retired = new Map<string, string>();
+  const repair: string[] = [];
+  let unreadableRetired = 0;
   for (const [family, [first, second]] of copies) {
     const read = first ?? second;
-    if (read === undefined) damaged(`the retired total of ${family}, in both copies`);
-    else for (const [key, value] of read) retired.set(key, value);
+    if (read === undefined) {
+      damaged(`the retired total of ${family}, in both copies`);
+      unreadableRetired++;
+      continue;
+    }
+    for (const [key, value] of read) retired.set(key, value);
+    if (first === undefined || second === undefined) repair.push(...read.map(([key]) => key));
   }
   const version = Number(sql.exec("SELECT value FROM meta WHERE key = 'version'").toArray()[0]?.value ?? 0);
   const tombstones: Array<{ id: string; folded: Map<string, string>; expires: number }> = [];
@@ -203,5 +214,11 @@ export function loadTables(sql: SqlStorageLike): Loaded {
     if (read === undefined) damaged(`the tombstone of process ${String(row.id)}`);
     else tombstones.push({ id: String(row.id), folded: new Map(read), expires: Number(row.expires) });
   }
-  return { snapshot: { processes, descriptors, retired, version, tombstones }, corrupt, problems };
+  return {
+    snapshot: { processes, descriptors, retired, version, tombstones },
+    corrupt,
+    problems,
+    repair,
+    unreadableRetired,
+  };
 }
