@@ -7,6 +7,7 @@
  * A row that does not read is skipped, counted and named, and left in place for inspection.
  * @module
  */
+import { splitSeriesKey } from "../../core/codec/series_key.ts";
 import type { MetricDescriptor, ProcessRecord } from "../../core/storage.ts";
 import type { MemoryJournal, MemorySnapshot } from "../memory/storage.ts";
 
@@ -24,22 +25,41 @@ const SCHEMA = [
   "CREATE TABLE IF NOT EXISTS series (id TEXT NOT NULL, family TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (id, family)) WITHOUT ROWID",
   "CREATE TABLE IF NOT EXISTS descriptors (name TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID",
   "CREATE TABLE IF NOT EXISTS retired (copy INTEGER NOT NULL, family TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (copy, family)) WITHOUT ROWID",
-  "CREATE TABLE IF NOT EXISTS tombstones (id TEXT PRIMARY KEY, expires REAL NOT NULL, body TEXT NOT NULL) WITHOUT ROWID",
+  "CREATE TABLE IF NOT EXISTS tombstones (id TEXT NOT NULL, family TEXT NOT NULL, expires REAL NOT NULL, body TEXT NOT NULL, PRIMARY KEY (id, family)) WITHOUT ROWID",
   "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
 ];
 
 /** The metric family of a series key: its name, before the labels. */
-function familyOf(key: string): string {
-  const brace = key.indexOf("{");
-  return brace === -1 ? key : key.slice(0, brace);
-}
+const familyOf = (key: string): string => splitSeriesKey(key)[0];
 
-/** The entries of `series` in each of `families`, as one JSON body per family. */
-function bodies(series: ReadonlyMap<string, string>, families: ReadonlySet<string>): Map<string, string> {
+/** SQLite's limit on a row is 2 MB; a family's series must fit in one, with room for the rest of the row. */
+const MAX_BODY = 1_900_000;
+
+/**
+ * The entries of `series` in each of `families` (all of them when undefined), as one JSON body
+ * per family. A body over the row limit is an error that names the family and what to do.
+ */
+function bodies(series: ReadonlyMap<string, string>, families?: ReadonlySet<string>): Map<string, string> {
   const grouped = new Map<string, Array<[string, string]>>();
-  for (const family of families) grouped.set(family, []);
-  for (const entry of series) grouped.get(familyOf(entry[0]))?.push(entry);
-  return new Map([...grouped].map(([family, entries]) => [family, JSON.stringify(entries)]));
+  for (const family of families ?? []) grouped.set(family, []);
+  for (const entry of series) {
+    const family = familyOf(entry[0]);
+    let group = grouped.get(family);
+    if (group === undefined && families === undefined) grouped.set(family, group = []);
+    group?.push(entry);
+  }
+  const out = new Map<string, string>();
+  for (const [family, entries] of grouped) {
+    const body = JSON.stringify(entries);
+    if (body.length > MAX_BODY) {
+      throw new Error(
+        `the series of ${family} take ${body.length} bytes, over the ${MAX_BODY} a SQLite row of a Durable Object ` +
+          "holds: bound its labels (seriesLimit, customLabelLimit)",
+      );
+    }
+    out.set(family, body);
+  }
+  return out;
 }
 
 /** Creates the tables where they are missing. */
@@ -102,13 +122,17 @@ export class SqlJournal implements MemoryJournal {
   }
 
   tombstone(id: string, folded: ReadonlyMap<string, string> | undefined, expires: number): void {
-    if (folded === undefined) this.#sql.exec("DELETE FROM tombstones WHERE id = ?", id);
-    else {
+    this.#sql.exec("DELETE FROM tombstones WHERE id = ?", id);
+    if (folded === undefined) return;
+    // A process with no series still leaves its tombstone: one row with no family.
+    const families = folded.size === 0 ? new Map([["", "[]"]]) : bodies(folded);
+    for (const [family, body] of families) {
       this.#sql.exec(
-        "INSERT OR REPLACE INTO tombstones (id, expires, body) VALUES (?, ?, ?)",
+        "INSERT INTO tombstones (id, family, expires, body) VALUES (?, ?, ?, ?)",
         id,
+        family,
         expires,
-        JSON.stringify([...folded]),
+        body,
       );
     }
   }
@@ -123,6 +147,8 @@ export class SqlJournal implements MemoryJournal {
 /** What the tables hold, and what of it did not read. */
 export interface Loaded {
   readonly snapshot: MemorySnapshot;
+  /** Processes with a row that did not read: loaded with the rows that did. */
+  readonly partial: string[];
   /** Keys of the retired total whose family read in one copy only: to be written to both again. */
   readonly repair: string[];
   /** Families of the retired total that read in neither copy: no retirement may fold over them. */
@@ -154,8 +180,8 @@ export function loadTables(sql: SqlStorageLike): Loaded {
     if (problems.length < 5) problems.push(`${what} does not read; it is skipped and kept in the object's SQLite`);
   };
   const series = new Map<string, Map<string, string>>();
-  // A process with a row that does not read is left out whole: its next publish finds its record
-  // gone and publishes its whole state again, rather than building on part of it.
+  // A process with a row that does not read is loaded with the rows that do (a dead one is folded
+  // with what reads); the object answers its next publish `lost`, so that a live one replaces it.
   const partial = new Set<string>();
   for (const row of sql.exec("SELECT id, family, body FROM series").toArray()) {
     const read = entries(row.body);
@@ -168,8 +194,9 @@ export function loadTables(sql: SqlStorageLike): Loaded {
     for (const [key, value] of read) map.set(key, value);
     series.set(String(row.id), map);
   }
+  // One with no row that reads is skipped: it has nothing to count.
   const rows = sql.exec("SELECT id, heartbeat, exited FROM processes").toArray().filter((row) =>
-    !partial.has(String(row.id))
+    !partial.has(String(row.id)) || series.has(String(row.id))
   );
   const processes: ProcessRecord[] = rows.map((row) => ({
     id: String(row.id),
@@ -208,16 +235,21 @@ export function loadTables(sql: SqlStorageLike): Loaded {
     if (first === undefined || second === undefined) repair.push(...read.map(([key]) => key));
   }
   const version = Number(sql.exec("SELECT value FROM meta WHERE key = 'version'").toArray()[0]?.value ?? 0);
-  const tombstones: Array<{ id: string; folded: Map<string, string>; expires: number }> = [];
+  const tombstones = new Map<string, { id: string; folded: Map<string, string>; expires: number }>();
   for (const row of sql.exec("SELECT id, expires, body FROM tombstones").toArray()) {
+    const id = String(row.id);
+    const tomb = tombstones.get(id) ?? { id, folded: new Map<string, string>(), expires: Number(row.expires) };
+    tombstones.set(id, tomb);
     const read = entries(row.body);
-    if (read === undefined) damaged(`the tombstone of process ${String(row.id)}`);
-    else tombstones.push({ id: String(row.id), folded: new Map(read), expires: Number(row.expires) });
+    // What of it reads is still said to the process when it publishes again.
+    if (read === undefined) damaged(`the tombstone of process ${id}`);
+    else for (const [key, value] of read) tomb.folded.set(key, value);
   }
   return {
-    snapshot: { processes, descriptors, retired, version, tombstones },
+    snapshot: { processes, descriptors, retired, version, tombstones: [...tombstones.values()] },
     corrupt,
     problems,
+    partial: [...partial],
     repair,
     unreadableRetired,
   };

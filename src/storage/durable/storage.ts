@@ -7,6 +7,7 @@
  * committed by each object over its own total.
  * @module
  */
+import { splitSeriesKey } from "../../core/codec/series_key.ts";
 import { combine } from "../../core/codec/values.ts";
 import { StorageError } from "../../core/errors.ts";
 import type {
@@ -61,13 +62,16 @@ export class DurableObjectStorage implements Storage {
   readonly #tombstoneTtlMs: number | undefined;
   /** The shards' retired versions behind the versions of the last reads (their sum), for `retire`. */
   readonly #vectors = new Map<number, number[]>();
+  /** Each shard's retired version as its last publish answer told it (several shards only). */
+  readonly #shardVersions = new Map<string, number>();
 
   /** @param options The namespace binding and the sharding. */
   constructor(options: DurableObjectStorageOptions) {
     const shards = options.shards ?? 1;
     const name = options.name ?? "hono-prometheus";
     this.#namespace = options.namespace;
-    this.#names = shards === 1 ? [name] : Array.from({ length: shards }, (_, i) => `${name}-${i}`);
+    // The first keeps the plain name, so that going from one object to several keeps what it holds.
+    this.#names = Array.from({ length: shards }, (_, i) => (i === 0 ? name : `${name}-${i}`));
     this.#deadAfterMs = options.deadAfterMs ?? 120_000;
     this.#tombstoneTtlMs = options.tombstoneTtlMs;
     this.timeoutMs = options.timeoutMs ?? 5000;
@@ -79,20 +83,41 @@ export class DurableObjectStorage implements Storage {
     return this.#names.length;
   }
 
-  /** The object that holds `processId`. */
-  #shardOf(processId: string): string {
+  /** The name of the object that holds `processId`. */
+  shardOf(processId: string): string {
     return this.#names[hash(processId) % this.#names.length];
   }
 
   async #call<T>(name: string, op: string, body: unknown): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new StorageError(this.kind, `no answer from ${name} within ${this.timeoutMs} ms`, { transient: true }),
+          ),
+        this.timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.#send<T>(name, op, body), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #send<T>(name: string, op: string, body: unknown): Promise<T> {
     let response: Response;
+    let text: string;
     try {
       const stub = this.#namespace.get(this.#namespace.idFromName(name) as never);
       response = await stub.fetch(`https://metrics-object/${op}`, { method: "POST", body: toWire(body) });
+      text = await response.text();
     } catch (error) {
-      throw new StorageError(this.kind, `the request to ${name} failed: ${String(error)}`, { cause: error });
+      // The platform marks what passes by itself (an object reset or overloaded) as retryable.
+      const transient = (error as { retryable?: boolean; overloaded?: boolean }).retryable === true;
+      throw new StorageError(this.kind, `the request to ${name} failed: ${String(error)}`, { cause: error, transient });
     }
-    const text = await response.text();
     if (!response.ok) {
       throw new StorageError(this.kind, `${name} answered ${response.status}: ${text.slice(0, 200)}`);
     }
@@ -101,7 +126,8 @@ export class DurableObjectStorage implements Storage {
 
   /** One request to the object of this process. */
   async publish(update: ProcessUpdate): Promise<PublishOutcome> {
-    return this.#ownShard(await this.#call(this.#shardOf(update.processId), "publish", this.#request(update)));
+    const name = this.shardOf(update.processId);
+    return this.#ownShard(name, await this.#call(name, "publish", this.#request(name, update)));
   }
 
   /**
@@ -109,13 +135,21 @@ export class DurableObjectStorage implements Storage {
    * neither carries what it knows of the others back into its own object nor learns a total from
    * its answer (each object keeps its own, durably).
    */
-  #request(update: ProcessUpdate): PublishRequest {
-    const sent = this.#names.length === 1 || update.restore === undefined ? update : { ...update, restore: undefined };
-    return { update: sent, deadAfterMs: this.#deadAfterMs, tombstoneTtlMs: this.#tombstoneTtlMs };
+  #request(name: string, update: ProcessUpdate): PublishRequest {
+    const shards = this.#names.length;
+    const sent: ProcessUpdate = shards === 1 ? update : {
+      ...update,
+      restore: undefined,
+      // The version and the retired total the process knows are the whole's; its shard is asked of its own.
+      retiredVersion: this.#shardVersions.get(name),
+      expect: update.expect === undefined ? undefined : { ...update.expect, retired: false },
+    };
+    return { update: sent, deadAfterMs: this.#deadAfterMs, tombstoneTtlMs: this.#tombstoneTtlMs, shards };
   }
 
-  #ownShard(outcome: PublishOutcome): PublishOutcome {
+  #ownShard(name: string, outcome: PublishOutcome): PublishOutcome {
     if (this.#names.length === 1 || outcome.status !== "ok") return outcome;
+    if (outcome.retired !== undefined) this.#shardVersions.set(name, outcome.retired.version);
     return { status: "ok", restored: outcome.restored, epoch: outcome.epoch };
   }
 
@@ -127,9 +161,9 @@ export class DurableObjectStorage implements Storage {
 
   /** The scrape's own publish and the read: one request with one object, one per object with more. */
   async publishAndRead(update: ProcessUpdate): Promise<{ outcome: PublishOutcome; state?: StoredState }> {
-    const request = this.#request(update);
-    if (this.#names.length === 1) return await this.#call(this.#names[0], "publish-and-read", request);
-    const own = this.#shardOf(update.processId);
+    const own = this.shardOf(update.processId);
+    const request = this.#request(own, update);
+    if (this.#names.length === 1) return await this.#call(own, "publish-and-read", request);
     const answers = await Promise.all(
       this.#names.map((name) =>
         name === own
@@ -137,7 +171,7 @@ export class DurableObjectStorage implements Storage {
           : this.#call<StoredState>(name, "read", {}).then((state) => ({ outcome: undefined, state }))
       ),
     );
-    const outcome = this.#ownShard(answers.find((a) => a.outcome !== undefined)!.outcome!);
+    const outcome = this.#ownShard(own, answers.find((a) => a.outcome !== undefined)!.outcome!);
     if (outcome.status === "retired") return { outcome };
     return { outcome, state: this.#merge(answers.map((a) => a.state!)) };
   }
@@ -153,7 +187,7 @@ export class DurableObjectStorage implements Storage {
     if (versions === undefined) return false; // not a version this client read
     const byShard = new Map<number, Array<{ id: string; heartbeat: number }>>();
     for (const p of retirement.processes) {
-      const shard = this.#names.indexOf(this.#shardOf(p.id));
+      const shard = this.#names.indexOf(this.shardOf(p.id));
       byShard.set(shard, [...(byShard.get(shard) ?? []), { id: p.id, heartbeat: p.heartbeat }]);
     }
     if (byShard.size === 0) this.#names.forEach((_, shard) => byShard.set(shard, []));
@@ -187,15 +221,22 @@ function merge(states: readonly StoredState[]): StoredState {
   const descriptors = new Map<string, MetricDescriptor>();
   for (const s of states) for (const [name, d] of s.descriptors) descriptors.set(name, d);
   const retired = new Map<string, string>();
+  const problems = states.flatMap((s) => s.problems ?? []);
+  let corrupt = states.reduce((sum, s) => sum + s.corrupt, 0);
   for (const s of states) {
     for (const [key, value] of s.retired) {
       const before = retired.get(key);
-      const brace = key.indexOf("{");
-      const d = descriptors.get(brace === -1 ? key : key.slice(0, brace));
+      const d = descriptors.get(splitSeriesKey(key)[0]);
       const sum = before === undefined || d === undefined || d.type === "gauge"
         ? value
         : combine(d.type, before, value, 1, d.buckets?.length ?? 0);
-      retired.set(key, sum ?? before!);
+      if (sum === undefined) {
+        // Two shards' totals of one series that do not add up (one does not read): said, not hidden.
+        corrupt++;
+        if (problems.length < 5) problems.push(`the retired totals of ${key} in two objects do not add up`);
+        continue;
+      }
+      retired.set(key, sum);
     }
   }
   return {
@@ -203,7 +244,7 @@ function merge(states: readonly StoredState[]): StoredState {
     processes: states.flatMap((s) => s.processes),
     retired,
     retiredVersion: states.reduce((sum, s) => sum + s.retiredVersion, 0),
-    corrupt: states.reduce((sum, s) => sum + s.corrupt, 0),
-    problems: states.flatMap((s) => s.problems ?? []),
+    corrupt,
+    problems,
   };
 }
