@@ -66,6 +66,7 @@ const HOST_ONLY: Record<string, string> = {
 export type {
   Exporter,
   ExporterOptions,
+  ForeignRegistry,
   HookContext,
   Hooks,
   HttpNaming,

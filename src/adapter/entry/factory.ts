@@ -32,7 +32,7 @@ export function createExporterFor(
   fromEnv?: (env: EnvSource) => Storage | undefined,
 ): ProcessExporter {
   const chosen = options.runtime ?? runtime;
-  const registry = options.registry ?? register;
+  const registry = (options.registry ?? register) as Registry;
   const existing = live.get(registry);
   if (existing !== undefined && !existing.exporter.exited) {
     const difference = differingOption(existing.options, options);

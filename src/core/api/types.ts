@@ -13,6 +13,20 @@ import type { Registry } from "../values/metrics.ts";
 export type { FetchHandler, ServeOptions, ServerHandle };
 
 /**
+ * A registry of another prom-client line (@prometheus-io/client, the successor): the same
+ * methods, declared by that package's own types.
+ */
+export interface ForeignRegistry {
+  /** Every metric registered. */
+  getMetricsAsArray(): unknown[];
+  /** Registers a metric object. */
+  // deno-lint-ignore no-explicit-any
+  registerMetric(metric: any): void;
+  /** The metric of that name, if registered. */
+  getSingleMetric(name: string): unknown;
+}
+
+/**
  * The options every entry point's `createExporter` takes. Every duration is in milliseconds.
  * Settings with an `Env` name can come from that environment variable (on Workers, that binding)
  * instead; an option wins over it.
@@ -20,8 +34,11 @@ export type { FetchHandler, ServeOptions, ServerHandle };
 export interface CommonOptions {
   /** Metric name prefix. Default `hono`. */
   readonly namespace?: string;
-  /** Registry holding the metrics to aggregate. Default: prom-client's global registry. */
-  readonly registry?: Registry;
+  /**
+   * Registry holding the metrics to aggregate: prom-client's, or @prometheus-io/client's (its
+   * `register` or a `new Registry()` of it). Default: prom-client's global registry.
+   */
+  readonly registry?: Registry | ForeignRegistry;
   /** Where values are published. Default: chosen from the environment where the entry reads one, else memory. */
   readonly storage?: Storage;
   /** Bearer token `/metrics` accepts. Env `PROMETHEUS_METRICS_TOKEN`. Never logged. */

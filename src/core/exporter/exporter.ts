@@ -66,7 +66,8 @@ export class ProcessExporter implements Exporter {
     this.#options = options;
     this.#parts = parts;
     this.runtime = parts.runtime;
-    this.registry = options.registry ?? defaultRegistry;
+    // A registry of @prometheus-io/client has prom-client's methods, under its own types.
+    this.registry = (options.registry ?? defaultRegistry) as Registry;
     this.logger = options.logger ?? consoleLogger;
     if (!parts.runtime.edge) this.#resolve();
   }
