@@ -6,6 +6,8 @@ import { freePort } from "./runtime.ts";
 import { type Running, start } from "./spawn.ts";
 
 export interface PrometheusServer {
+  /** Where it answers (`http://127.0.0.1:<port>`). */
+  readonly url: string;
   /** Runs an instant PromQL query; returns the value of each result. */
   query(expr: string): Promise<number[]>;
   /** The raw result of an instant query (labels and values), for messages. */
@@ -25,6 +27,7 @@ export async function startPrometheus(
   target: string | { scrapeConfigs: string },
   intervalMs: number,
   timeoutMs: number,
+  flags: readonly string[] = [],
 ): Promise<PrometheusServer> {
   const root = mkdtempSync(join(tmpdir(), "hpe-prometheus-"));
   const config = join(root, "prometheus.yml");
@@ -45,6 +48,7 @@ export async function startPrometheus(
         `--config.file=${config}`,
         `--storage.tsdb.path=${join(root, "data")}`,
         `--web.listen-address=127.0.0.1:${port}`,
+        ...flags,
       ],
       {},
       /Server is ready to receive web requests/,
@@ -55,6 +59,7 @@ export async function startPrometheus(
   }
   const base = `http://127.0.0.1:${port}`;
   return {
+    url: base,
     async query(expr) {
       const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(expr)}`);
       const body = await res.json() as { status: string; data: { result: Array<{ value: [number, string] }> } };

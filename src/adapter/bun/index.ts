@@ -53,5 +53,11 @@ export function serve(handler: FetchHandler, options: ServeOptions): Promise<Ser
 export type { AppServer, BunServer, NodeHttpServer, SuperviseOptions, WorkerMain };
 export { readConfigFile } from "../entry/config_file.ts";
 export type { FetchHandler, HostExporterOptions, ServeOptions, ServerHandle };
-export type { CommonOptions, HostOptions, NoServerOptions, TimerOptions } from "../../core/api/types.ts";
+export type {
+  CommonOptions,
+  HostOptions,
+  NoServerOptions,
+  RemoteWriteOptions,
+  TimerOptions,
+} from "../../core/api/types.ts";
 export type { StorageChoice } from "../../storage/drivers.ts";

@@ -28,5 +28,11 @@ export function serve(handler: FetchHandler, options: Omit<ServeOptions, "reuseP
 export { createParallelExporter, type ParallelExporterOptions } from "./parallel.ts";
 export { readConfigFile } from "../entry/config_file.ts";
 export type { FetchHandler, HostExporterOptions, ServeOptions, ServerHandle };
-export type { CommonOptions, HostOptions, NoServerOptions, TimerOptions } from "../../core/api/types.ts";
+export type {
+  CommonOptions,
+  HostOptions,
+  NoServerOptions,
+  RemoteWriteOptions,
+  TimerOptions,
+} from "../../core/api/types.ts";
 export type { StorageChoice } from "../../storage/drivers.ts";

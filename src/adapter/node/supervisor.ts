@@ -83,7 +83,14 @@ async function runWorker(
   options: SuperviseOptions,
 ): Promise<void> {
   const slot = process.env[SLOT_ENV] ?? `worker_${cluster.worker?.id ?? 0}`;
-  const exporter = createExporter({ ...options, workerId: slot, metricsServer: false, handleSignals: false });
+  // The primary serves the aggregate, and pushes it where remote write is set.
+  const exporter = createExporter({
+    ...options,
+    workerId: slot,
+    metricsServer: false,
+    handleSignals: false,
+    remoteWrite: false,
+  });
   await exporter.postFork(slot);
   await exporter.onStarting();
   const server = await main(exporter, slot);

@@ -138,6 +138,12 @@ export interface HostOptions {
     /** After the last attempt, keep trying this often in the background. Default: give up. */
     readonly standbyMs?: number;
   };
+  /**
+   * Push the aggregate to a remote write receiver (Prometheus with `--web.enable-remote-write-receiver`,
+   * Mimir, Grafana Cloud), from the process that serves it: a single process, `supervise`'s primary,
+   * the sidecar. Env `PROMETHEUS_REMOTE_WRITE_URL` and the rest; `false` turns it off.
+   */
+  readonly remoteWrite?: RemoteWriteOptions | false;
   /** HTTPS for the metrics server (hosts), field by field over `PROMETHEUS_SSL_*`. */
   readonly tls?: {
     /** Server certificate (PEM). Env `PROMETHEUS_SSL_CERTFILE`. */
@@ -201,6 +207,22 @@ export interface PrometheusOptions {
   readonly customLabels?: Readonly<Record<string, (c: any) => string>>;
   /** Distinct values kept per custom label; later new values are recorded as "other". Default 100. */
   readonly customLabelLimit?: number;
+}
+
+/** Where and how the aggregate is pushed with remote write 1.0 (see {@link HostOptions.remoteWrite}). */
+export interface RemoteWriteOptions {
+  /** The receiver, for example `https://prometheus.example/api/v1/write`. Env `PROMETHEUS_REMOTE_WRITE_URL`. */
+  readonly url?: string;
+  /** A bearer token. Env `PROMETHEUS_REMOTE_WRITE_TOKEN`. Never logged. */
+  readonly token?: string;
+  /** Basic-auth user. Env `PROMETHEUS_REMOTE_WRITE_USERNAME`. */
+  readonly username?: string;
+  /** Basic-auth password. Env `PROMETHEUS_REMOTE_WRITE_PASSWORD`. Never logged. */
+  readonly password?: string;
+  /** How often to push, in ms. Env `PROMETHEUS_REMOTE_WRITE_INTERVAL_SECONDS` (seconds); default 15000. */
+  readonly intervalMs?: number;
+  /** How long one push may take, in ms. Env `PROMETHEUS_REMOTE_WRITE_TIMEOUT_SECONDS` (seconds); default 5000. */
+  readonly timeoutMs?: number;
 }
 
 /** How the request counter and duration histogram are named: see {@link PrometheusOptions.naming}. */

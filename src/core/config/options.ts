@@ -50,6 +50,7 @@ export const HOST_OPTIONS: Names<HostOptions> = {
   tls: true,
   workerMetricsIntervalMs: true,
   handleSignals: true,
+  remoteWrite: true,
 };
 
 /** `group` without `names`: an entry that sets those itself (the supervisor names its workers). */

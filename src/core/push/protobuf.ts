@@ -1,0 +1,98 @@
+/**
+ * The remote write 1.0 request (`prometheus.WriteRequest`) in protobuf, encoded by hand: four small
+ * messages, so no protobuf library is loaded for them.
+ *
+ * ```proto
+ * message WriteRequest { repeated TimeSeries timeseries = 1; }
+ * message TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; }
+ * message Label { string name = 1; string value = 2; }
+ * message Sample { double value = 1; int64 timestamp = 2; }
+ * ```
+ * @module
+ */
+
+/** One series to write: its labels (`__name__` among them) and one sample. */
+export interface WrittenSeries {
+  readonly labels: ReadonlyArray<readonly [string, string]>;
+  readonly value: number;
+  /** Milliseconds since the epoch. */
+  readonly timestamp: number;
+}
+
+const utf8 = new TextEncoder();
+
+/** A growable byte buffer with the protobuf primitives. */
+class Writer {
+  #bytes = new Uint8Array(1024);
+  length = 0;
+
+  #room(n: number): void {
+    if (this.length + n <= this.#bytes.length) return;
+    const grown = new Uint8Array(Math.max(this.#bytes.length * 2, this.length + n));
+    grown.set(this.#bytes.subarray(0, this.length));
+    this.#bytes = grown;
+  }
+
+  /** A varint of a non-negative whole number up to 2^53. */
+  varint(value: number): void {
+    this.#room(10);
+    let v = value;
+    while (v >= 0x80) {
+      this.#bytes[this.length++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.#bytes[this.length++] = v;
+  }
+
+  bytes(data: Uint8Array): void {
+    this.#room(data.length);
+    this.#bytes.set(data, this.length);
+    this.length += data.length;
+  }
+
+  double(value: number): void {
+    this.#room(8);
+    new DataView(this.#bytes.buffer, this.length, 8).setFloat64(0, value, true);
+    this.length += 8;
+  }
+
+  /** A length-delimited field: its tag, its length, its bytes. */
+  field(number: number, data: Uint8Array): void {
+    this.varint((number << 3) | 2);
+    this.varint(data.length);
+    this.bytes(data);
+  }
+
+  done(): Uint8Array {
+    return this.#bytes.slice(0, this.length);
+  }
+}
+
+function label(name: string, value: string): Uint8Array {
+  const w = new Writer();
+  w.field(1, utf8.encode(name));
+  w.field(2, utf8.encode(value));
+  return w.done();
+}
+
+function sample(value: number, timestamp: number): Uint8Array {
+  const w = new Writer();
+  w.varint((1 << 3) | 1); // field 1, 64-bit
+  w.double(value);
+  w.varint(2 << 3); // field 2, varint
+  w.varint(timestamp);
+  return w.done();
+}
+
+/** The WriteRequest of `series`, its labels sorted by name as the protocol asks. */
+export function encodeWriteRequest(series: readonly WrittenSeries[]): Uint8Array {
+  const request = new Writer();
+  for (const s of series) {
+    const ts = new Writer();
+    const sorted = [...s.labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [name, value] of sorted) ts.field(1, label(name, value));
+    ts.field(2, sample(s.value, s.timestamp));
+    request.field(1, ts.done());
+  }
+  return request.done();
+}

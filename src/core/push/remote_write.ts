@@ -1,0 +1,231 @@
+/**
+ * Remote write 1.0: the process that serves the aggregate pushes it, on an interval, to a
+ * Prometheus-compatible receiver (Prometheus with `--web.enable-remote-write-receiver`, Mimir,
+ * Grafana Cloud), as a snappy-compressed protobuf `WriteRequest`. Each push is the whole aggregate
+ * of that moment, so a push that fails loses nothing a later one does not carry: counters are
+ * cumulative. What a failed push held is counted as dropped, and an outage is said once. Nothing
+ * of this is loaded unless it is configured (snappyjs comes in at the first push).
+ * @module
+ */
+import type { RemoteWriteOptions } from "../api/types.ts";
+import { ms } from "../config/config.ts";
+import { parseInteger } from "../env.ts";
+import { ConfigError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { unrefIfPossible } from "../timers.ts";
+import { Counter, type Registry } from "../values/metrics.ts";
+import { parseExposition } from "./exposition.ts";
+import { encodeWriteRequest } from "./protobuf.ts";
+
+/** Where and how often to push, resolved (see `remoteWrite` in the host options). */
+export interface RemoteWriteSettings {
+  readonly url: string;
+  readonly token?: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+/** Pushes the aggregate `collect` renders, every `intervalMs`, until stopped. */
+export class RemoteWriter {
+  readonly #settings: RemoteWriteSettings;
+  readonly #collect: () => Promise<string>;
+  readonly #logger: Logger;
+  readonly #pushes: Counter<"result">;
+  readonly #dropped: Counter<string>;
+  readonly #where: string;
+  readonly #secrets: string[];
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #failing = false;
+  #inFlight: Promise<void> | undefined;
+
+  /**
+   * @param settings Receiver, credentials, interval and timeout.
+   * @param collect Renders the aggregate, in the text exposition.
+   * @param logger Where an outage and its end are said.
+   * @param registry Where its own counters go.
+   * @param namespace The exporter's metric name prefix.
+   */
+  constructor(
+    settings: RemoteWriteSettings,
+    collect: () => Promise<string>,
+    logger: Logger,
+    registry: Registry,
+    namespace: string,
+  ) {
+    this.#settings = settings;
+    this.#collect = collect;
+    this.#logger = logger;
+    const url = new URL(settings.url);
+    this.#where = `${url.protocol}//${url.host}${url.pathname}`;
+    this.#secrets = [settings.token, settings.password, basic(settings)].filter((s): s is string => !!s);
+    const counter = <T extends string>(name: string, help: string, labelNames: T[]) =>
+      (registry.getSingleMetric(name) as Counter<T> | undefined) ??
+        new Counter({ name, help, labelNames, registers: [registry] });
+    this.#pushes = counter(`${namespace}_exporter_remote_write_pushes_total`, "Remote write pushes, by result.", [
+      "result",
+    ]);
+    this.#dropped = counter(
+      `${namespace}_exporter_remote_write_dropped_samples_total`,
+      "Samples of remote write pushes that failed (the next push that lands carries their counters' values).",
+      [],
+    );
+  }
+
+  /** Pushes now, then every interval. */
+  start(): void {
+    void this.push();
+    this.#timer = setInterval(() => void this.push(), this.#settings.intervalMs);
+    unrefIfPossible(this.#timer);
+  }
+
+  /** Stops the interval, after a last push (within the timeout). */
+  async stop(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#inFlight;
+    await this.push();
+  }
+
+  /** One push of the aggregate; never rejects. One at a time: a push under way is shared. */
+  push(): Promise<void> {
+    return this.#inFlight ??= this.#push().finally(() => (this.#inFlight = undefined));
+  }
+
+  async #push(): Promise<void> {
+    let samples = 0;
+    try {
+      const now = Date.now();
+      const series = parseExposition(await this.#collect()).map((s) => ({ ...s, timestamp: now }));
+      samples = series.length;
+      const { compress } = await import("snappyjs");
+      const body = compress(encodeWriteRequest(series)) as Uint8Array<ArrayBuffer>;
+      const response = await fetch(this.#settings.url, {
+        method: "POST",
+        headers: this.#headers(),
+        body,
+        signal: AbortSignal.timeout(this.#settings.timeoutMs),
+      });
+      if (!response.ok) {
+        const text = (await response.text()).replace(/\s+/g, " ").slice(0, 200);
+        throw new Error(`answered ${response.status}${text ? `: ${text}` : ""}`);
+      }
+      this.#pushes.inc({ result: "ok" });
+      if (this.#failing) {
+        this.#failing = false;
+        this.#logger.warn(`remote write to ${this.#where} delivers again`);
+      }
+    } catch (error) {
+      this.#pushes.inc({ result: "failed" });
+      this.#dropped.inc(samples);
+      if (!this.#failing) {
+        this.#failing = true;
+        this.#logger.error(
+          `remote write to ${this.#where} failed (${this.#scrub(String(error))}): pushed again every ` +
+            `${this.#settings.intervalMs} ms; the next push that lands carries every counter's value`,
+        );
+      }
+    }
+  }
+
+  #headers(): Record<string, string> {
+    const headers: Record<string, string> = {
+      "content-type": "application/x-protobuf",
+      "content-encoding": "snappy",
+      "x-prometheus-remote-write-version": "0.1.0",
+      "user-agent": "hono-prometheus-exporter",
+    };
+    const { token } = this.#settings;
+    const credentials = basic(this.#settings);
+    if (token) headers.authorization = `Bearer ${token}`;
+    else if (credentials) headers.authorization = `Basic ${credentials}`;
+    return headers;
+  }
+
+  /** `text` without any credential of these settings in it. */
+  #scrub(text: string): string {
+    let out = text;
+    for (const secret of this.#secrets) out = out.split(secret).join("[redacted]");
+    return out;
+  }
+}
+
+function basic(settings: RemoteWriteSettings): string | undefined {
+  if (settings.username === undefined) return undefined;
+  return btoa(`${settings.username}:${settings.password ?? ""}`);
+}
+
+/** Starts pushing what `exporter` collects, every interval. */
+export function startPushing(
+  settings: RemoteWriteSettings,
+  exporter: {
+    collect(): Promise<string>;
+    readonly logger: Logger;
+    readonly registry: Registry;
+    readonly config: { readonly namespace: string };
+  },
+): RemoteWriter {
+  const writer = new RemoteWriter(
+    settings,
+    () => exporter.collect(),
+    exporter.logger,
+    exporter.registry,
+    exporter.config.namespace,
+  );
+  writer.start();
+  return writer;
+}
+
+/** The remote write settings of the options over the environment; undefined when none is set. */
+export function resolveRemoteWrite(
+  options: RemoteWriteOptions | false | undefined,
+  env: (name: string) => string | undefined,
+): RemoteWriteSettings | undefined {
+  if (options === false) return undefined;
+  const url = options?.url ?? env("PROMETHEUS_REMOTE_WRITE_URL");
+  if (url === undefined || url === "") return undefined;
+  const setting = options?.url === undefined ? "PROMETHEUS_REMOTE_WRITE_URL" : "remoteWrite.url";
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
+    throw new ConfigError(setting, "expected an http:// or https:// URL of a remote write receiver (…/api/v1/write)");
+  }
+  if (parsed.username !== "" || parsed.password !== "") {
+    throw new ConfigError(setting, "holds credentials: give them as remoteWrite.username and .password (or a token)");
+  }
+  const seconds = (name: string, fallback: number) => {
+    const raw = env(name);
+    return raw === undefined || raw === "" ? fallback : parseInteger(name, raw, 1, 86_400) * 1000;
+  };
+  const token = options?.token ?? env("PROMETHEUS_REMOTE_WRITE_TOKEN");
+  const username = options?.username ?? env("PROMETHEUS_REMOTE_WRITE_USERNAME");
+  const password = options?.password ?? env("PROMETHEUS_REMOTE_WRITE_PASSWORD");
+  if (token && username) {
+    throw new ConfigError("remoteWrite.token", "and a username are both set: give a bearer token or basic auth");
+  }
+  return {
+    url,
+    token: token || undefined,
+    username: username || undefined,
+    password: password || undefined,
+    intervalMs: ms(
+      "remoteWrite.intervalMs",
+      options?.intervalMs,
+      seconds("PROMETHEUS_REMOTE_WRITE_INTERVAL_SECONDS", 15_000),
+      100,
+      86_400_000,
+    ),
+    timeoutMs: ms(
+      "remoteWrite.timeoutMs",
+      options?.timeoutMs,
+      seconds("PROMETHEUS_REMOTE_WRITE_TIMEOUT_SECONDS", 5_000),
+      100,
+      600_000,
+    ),
+  };
+}
