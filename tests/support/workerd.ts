@@ -63,13 +63,18 @@ export async function startWorker(
 /**
  * Starts one `wrangler dev` session of several Workers (`-c` each; the first is the one that
  * answers on the port), with their state in `persist` (kept after `stop`, for a restart on it;
- * a fresh directory, removed at `stop`, when not given).
+ * a fresh directory, removed at `stop`, when not given), the first's `vars` and more arguments.
  */
-export async function startSession(configs: readonly string[], persist?: string): Promise<RunningWorker> {
+export async function startSession(
+  configs: readonly string[],
+  persist?: string,
+  extra: { readonly vars?: Record<string, string>; readonly args?: readonly string[] } = {},
+): Promise<RunningWorker> {
   const dir = persist ?? mkdtempSync(join(tmpdir(), "hpe-wrangler-"));
   const args = ["node_modules/wrangler/bin/wrangler.js", "dev"];
   for (const config of configs) args.push("-c", config);
-  args.push("--ip", "127.0.0.1", "--port", "0", "--inspector-port", "0", "--persist-to", dir);
+  args.push("--ip", "127.0.0.1", "--port", "0", "--inspector-port", "0", "--persist-to", dir, ...(extra.args ?? []));
+  for (const [name, value] of Object.entries(extra.vars ?? {})) args.push("--var", `${name}:${value}`);
   let running: Running;
   try {
     running = await start(nodeForWrangler(), args, WRANGLER_ENV, /Ready on http:\/\/127\.0\.0\.1:\d+/, 90_000);

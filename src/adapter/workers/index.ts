@@ -23,6 +23,7 @@
  * @module
  */
 export { createExporter, type WorkersExporterOptions } from "./workers.ts";
+export { pushOnSchedule, type ScheduledContext } from "./scheduled.ts";
 export { type DurableObjectStateLike, MetricsDurableObject } from "../../storage/durable/object.ts";
 export type { SqlStorageLike } from "../../storage/durable/sql.ts";
 export type { CommonOptions, NoServerOptions } from "../../core/api/types.ts";

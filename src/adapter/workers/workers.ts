@@ -42,8 +42,8 @@ const HOST_ONLY: Readonly<Record<string, string>> = {
   tls: "Cloudflare serves your Worker over HTTPS at its edge; lock /metrics with PROMETHEUS_METRICS_TOKEN",
   redis: "Workers cannot hold a TCP connection to Redis across requests; use Upstash (UPSTASH_REDIS_REST_URL)",
   configFile: "Workers have no file system; set the settings as bindings (wrangler.toml [vars], or secrets)",
-  remoteWrite: "remote write runs in the process that serves the aggregate on Node, Bun and Deno; " +
-    "scrape the Worker's /metrics",
+  remoteWrite: "on Workers the aggregate is pushed from a Cron Trigger: export scheduled: pushOnSchedule(exporter), " +
+    "with a PROMETHEUS_REMOTE_WRITE_URL binding",
 };
 const HOST_ONLY_BINDINGS = {
   PROMETHEUS_MULTIPROC_DIR: HOST_ONLY.multiprocDir,
@@ -56,7 +56,6 @@ const HOST_ONLY_BINDINGS = {
   PROMETHEUS_CONFIG_FILE: HOST_ONLY.configFile,
   REDIS_URL: HOST_ONLY.redis,
   REDIS_HOST: HOST_ONLY.redis,
-  PROMETHEUS_REMOTE_WRITE_URL: HOST_ONLY.remoteWrite,
 } as const;
 
 /** The Workers runtime adapter: `env` reads the bindings the first request brings. */
