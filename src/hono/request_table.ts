@@ -10,6 +10,7 @@ import type { EncodedMetric } from "../core/publish/snapshot.ts";
 import { seriesKey } from "../core/codec/series_key.ts";
 import type { MetricDescriptor } from "../core/storage.ts";
 import { encodeHistogram } from "../core/codec/values.ts";
+import { observeInto } from "./observe.ts";
 
 interface Row {
   readonly method: string;
@@ -113,7 +114,7 @@ export class RequestTable {
       row = { method, route, status: String(status), custom: undefined, count: 0, sum: 0, buckets };
       byStatus.set(status, row);
     }
-    this.#add(row, seconds);
+    observeInto(row, seconds, this.#bounds);
   }
 
   #recordCustom(method: string, route: string, status: number, seconds: number, custom: readonly string[]): void {
@@ -124,19 +125,7 @@ export class RequestTable {
       row = { method, route, status: String(status), custom, count: 0, sum: 0, buckets };
       this.#customRows.set(key, row);
     }
-    this.#add(row, seconds);
-  }
-
-  #add(row: Row, seconds: number): void {
-    row.count++;
-    row.sum += seconds;
-    const bounds = this.#bounds;
-    for (let i = 0; i < bounds.length; i++) {
-      if (seconds <= bounds[i]) {
-        row.buckets[i]++;
-        break;
-      }
-    }
+    observeInto(row, seconds, this.#bounds);
   }
 
   #reset(): void {

@@ -10,6 +10,7 @@ import type { EncodedMetric, Sample } from "../core/publish/snapshot.ts";
 import { seriesKey } from "../core/codec/series_key.ts";
 import type { MetricDescriptor } from "../core/storage.ts";
 import { encodeHistogram } from "../core/codec/values.ts";
+import { observeInto } from "./observe.ts";
 
 interface Row {
   readonly labels: { readonly method: string; readonly route: string };
@@ -52,15 +53,7 @@ export class SizeTable implements EncodedMetric {
       row = { labels: { method, route }, count: 0, sum: 0, buckets: new Float64Array(this.#bounds.length) };
       byMethod.set(method, row);
     }
-    row.count++;
-    row.sum += bytes;
-    const bounds = this.#bounds;
-    for (let i = 0; i < bounds.length; i++) {
-      if (bytes <= bounds[i]) {
-        row.buckets[i]++;
-        break;
-      }
-    }
+    observeInto(row, bytes, this.#bounds);
   }
 
   /** Forgets every series. */

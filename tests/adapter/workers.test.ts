@@ -4,13 +4,12 @@
  * endpoint (the test gateway over a real redis-server). The app has no publish code of its own.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 import { until } from "../support/poll.ts";
 import { type RedisServer, startRedis } from "../support/redis.ts";
-import { RUNTIME } from "../support/runtime.ts";
 import { sample } from "../support/sim.ts";
 import { type Gateway, startGateway } from "../support/upstash_gateway.ts";
-import { type RunningWorker, startWorker } from "../support/workerd.ts";
+import { type RunningWorker, startWorker, workerdSuite } from "../support/workerd.ts";
 
 const METRICS_TOKEN = "scrape-token-for-tests-0123456789";
 const USERS = 'hono_worker_requests_total{method="GET",route="/users/:id",status="200"}';
@@ -19,12 +18,7 @@ const ERRORS = 'hono_worker_failed_requests_total{error_type="Error",method="GET
 // workerd is the runtime under test here, whatever runs the test file, so it runs once, under
 // Node's runner; Bun and Deno skip it and say why.
 const NAME = "the Workers example in workerd (wrangler dev, Miniflare)";
-if (RUNTIME === "node") describe(NAME, workerdSuite);
-else {
-  test(`${NAME} (skipped on ${RUNTIME}: workerd is what it tests; it runs once, under the Node runner)`, {
-    skip: true,
-  }, () => {});
-}
+workerdSuite(NAME, suite);
 
 async function scrape(worker: RunningWorker, token = METRICS_TOKEN): Promise<Response> {
   return await fetch(`${worker.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
@@ -60,7 +54,7 @@ function restRequests(gateway: Gateway): number {
   return total;
 }
 
-function workerdSuite(): void {
+function suite(): void {
   let redis: RedisServer;
   let gateway: Gateway;
   const workers: RunningWorker[] = [];

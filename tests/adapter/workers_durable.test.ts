@@ -9,11 +9,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { after, test } from "node:test";
 import { until } from "../support/poll.ts";
-import { RUNTIME } from "../support/runtime.ts";
 import { sample } from "../support/sim.ts";
-import { type RunningWorker, startSession } from "../support/workerd.ts";
+import { type RunningWorker, startSession, workerdSuite } from "../support/workerd.ts";
 
 const USERS = 'hono_worker_requests_total{method="GET",route="/users/:id",status="200"}';
 const SESSION = [
@@ -23,12 +22,7 @@ const SESSION = [
 ];
 
 const NAME = "the Durable Object example in workerd (wrangler dev, two Workers, one metrics object)";
-if (RUNTIME === "node") describe(NAME, suite);
-else {
-  test(`${NAME} (skipped on ${RUNTIME}: workerd is what it tests; it runs once, under the Node runner)`, {
-    skip: true,
-  }, () => {});
-}
+workerdSuite(NAME, suite);
 
 /** The users count the second Worker's /metrics shows, once it is `expected` (undefined by the deadline). */
 async function settle(worker: RunningWorker, expected: number): Promise<number | undefined> {

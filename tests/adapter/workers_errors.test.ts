@@ -6,24 +6,18 @@
  * 503 or the Worker's log.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, before, test } from "node:test";
 import { until } from "../support/poll.ts";
 import { type RedisServer, startRedis } from "../support/redis.ts";
-import { RUNTIME } from "../support/runtime.ts";
 import { type Gateway, startGateway } from "../support/upstash_gateway.ts";
-import { type RunningWorker, startWorker } from "../support/workerd.ts";
+import { type RunningWorker, startWorker, workerdSuite } from "../support/workerd.ts";
 
 const METRICS_TOKEN = "scrape-token-for-error-tests-0123456789";
 const UPSTASH_TOKEN = "AXtok+en/secret=for-workerd-0123456789abcdef";
 
 // workerd is the runtime under test, whatever runs the file: it runs once, under Node's runner.
 const NAME = "storage errors in workerd (wrangler dev, Miniflare)";
-if (RUNTIME === "node") describe(NAME, suite);
-else {
-  test(`${NAME} (skipped on ${RUNTIME}: workerd is what it tests; it runs once, under the Node runner)`, {
-    skip: true,
-  }, () => {});
-}
+workerdSuite(NAME, suite);
 
 /** The forms the token may take in text: as is, URL-encoded, base64 inside a bearer header. */
 function assertNoToken(text: string): void {

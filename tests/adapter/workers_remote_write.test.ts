@@ -4,19 +4,13 @@
  * Prometheus started with `--web.enable-remote-write-receiver` that scrapes nothing.
  */
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { test } from "node:test";
 import { until } from "../support/poll.ts";
 import { startPrometheus } from "../support/prometheus.ts";
-import { RUNTIME } from "../support/runtime.ts";
-import { startSession } from "../support/workerd.ts";
+import { startSession, workerdSuite } from "../support/workerd.ts";
 
 const NAME = "remote write from a Cron Trigger in workerd (wrangler dev)";
-if (RUNTIME === "node") describe(NAME, suite);
-else {
-  test(`${NAME} (skipped on ${RUNTIME}: workerd is what it tests; it runs once, under the Node runner)`, {
-    skip: true,
-  }, () => {});
-}
+workerdSuite(NAME, suite);
 
 function suite(): void {
   test("a Worker that nothing scrapes reaches Prometheus with the exact count", async () => {

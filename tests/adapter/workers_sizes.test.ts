@@ -6,21 +6,15 @@
  * and a stream of undeclared length is not recorded.
  */
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
+import { after, test } from "node:test";
 import { SIZED, UNSIZED } from "../support/fixtures/sized_routes.ts";
 import { until } from "../support/poll.ts";
-import { RUNTIME } from "../support/runtime.ts";
 import { sample } from "../support/sim.ts";
-import { type RunningWorker, startWorker } from "../support/workerd.ts";
+import { type RunningWorker, startWorker, workerdSuite } from "../support/workerd.ts";
 
 // workerd is the runtime under test, whatever runs the file: it runs once, under Node's runner.
 const NAME = "response sizes in workerd (wrangler dev, Miniflare)";
-if (RUNTIME === "node") describe(NAME, suite);
-else {
-  test(`${NAME} (skipped on ${RUNTIME}: workerd is what it tests; it runs once, under the Node runner)`, {
-    skip: true,
-  }, () => {});
-}
+workerdSuite(NAME, suite);
 
 function suite(): void {
   let worker: RunningWorker | undefined;

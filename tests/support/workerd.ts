@@ -7,6 +7,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { describe, test } from "node:test";
+import { RUNTIME } from "./runtime.ts";
 import { type Running, start } from "./spawn.ts";
 
 let node22: string | undefined;
@@ -36,28 +38,9 @@ export async function startWorker(
   vars: Record<string, string>,
   target = "examples/workers/wrangler.toml",
 ): Promise<RunningWorker> {
-  const persist = mkdtempSync(join(tmpdir(), "hpe-wrangler-"));
-  const args = ["node_modules/wrangler/bin/wrangler.js", "dev"];
-  if (target.endsWith(".toml")) args.push("-c", target);
-  else args.push(target, "--compatibility-date", "2026-11-17", "--compatibility-flags", "nodejs_compat");
-  args.push("--ip", "127.0.0.1", "--port", "0", "--inspector-port", "0", "--persist-to", persist);
-  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
-  let running: Running;
-  try {
-    running = await start(nodeForWrangler(), args, WRANGLER_ENV, /Ready on http:\/\/127\.0\.0\.1:\d+/, 90_000);
-  } catch (error) {
-    rmSync(persist, { recursive: true, force: true });
-    throw error;
-  }
-  const url = /Ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(running.output())![1];
-  return {
-    url,
-    output: running.output,
-    stop: async () => {
-      await running.stop("SIGTERM");
-      rmSync(persist, { recursive: true, force: true });
-    },
-  };
+  if (target.endsWith(".toml")) return await startSession([target], undefined, { vars });
+  const args = [target, "--compatibility-date", "2026-11-17", "--compatibility-flags", "nodejs_compat"];
+  return await startSession([], undefined, { vars, args });
 }
 
 /**
@@ -91,4 +74,17 @@ export async function startSession(
       if (persist === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Declares a suite whose runtime under test is workerd, whatever runs the file: it runs once,
+ * under Node's runner; Bun and Deno report it skipped, with the reason.
+ */
+export function workerdSuite(name: string, suite: () => void): void {
+  if (RUNTIME === "node") describe(name, suite);
+  else {
+    test(`${name} (skipped on ${RUNTIME}: workerd is what it tests; it runs once, under the Node runner)`, {
+      skip: true,
+    }, () => {});
+  }
 }
