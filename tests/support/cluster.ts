@@ -15,7 +15,11 @@ export interface RunningExample {
  * Starts this runtime's `node:cluster` example (Node's, or Bun's) with `workers` workers publishing
  * to `dir`; resolves once every worker serves.
  */
-export async function startClusterExample(dir: string, workers: number): Promise<RunningExample> {
+export async function startClusterExample(
+  dir: string,
+  workers: number,
+  env: Record<string, string> = {},
+): Promise<RunningExample> {
   const [appPort, metricsPort] = await freePorts(2);
   const [command, args] = commandFor(`examples/cluster/${RUNTIME === "bun" ? "bun" : "node"}.ts`);
   const app = await start(command, args, {
@@ -25,12 +29,17 @@ export async function startClusterExample(dir: string, workers: number): Promise
     PROMETHEUS_METRICS_PORT: String(metricsPort),
     PROMETHEUS_BIND_ADDRESS: "127.0.0.1",
     PROMETHEUS_MULTIPROC_DIR: dir,
+    ...env,
   }, new RegExp(`(worker_\\d \\(pid \\d+\\) serving[\\s\\S]*){${workers}}`));
   return running(app, appPort, metricsPort);
 }
 
 /** Starts `deno serve --parallel` on the Deno cluster example with `jobs` isolates publishing to `dir`. */
-export async function startParallelExample(dir: string, jobs: number): Promise<RunningExample> {
+export async function startParallelExample(
+  dir: string,
+  jobs: number,
+  env: Record<string, string> = {},
+): Promise<RunningExample> {
   const [appPort, metricsPort] = await freePorts(2);
   const app = await start(process.execPath, [
     "serve",
@@ -46,6 +55,7 @@ export async function startParallelExample(dir: string, jobs: number): Promise<R
     PROMETHEUS_METRICS_PORT: String(metricsPort),
     PROMETHEUS_BIND_ADDRESS: "127.0.0.1",
     PROMETHEUS_MULTIPROC_DIR: dir,
+    ...env,
   }, new RegExp(`(worker_\\d ready[\\s\\S]*){${jobs}}`));
   return running(app, appPort, metricsPort);
 }

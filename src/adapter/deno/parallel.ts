@@ -174,8 +174,6 @@ export function createParallelExporter(options: ParallelExporterOptions = {}): E
     storage: options.storage ?? chooseStorage(env, options, HOST_PLACE) ??
       chooseStorage(env, { multiprocDir: directory }, HOST_PLACE),
     handleSignals: false,
-    // Every isolate would push the same aggregate: not offered here yet (see docs/configuration.md).
-    remoteWrite: false,
     beforeCollect: () => peers.flush(),
     serverRetry: { attempts: 1, standbyMs: 2000, ...options.serverRetry },
     hooks: {

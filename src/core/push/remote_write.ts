@@ -38,6 +38,8 @@ export class RemoteWriter {
   readonly #secrets: string[];
   #timer: ReturnType<typeof setInterval> | undefined;
   #failing = false;
+  /** Whether this process serves the aggregate now (an isolate waiting for the metrics port does not). */
+  readonly #serves: () => boolean;
   #inFlight: Promise<void> | undefined;
 
   /**
@@ -46,6 +48,7 @@ export class RemoteWriter {
    * @param logger Where an outage and its end are said.
    * @param registry Where its own counters go.
    * @param namespace The exporter's metric name prefix.
+   * @param serves Whether this process serves the aggregate now: only then does it push.
    */
   constructor(
     settings: RemoteWriteSettings,
@@ -53,8 +56,10 @@ export class RemoteWriter {
     logger: Logger,
     registry: Registry,
     namespace: string,
+    serves: () => boolean = () => true,
   ) {
     this.#settings = settings;
+    this.#serves = serves;
     this.#collect = collect;
     this.#logger = logger;
     const url = new URL(settings.url);
@@ -94,6 +99,7 @@ export class RemoteWriter {
   }
 
   async #push(): Promise<void> {
+    if (!this.#serves()) return;
     let samples = 0;
     try {
       const now = Date.now();
@@ -163,15 +169,19 @@ export function startPushing(
     collect(): Promise<string>;
     readonly logger: Logger;
     readonly registry: Registry;
-    readonly config: { readonly namespace: string };
+    readonly config: { readonly namespace: string; readonly metricsServer: boolean };
+    readonly metricsServer: unknown;
   },
 ): RemoteWriter {
+  // Where a metrics server is configured, the process that holds it pushes (under `deno serve
+  // --parallel`, the isolate that took the port; another takes over with it); else this one.
   const writer = new RemoteWriter(
     settings,
     () => exporter.collect(),
     exporter.logger,
     exporter.registry,
     exporter.config.namespace,
+    () => !exporter.config.metricsServer || exporter.metricsServer !== undefined,
   );
   writer.start();
   return writer;
