@@ -22,7 +22,7 @@ import { checkOptions, without } from "../../core/config/options.ts";
 import { chooseStorage, refuseTwoBackends } from "../../storage/drivers.ts";
 import { HOST_PLACE } from "../../storage/host_place.ts";
 import { resolveMultiprocDir } from "../../storage/filesystem/driver.ts";
-import { HOST_ENTRY_OPTIONS, hostEnv, type HostExporterOptions } from "../entry/host_exporter.ts";
+import { HOST_ENTRY_OPTIONS, hostEnv, type HostExporterOptions, remoteWriteOf } from "../entry/host_exporter.ts";
 import { denoGlobal, type DenoNamespace } from "./deno.ts";
 import { denoRuntime } from "./runtime.ts";
 
@@ -174,6 +174,7 @@ export function createParallelExporter(options: ParallelExporterOptions = {}): E
     storage: options.storage ?? chooseStorage(env, options, HOST_PLACE) ??
       chooseStorage(env, { multiprocDir: directory }, HOST_PLACE),
     handleSignals: false,
+    push: remoteWriteOf(options, env),
     beforeCollect: () => peers.flush(),
     serverRetry: { attempts: 1, standbyMs: 2000, ...options.serverRetry },
     hooks: {

@@ -8,6 +8,7 @@ import type { Runtime } from "../../core/runtime.ts";
 import { createExporterFor } from "./factory.ts";
 import { chooseStorage, refuseTwoBackends, STORAGE_CHOICE_OPTIONS, type StorageChoice } from "../../storage/drivers.ts";
 import { HOST_PLACE } from "../../storage/host_place.ts";
+import { resolveRemoteWrite, startPushing } from "../../core/push/remote_write.ts";
 import type { EnvSource } from "../../core/env.ts";
 import { readConfigFile } from "./config_file.ts";
 import type { CommonOptions, HostOptions, TimerOptions } from "../../core/api/types.ts";
@@ -29,7 +30,17 @@ export function hostEntryExporter(runtime: Runtime, options: HostExporterOptions
 /** Creates an exporter for a host runtime, its environment over the configuration file if one is set. */
 export function createHostExporter(runtime: Runtime, options: InternalOptions & StorageChoice): ProcessExporter {
   const withFile: Runtime = { ...runtime, env: hostEnv(runtime.env, options) };
-  return createExporterFor(withFile, options, (env) => chooseStorage(env, options, HOST_PLACE));
+  return createExporterFor(
+    withFile,
+    { ...options, push: options.push ?? remoteWriteOf(options, withFile.env) },
+    (env) => chooseStorage(env, options, HOST_PLACE),
+  );
+}
+
+/** Remote write as the options and environment set it (checked now: a bad setting is a ConfigError at once). */
+export function remoteWriteOf(options: InternalOptions, env: EnvSource): InternalOptions["push"] {
+  const settings = resolveRemoteWrite(options.remoteWrite, env);
+  return settings === undefined ? undefined : (exporter) => startPushing(settings, exporter);
 }
 
 /**

@@ -24,7 +24,6 @@ import { standBy, startServerWithRetry } from "../serve/bind_retry.ts";
 import type { Storage } from "../storage.ts";
 import { within } from "../serve/deadline.ts";
 import { unrefIfPossible } from "../timers.ts";
-import { type RemoteWriter, type RemoteWriteSettings, resolveRemoteWrite, startPushing } from "../push/remote_write.ts";
 import type { WorkerMetrics, WorkerState } from "./worker_metrics.ts";
 
 export type { InternalOptions };
@@ -54,8 +53,7 @@ export class ProcessExporter implements Exporter {
   #ready: Promise<void> | undefined;
   #copyCheck: ((registry: unknown) => string | undefined) | undefined;
   #exited = false;
-  readonly #remoteWrite: RemoteWriteSettings | undefined; // set on hosts: the aggregate is pushed
-  #pusher: RemoteWriter | undefined;
+  #pusher: { stop(): Promise<void> } | undefined;
   /** When a shutdown whose flush failed must be over (performance.now() time). */
   #shutdownBy: number | undefined;
 
@@ -72,10 +70,7 @@ export class ProcessExporter implements Exporter {
     // A registry of @prometheus-io/client has prom-client's methods, under its own types.
     this.registry = (options.registry ?? defaultRegistry) as Registry;
     this.logger = options.logger ?? consoleLogger;
-    if (!parts.runtime.edge) {
-      this.#resolve();
-      this.#remoteWrite = resolveRemoteWrite(options.remoteWrite, parts.runtime.env);
-    }
+    if (!parts.runtime.edge) this.#resolve();
   }
 
   /**
@@ -181,7 +176,7 @@ export class ProcessExporter implements Exporter {
       this.publisher.start(this.config.publishIntervalMs);
       this.#installSignalHandler();
       if (this.config.metricsServer) await this.startMetricsServer();
-      if (this.#remoteWrite !== undefined) this.#pusher = startPushing(this.#remoteWrite, this);
+      this.#pusher = this.#options.push?.(this);
     });
     if (fatal !== undefined) throw fatal;
   }

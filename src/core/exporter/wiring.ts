@@ -39,6 +39,20 @@ export interface InternalOptions extends ProcessOptions {
   readonly beforeCollect?: () => Promise<void>;
   /** Runtime adapter. Default: the one of the entry point `createExporter` came from. */
   readonly runtime?: Runtime;
+  /**
+   * Starts pushing the aggregate at `whenReady` (remote write, set up by the host entries so that
+   * a Worker's bundle holds none of it); what it returns is stopped, after a last push, at `onExit`.
+   */
+  readonly push?: (exporter: PushSource) => { stop(): Promise<void> };
+}
+
+/** What a pusher reads of the exporter. */
+export interface PushSource {
+  collect(): Promise<string>;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly config: { readonly namespace: string; readonly metricsServer: boolean };
+  readonly metricsServer: unknown;
 }
 
 /** The parts an adapter or factory supplies. */
