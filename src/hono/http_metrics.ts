@@ -85,6 +85,8 @@ export interface HttpMetricsOptions {
   readonly prefix?: string;
   /** Names of the custom labels of the request counter and histogram. */
   readonly customLabels?: readonly string[];
+  /** Keep exemplars of the request counter and histogram. */
+  readonly exemplars?: boolean;
 }
 
 const declared = new WeakMap<Registry, Map<string, HttpMetrics>>();
@@ -125,6 +127,7 @@ export function httpMetrics(registry: Registry, options: HttpMetricsOptions): Ht
       okLabel: honoPrometheus,
       workerId: options.workerId,
       customLabels: custom,
+      exemplars: options.exemplars,
     }),
     requestSize: new Histogram({
       name: `${p}request_size_bytes`,
@@ -156,6 +159,9 @@ export function httpMetrics(registry: Registry, options: HttpMetricsOptions): Ht
   registry.registerMetric(metrics.requests.counter as unknown as Parameters<Registry["registerMetric"]>[0]);
   registry.registerMetric(metrics.requests.histogram as unknown as Parameters<Registry["registerMetric"]>[0]);
   registry.registerMetric(metrics.responseSize as unknown as Parameters<Registry["registerMetric"]>[0]);
+  for (const family of metrics.requests.exemplars) {
+    registry.registerMetric(family as unknown as Parameters<Registry["registerMetric"]>[0]);
+  }
   byNamespace.set(key, metrics);
   return metrics;
 }

@@ -12,6 +12,7 @@ import { onMalformedRequest } from "../core/serve/malformed.ts";
 import { declaredLength, noteResponseBodies, responseSize } from "./content_length.ts";
 import { type HttpMetrics, httpMetrics } from "./http_metrics.ts";
 import { checkHttpOptions, CustomLabels } from "./http_options.ts";
+import { exemplarOf } from "./traceparent.ts";
 
 /** The HTTP options of the middleware and the wrapper. */
 export type HttpOptions = Omit<PrometheusOptions, "exporter">;
@@ -40,6 +41,7 @@ export class HttpRecorder {
   #noteFailures = 0;
   readonly #handed: HandOff;
   readonly #custom: CustomLabels | undefined;
+  #exemplars = false;
 
   /**
    * @param exporter The exporter whose registry and configuration the metrics follow.
@@ -95,7 +97,9 @@ export class HttpRecorder {
         sizeBuckets,
         prefix,
         customLabels: this.#custom?.names,
+        exemplars: exporter.config.exemplars,
       });
+      this.#exemplars = exporter.config.exemplars;
       this.#afterResponse = publishAfterResponse;
       // Requests the server answered 400 before any app could see them are counted here too (once
       // per registry, however many middlewares record into it).
@@ -135,7 +139,9 @@ export class HttpRecorder {
       const method = METHODS.has(requestMethod) ? requestMethod : "OTHER";
       const status = response === undefined ? 500 : response.status;
       const custom = this.#custom === undefined ? undefined : this.#custom.values(context as Context);
-      metrics.requests.record(method, route, status, seconds, custom);
+      // Reading a request header costs on some servers: only where exemplars are on.
+      const exemplar = this.#exemplars ? exemplarOf(request) : undefined;
+      metrics.requests.record(method, route, status, seconds, custom, exemplar);
       // Touching request headers makes Bun and @hono/node-server build a Headers object, so only
       // requests that may carry a body are asked for their length.
       if (method !== "GET" && method !== "HEAD") {

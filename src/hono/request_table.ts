@@ -7,9 +7,9 @@
  * @module
  */
 import type { EncodedMetric } from "../core/publish/snapshot.ts";
-import { seriesKey } from "../core/codec/series_key.ts";
+import { appendLabel, labelsPart, seriesKey } from "../core/codec/series_key.ts";
 import type { MetricDescriptor } from "../core/storage.ts";
-import { encodeHistogram } from "../core/codec/values.ts";
+import { encodeExemplar, encodeHistogram, EXEMPLARS } from "../core/codec/values.ts";
 import { observeInto } from "./observe.ts";
 
 interface Row {
@@ -18,12 +18,21 @@ interface Row {
   readonly status: string;
   /** The custom labels' values, in the order of their names. */
   readonly custom?: readonly string[];
+  /** The latest exemplar of the counter and of each bucket (the last is +Inf), when exemplars are on. */
+  exemplars?: { counter: Exemplar; buckets: Array<Exemplar | undefined> };
   count: number;
   sum: number;
   /** Non-cumulative counts per finite bucket. */
   readonly buckets: Float64Array;
   /** What the last publish encoded, reused while the row is unchanged. */
   encoded?: Encoded;
+}
+
+/** An observation with its trace: its value, when it was made (ms), its labels part without braces. */
+interface Exemplar {
+  readonly value: number;
+  readonly at: number;
+  readonly labels: string;
 }
 
 interface Encoded {
@@ -55,6 +64,8 @@ export interface RequestTableOptions {
   readonly workerId: () => string | undefined;
   /** Names of the custom labels of both metrics (see `http_options.ts`), if any. */
   readonly customLabels?: readonly string[];
+  /** Keep each row's latest exemplar, published as the families `__exemplars:<name>` (see `merge.ts`). */
+  readonly exemplars?: boolean;
 }
 
 /** Requests by route, method and status, with their durations. */
@@ -68,6 +79,8 @@ export class RequestTable {
   readonly workerId: () => string | undefined;
   readonly counter: EncodedMetric;
   readonly histogram: EncodedMetric;
+  /** The exemplars of the two metrics, when they are kept. */
+  readonly exemplars: readonly EncodedMetric[];
 
   /** @param options Names, buckets and labels of the two metrics. */
   constructor(options: RequestTableOptions) {
@@ -96,14 +109,38 @@ export class RequestTable {
       reset: () => this.#reset(),
       encodeSnapshot: () => this.#encodeHistogram(histogramHelp),
     };
+    const exemplarFamily = (target: string, buckets: boolean): EncodedMetric => ({
+      name: `${EXEMPLARS}${target}`,
+      help: `Exemplars of ${target}.`,
+      type: "gauge",
+      aggregator: "sum",
+      get: () =>
+        Promise.resolve({ name: `${EXEMPLARS}${target}`, help: "", type: "gauge", values: [], aggregator: "sum" }),
+      reset: () => {},
+      encodeSnapshot: () => this.#encodeExemplars(`${EXEMPLARS}${target}`, buckets),
+    });
+    this.exemplars = options.exemplars ? [exemplarFamily(counterName, false), exemplarFamily(histogramName, true)] : [];
   }
 
   /**
    * Records one request, with the custom labels' values when there are custom labels.
    * Synchronous, allocation-free once a row exists (without custom labels).
    */
-  record(method: string, route: string, status: number, seconds: number, custom?: readonly string[]): void {
-    if (custom !== undefined) return this.#recordCustom(method, route, status, seconds, custom);
+  record(
+    method: string,
+    route: string,
+    status: number,
+    seconds: number,
+    custom?: readonly string[],
+    exemplar?: string,
+  ): void {
+    if (custom !== undefined || exemplar !== undefined) {
+      return this.#recordSlow(method, route, status, seconds, custom, exemplar);
+    }
+    observeInto(this.#plainRow(method, route, status), seconds, this.#bounds);
+  }
+
+  #plainRow(method: string, route: string, status: number): Row {
     let byMethod = this.#rows.get(route);
     if (byMethod === undefined) this.#rows.set(route, byMethod = new Map());
     let byStatus = byMethod.get(method);
@@ -114,10 +151,38 @@ export class RequestTable {
       row = { method, route, status: String(status), custom: undefined, count: 0, sum: 0, buckets };
       byStatus.set(status, row);
     }
-    observeInto(row, seconds, this.#bounds);
+    return row;
   }
 
-  #recordCustom(method: string, route: string, status: number, seconds: number, custom: readonly string[]): void {
+  /** A request with custom labels, or with an exemplar (kept as the row's latest, and its bucket's). */
+  #recordSlow(
+    method: string,
+    route: string,
+    status: number,
+    seconds: number,
+    custom: readonly string[] | undefined,
+    exemplar: string | undefined,
+  ): void {
+    const row = custom === undefined
+      ? this.#plainRow(method, route, status)
+      : this.#customRow(method, route, status, custom);
+    observeInto(row, seconds, this.#bounds);
+    if (exemplar === undefined || this.exemplars.length === 0) return;
+    const seen = { value: seconds, at: Date.now(), labels: exemplar };
+    const bounds = this.#bounds;
+    let bucket = bounds.length; // +Inf
+    for (let i = 0; i < bounds.length; i++) {
+      if (seconds <= bounds[i]) {
+        bucket = i;
+        break;
+      }
+    }
+    row.exemplars ??= { counter: seen, buckets: [] };
+    row.exemplars.counter = { ...seen, value: 1 };
+    row.exemplars.buckets[bucket] = seen;
+  }
+
+  #customRow(method: string, route: string, status: number, custom: readonly string[]): Row {
     const key = `${route}\u0000${method}\u0000${status}\u0000${custom.join("\u0000")}`;
     let row = this.#customRows.get(key);
     if (row === undefined) {
@@ -125,7 +190,33 @@ export class RequestTable {
       row = { method, route, status: String(status), custom, count: 0, sum: 0, buckets };
       this.#customRows.set(key, row);
     }
-    observeInto(row, seconds, this.#bounds);
+    return row;
+  }
+
+  /** Every row's exemplars, as the series of `family` (see {@link EXEMPLARS}). */
+  #encodeExemplars(
+    family: string,
+    buckets: boolean,
+  ): { descriptor: MetricDescriptor; series: Array<[string, string]> } {
+    const series: Array<[string, string]> = [];
+    for (const row of this.#each()) {
+      const kept = row.exemplars;
+      if (kept === undefined) continue;
+      const labels = labelsPart(this.#labels(row, !buckets));
+      if (!buckets) {
+        series.push([`${family}${labels}`, encodeExemplar(kept.counter.value, kept.counter.at, kept.counter.labels)]);
+      } else {
+        kept.buckets.forEach((e, i) => {
+          if (e !== undefined) {
+            series.push([
+              `${family}${appendLabel(labels, "__bucket", String(i))}`,
+              encodeExemplar(e.value, e.at, e.labels),
+            ]);
+          }
+        });
+      }
+    }
+    return { descriptor: { type: "gauge", help: "Exemplars.", mode: "mostrecent" }, series };
   }
 
   #reset(): void {

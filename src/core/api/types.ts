@@ -77,6 +77,13 @@ export interface CommonOptions {
   readonly workerId?: string;
   /** Mode of plain prom-client gauges, by metric name (the `Gauge` of this library takes `multiprocessMode`). */
   readonly gaugeModes?: Readonly<Record<string, MultiprocessMode>>;
+  /**
+   * Exemplars: the trace of a request (the trace and span ids of its W3C `traceparent` header)
+   * attached to the request counter and the duration bucket it fell in; across processes the most
+   * recent wins. Shown in OpenMetrics only (Prometheus asks for it). Env `PROMETHEUS_EXEMPLARS`;
+   * default false.
+   */
+  readonly exemplars?: boolean;
   /** Lifecycle hook overrides. */
   readonly hooks?: Hooks;
   /** Where messages go. Default: console. */

@@ -150,3 +150,25 @@ export function combine(
     x.buckets.map((v, i) => v + sign * y.buckets[i]),
   );
 }
+
+/**
+ * The prefix of the families that carry exemplars from the processes to the merge:
+ * `__exemplars:<family>{<labels>}` (a bucket's with `__bucket="<index>"`), never rendered as such.
+ */
+export const EXEMPLARS = "__exemplars:";
+
+/** Encodes an exemplar: its value, when it was observed (ms), and its labels part without braces. */
+export function encodeExemplar(value: number, at: number, labels: string): string {
+  return `${value}@${at}#${labels}`;
+}
+
+/** Decodes an exemplar; undefined when corrupt. */
+export function decodeExemplar(encoded: string): { value: number; at: number; labels: string } | undefined {
+  const at = encoded.indexOf("@");
+  const hash = encoded.indexOf("#", at);
+  if (at === -1 || hash === -1) return undefined;
+  const value = Number(encoded.slice(0, at));
+  const time = Number(encoded.slice(at + 1, hash));
+  if (Number.isNaN(value) || !Number.isFinite(time)) return undefined;
+  return { value, at: time, labels: encoded.slice(hash + 1) };
+}

@@ -7,7 +7,10 @@
 import { type ModeRule, modeRule } from "../values/modes.ts";
 import { appendLabel, splitSeriesKey } from "../codec/series_key.ts";
 import type { MetricDescriptor, ProcessRecord, StoredState } from "../storage.ts";
-import { addHistogram, decodeCounter, decodeGauge, decodeSummary } from "../codec/values.ts";
+import { addHistogram, decodeCounter, decodeExemplar, decodeGauge, decodeSummary, EXEMPLARS } from "../codec/values.ts";
+
+/** The bucket label of an exemplar's key, at the end of its labels part. */
+const BUCKET = /([{,])__bucket="(\d+)"\}$/;
 
 import type { Distribution, MergedFamily } from "../render/family.ts";
 
@@ -72,6 +75,10 @@ class Merger {
   /** Adds one series map: a process's (with its id) or the retired total's (id undefined). */
   add(series: ReadonlyMap<string, string>, processId: string | undefined, live: boolean, processLabel: string): void {
     for (const [key, encoded] of series) {
+      if (key.startsWith(EXEMPLARS)) {
+        this.#addExemplar(key, encoded);
+        continue;
+      }
       let slot = this.#slots.get(key);
       if (slot === undefined) slot = this.#slot(key);
       if (slot === null) {
@@ -106,7 +113,31 @@ class Merger {
       if (slot.distribution !== undefined) slot.family.distributions.set(slot.labels, slot.distribution);
       else if (slot.kind !== "each") slot.family.values.set(slot.labels, slot.value);
     }
+    for (const [name, kept] of this.#exemplars) {
+      const family = this.#families.get(name);
+      if (family === undefined) continue; // an exemplar of a series no process has: not shown
+      family.exemplars = new Map([...kept].map(([where, e]) => [where, e.text]));
+    }
     return this.#families;
+  }
+
+  /** The exemplars of each family: the most recent of every process for each series or bucket. */
+  readonly #exemplars = new Map<string, Map<string, { at: number; text: string }>>();
+
+  #addExemplar(key: string, encoded: string): void {
+    const exemplar = decodeExemplar(encoded);
+    if (exemplar === undefined) return this.#skip(key, "an exemplar that does not decode");
+    const [name, labels] = splitSeriesKey(key.slice(EXEMPLARS.length));
+    const bucket = BUCKET.exec(labels);
+    const where = bucket === null
+      ? labels
+      : `${labels.slice(0, bucket.index)}${bucket[1] === "{" ? "" : "}"}|${bucket[2]}`;
+    let kept = this.#exemplars.get(name);
+    if (kept === undefined) this.#exemplars.set(name, kept = new Map());
+    const before = kept.get(where);
+    if (before !== undefined && before.at >= exemplar.at) return;
+    const text = `{${exemplar.labels}} ${exemplar.value} ${exemplar.at / 1000}`;
+    kept.set(where, { at: exemplar.at, text });
   }
 
   #slot(key: string): Slot | null {

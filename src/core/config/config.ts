@@ -32,7 +32,8 @@ type ConfigKey =
   | "flushWindowMs"
   | "minScrapeIntervalMs"
   | "shutdownTimeoutMs"
-  | "publicMetrics";
+  | "publicMetrics"
+  | "exemplars";
 
 /** What a runtime changes in the defaults. */
 export interface ConfigDefaults {
@@ -131,6 +132,7 @@ export function resolveConfig(options: ConfigOptions, env: EnvSource, defaults: 
     ),
     shutdownTimeoutMs: ms("shutdownTimeoutMs", options.shutdownTimeoutMs, 10_000, 1, 600_000),
     publicMetrics: options.publicMetrics ?? readEnv(env, "PROMETHEUS_METRICS_PUBLIC", parseBoolean) ?? !edge,
+    exemplars: options.exemplars ?? readEnv(env, "PROMETHEUS_EXEMPLARS", parseBoolean) ?? false,
     tls: resolveTls(options.tls ?? {}, env),
   };
 }

@@ -30,6 +30,7 @@ export const COMMON_OPTIONS: Names<CommonOptions> = {
   seriesLimit: true,
   workerId: true,
   gaugeModes: true,
+  exemplars: true,
   hooks: true,
   logger: true,
 };

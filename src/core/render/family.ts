@@ -25,4 +25,10 @@ export interface MergedFamily {
   readonly values: Map<string, number>;
   /** Histograms and summaries: labels part to summed distribution. */
   readonly distributions: Map<string, Distribution>;
+  /**
+   * The latest exemplar of a counter series (by its labels part) or of a histogram bucket (by
+   * `<labels part>|<bucket index>`, +Inf last), as OpenMetrics writes it after the sample:
+   * `{trace_id="…"} value timestamp`.
+   */
+  exemplars?: Map<string, string>;
 }

@@ -63,23 +63,38 @@ function renderFamily(family: MergedFamily, open: boolean): string {
     sample = `${name}_total`;
   }
   let out = `# HELP ${name} ${escapeHelp(family.descriptor.help)}\n# TYPE ${name} ${type}\n`;
+  // Exemplars are OpenMetrics' alone: the text format has no place for them.
+  const exemplars = open ? family.exemplars : undefined;
   if (type === "counter" || type === "gauge") {
-    for (const [labels, value] of family.values) out += `${sample}${labels} ${formatValue(value)}\n`;
+    for (const [labels, value] of family.values) {
+      const exemplar = exemplars?.get(labels);
+      out += `${sample}${labels} ${formatValue(value)}${exemplar === undefined ? "" : ` # ${exemplar}`}\n`;
+    }
     return out;
   }
   const bounds = (family.descriptor.buckets ?? []).map(formatValue);
   for (const [labels, d] of family.distributions) {
-    if (type === "histogram") out += renderBuckets(name, labels, bounds, d);
+    if (type === "histogram") out += renderBuckets(name, labels, bounds, d, exemplars);
     out += `${name}_sum${labels} ${formatValue(d.sum)}\n${name}_count${labels} ${formatValue(d.count)}\n`;
   }
   return out;
 }
 
-function renderBuckets(name: string, labels: string, bounds: string[], d: Distribution): string {
+function renderBuckets(
+  name: string,
+  labels: string,
+  bounds: string[],
+  d: Distribution,
+  exemplars: ReadonlyMap<string, string> | undefined,
+): string {
   const prefix = labels === "" ? `${name}_bucket{le="` : `${name}_bucket${labels.slice(0, -1)},le="`;
+  const exemplar = (i: number) => {
+    const e = exemplars?.get(`${labels}|${i}`);
+    return e === undefined ? "" : ` # ${e}`;
+  };
   let out = "";
-  for (let i = 0; i < bounds.length; i++) out += `${prefix}${bounds[i]}"} ${formatValue(d.buckets[i])}\n`;
-  return `${out}${prefix}+Inf"} ${formatValue(d.count)}\n`;
+  for (let i = 0; i < bounds.length; i++) out += `${prefix}${bounds[i]}"} ${formatValue(d.buckets[i])}${exemplar(i)}\n`;
+  return `${out}${prefix}+Inf"} ${formatValue(d.count)}${exemplar(bounds.length)}\n`;
 }
 
 /** Formats a sample value as both formats want it. */

@@ -1,0 +1,117 @@
+/**
+ * Exemplars: the trace of a request (its W3C `traceparent`) on the request counter and on the
+ * duration bucket it fell in, the most recent across processes, shown in OpenMetrics and never in
+ * the text format; and a real Prometheus started with `--enable-feature=exemplar-storage` returning
+ * them from `/api/v1/query_exemplars`.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { Hono } from "hono";
+import { type Exporter, metricsHandler, prometheus, Registry } from "../../mod.ts";
+import { createExporter, serve } from "../../src/adapter/auto.ts";
+import { MemoryStorage } from "../../src/storage/memory.ts";
+import { exemplarOf } from "../../src/hono/traceparent.ts";
+import { until } from "../support/poll.ts";
+import { startPrometheus } from "../support/prometheus.ts";
+
+const TRACE = (n: number) => `${String(n).padStart(32, "a")}`;
+const SPAN = (n: number) => `${String(n).padStart(16, "b")}`;
+const traceparent = (n: number) => `00-${TRACE(n)}-${SPAN(n)}-01`;
+
+function appOf(exporter: Exporter): Hono {
+  const app = new Hono();
+  app.use(prometheus({ exporter }));
+  app.get("/metrics", metricsHandler(exporter));
+  app.get("/users/:id", (c) => c.json({ id: c.req.param("id") }));
+  return app;
+}
+
+const process = (storage: MemoryStorage, exemplars = true) =>
+  createExporter({ registry: new Registry(), storage, metricsServer: false, handleSignals: false, exemplars });
+
+describe("exemplars", () => {
+  test("traceparent: trace and span ids of a valid header; nothing for an invalid one", () => {
+    const request = (value?: string) => new Request("http://x/", { headers: value ? { traceparent: value } : {} });
+    assert.equal(exemplarOf(request(traceparent(1))), `trace_id="${TRACE(1)}",span_id="${SPAN(1)}"`);
+    for (
+      const bad of [
+        undefined,
+        "junk",
+        `ff-${TRACE(1)}-${SPAN(1)}-01`,
+        `00-${"0".repeat(32)}-${SPAN(1)}-01`,
+        `00-${TRACE(1)}-xyz-01`,
+      ]
+    ) {
+      assert.equal(exemplarOf(request(bad)), undefined, String(bad));
+    }
+  });
+
+  test("on the counter and the bucket, the most recent of every process, in OpenMetrics only", async () => {
+    const storage = new MemoryStorage();
+    const [a, b] = [process(storage), process(storage)];
+    try {
+      await appOf(a).request("/users/1", { headers: { traceparent: traceparent(1) } });
+      await new Promise((r) => setTimeout(r, 5)); // a later millisecond for the second
+      await appOf(b).request("/users/2", { headers: { traceparent: traceparent(2) } });
+      await appOf(a).request("/users/3"); // no traceparent: the exemplar stays
+      await a.flush();
+      const open = await b.collect("openmetrics");
+      const counter = open.split("\n").find((l) => l.startsWith('hono_worker_requests_total{method="GET"'))!;
+      assert.match(counter, / 3 # \{trace_id="a+2",span_id="b+2"\} 1 \d+\.\d+$/);
+      const buckets = open.split("\n").filter((l) =>
+        l.startsWith("hono_worker_request_duration_seconds_bucket") && l.includes(" # ")
+      );
+      assert.ok(buckets.length >= 1 && buckets.length <= 2, buckets.join("\n"));
+      assert.ok(buckets.some((l) => l.includes(`trace_id="${TRACE(2)}"`)), buckets.join("\n"));
+      assert.doesNotMatch(await b.collect("prometheus"), /trace_id|__exemplars/);
+      assert.doesNotMatch(open, /__exemplars/);
+    } finally {
+      await a.onExit();
+      await b.onExit();
+    }
+  });
+
+  test("off by default: no exemplar, whatever the requests carry", async () => {
+    const exporter = process(new MemoryStorage(), false);
+    try {
+      await appOf(exporter).request("/users/1", { headers: { traceparent: traceparent(1) } });
+      assert.doesNotMatch(await exporter.collect("openmetrics"), /trace_id/);
+    } finally {
+      await exporter.onExit();
+    }
+  });
+
+  test("a real Prometheus with exemplar storage returns the trace ids sent in traceparent", async () => {
+    const exporter = process(new MemoryStorage());
+    const server = await serve(appOf(exporter).fetch, { port: 0, hostname: "127.0.0.1" });
+    const prom = await startPrometheus(`127.0.0.1:${server.port}`, 500, 400, ["--enable-feature=exemplar-storage"]);
+    try {
+      for (let i = 1; i <= 3; i++) {
+        assert.equal(
+          (await fetch(`http://127.0.0.1:${server.port}/users/${i}`, { headers: { traceparent: traceparent(i) } }))
+            .status,
+          200,
+        );
+      }
+      const traces = await until(
+        "Prometheus to store the exemplars",
+        async () => {
+          const start = Math.floor(Date.now() / 1000) - 600;
+          const end = Math.floor(Date.now() / 1000) + 60;
+          const query = encodeURIComponent('hono_worker_request_duration_seconds_bucket{route="/users/:id"}');
+          const res = await fetch(`${prom.url}/api/v1/query_exemplars?query=${query}&start=${start}&end=${end}`);
+          const body = await res.json() as { data: Array<{ exemplars: Array<{ labels: { trace_id?: string } }> }> };
+          const ids = new Set(body.data.flatMap((s) => s.exemplars.map((e) => e.labels.trace_id)));
+          return ids.has(TRACE(3)) ? ids : undefined;
+        },
+        30_000,
+        250,
+      );
+      assert.ok(traces.has(TRACE(3)), [...traces].join(","));
+    } finally {
+      await prom.stop();
+      await server.close();
+      await exporter.onExit();
+    }
+  });
+});
