@@ -33,6 +33,11 @@ describe("exemplars", () => {
   test("traceparent: trace and span ids of a valid header; nothing for an invalid one", () => {
     const request = (value?: string) => new Request("http://x/", { headers: value ? { traceparent: value } : {} });
     assert.equal(exemplarOf(request(traceparent(1))), `trace_id="${TRACE(1)}",span_id="${SPAN(1)}"`);
+    // A later version may add fields after the flags.
+    assert.equal(
+      exemplarOf(request(`01-${TRACE(1)}-${SPAN(1)}-01-more`)),
+      `trace_id="${TRACE(1)}",span_id="${SPAN(1)}"`,
+    );
     for (
       const bad of [
         undefined,
@@ -40,6 +45,8 @@ describe("exemplars", () => {
         `ff-${TRACE(1)}-${SPAN(1)}-01`,
         `00-${"0".repeat(32)}-${SPAN(1)}-01`,
         `00-${TRACE(1)}-xyz-01`,
+        `00-${TRACE(1)}-${SPAN(1)}-00`, // not sampled: no trace to link to
+        `00-${TRACE(1)}-${SPAN(1)}-01-extra`, // version 00 ends after the flags
       ]
     ) {
       assert.equal(exemplarOf(request(bad)), undefined, String(bad));

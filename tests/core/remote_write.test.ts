@@ -130,15 +130,27 @@ describe("remote write", () => {
   test("a real Prometheus that scrapes nothing holds the exact counts pushed; a refusing receiver is said once", async () => {
     const receiver = await startPrometheus({ scrapeConfigs: "" }, 1000, 500, ["--web.enable-remote-write-receiver"]);
     const logger = new MemoryLogger();
+    const storage = new MemoryStorage();
+    const registry = new Registry();
     const exporter = createExporter({
-      registry: new Registry(),
-      storage: new MemoryStorage(),
+      registry,
+      storage,
       metricsServer: false,
       handleSignals: false,
       logger,
       remoteWrite: { url: `${receiver.url}/api/v1/write`, intervalMs: 300 },
     });
     try {
+      // The same options again: the same exporter, not a ConfigError about the push it was given.
+      const again = createExporter({
+        registry,
+        storage,
+        metricsServer: false,
+        handleSignals: false,
+        logger,
+        remoteWrite: { url: `${receiver.url}/api/v1/write`, intervalMs: 300 },
+      });
+      assert.equal(again, exporter);
       await exporter.whenReady();
       const app = new Hono();
       app.use(prometheus({ exporter }));
@@ -156,6 +168,9 @@ describe("remote write", () => {
       const [pushes] = await receiver.query('hono_exporter_remote_write_pushes_total{result="ok"}');
       assert.ok(pushes >= 1, `pushes: ${pushes}`);
       assert.deepEqual(logger.lines.filter((l) => l.includes("remote write")), []);
+      await exporter.onExit();
+      // The last push came before the final publish: the process is stored as exited.
+      assert.deepEqual((await storage.read()).processes.map((p) => p.exited), [true]);
     } finally {
       await exporter.onExit();
       await receiver.stop();

@@ -57,7 +57,8 @@ function differingOption(a: object, b: object): string | undefined {
   const left = a as Record<string, unknown>;
   const right = b as Record<string, unknown>;
   for (const key of new Set([...Object.keys(left), ...Object.keys(right)])) {
-    if (!sameValue(left[key], right[key])) return key;
+    // `push` is built by the host entry from the options on each call: the options it comes from are compared.
+    if (key !== "push" && !sameValue(left[key], right[key])) return key;
   }
   return undefined;
 }

@@ -212,6 +212,8 @@ export class ProcessExporter implements Exporter {
     return this.#run("onExit", {}, async () => {
       if (this.#exited) return;
       this.#exited = true;
+      // The last push first: it publishes (not exited) as a scrape does, and the final publish after it wins.
+      await this.#pusher?.stop();
       this.publisher.stop();
       if (this.#workerTimer !== undefined) clearInterval(this.#workerTimer);
       this.#removeSignalListener?.();
@@ -225,7 +227,6 @@ export class ProcessExporter implements Exporter {
         logger: this.logger,
         requestsMetric: `${this.config.namespace}_worker_requests_total`,
       });
-      await this.#pusher?.stop();
       await this.#server?.close().catch(() => {});
       this.#server = undefined;
     });

@@ -23,7 +23,7 @@ const utf8 = new TextEncoder();
 
 /** A growable byte buffer with the protobuf primitives. */
 class Writer {
-  #bytes = new Uint8Array(1024);
+  #bytes = new Uint8Array(64);
   length = 0;
 
   #room(n: number): void {
@@ -90,7 +90,8 @@ export function encodeWriteRequest(series: readonly WrittenSeries[]): Uint8Array
   for (const s of series) {
     const ts = new Writer();
     const sorted = [...s.labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const [name, value] of sorted) ts.field(1, label(name, value));
+    // A label with an empty value is no label (the protocol says so).
+    for (const [name, value] of sorted) if (value !== "") ts.field(1, label(name, value));
     ts.field(2, sample(s.value, s.timestamp));
     request.field(1, ts.done());
   }

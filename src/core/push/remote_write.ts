@@ -64,7 +64,15 @@ export class RemoteWriter {
     this.#logger = logger;
     const url = new URL(settings.url);
     this.#where = `${url.protocol}//${url.host}${url.pathname}`;
-    this.#secrets = [settings.token, settings.password, basic(settings)].filter((s): s is string => !!s);
+    // A query string may hold a key (`?api_key=`): it is a secret too, and so is the URL that carries it.
+    this.#secrets = [
+      settings.token,
+      settings.password,
+      basic(settings),
+      url.search.length > 1 ? settings.url : "",
+      url.search.slice(1),
+    ]
+      .filter((s): s is string => !!s);
     const counter = <T extends string>(name: string, help: string, labelNames: T[]) =>
       (registry.getSingleMetric(name) as Counter<T> | undefined) ??
         new Counter({ name, help, labelNames, registers: [registry] });
@@ -117,6 +125,7 @@ export class RemoteWriter {
         const text = (await response.text()).replace(/\s+/g, " ").slice(0, 200);
         throw new Error(`answered ${response.status}${text ? `: ${text}` : ""}`);
       }
+      await response.body?.cancel();
       this.#pushes.inc({ result: "ok" });
       if (this.#failing) {
         this.#failing = false;
