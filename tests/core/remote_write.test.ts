@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Hono } from "hono";
 import { compress, uncompress } from "snappyjs";
-import { ConfigError, prometheus, Registry } from "../../mod.ts";
+import { ConfigError, Gauge, prometheus, Registry } from "../../mod.ts";
 import { createExporter } from "../../src/adapter/auto.ts";
 import { parseExposition } from "../../src/core/push/exposition.ts";
 import { encodeWriteRequest } from "../../src/core/push/protobuf.ts";
@@ -71,6 +71,13 @@ describe("remote write", () => {
       { labels: [["__name__", "b_seconds_sum"]], value: 0.25, timestamp: now },
       { labels: [["__name__", "c"]], value: Infinity, timestamp: now },
     ]);
+  });
+
+  test("a series that ended is sent with Prometheus' stale marker, its exact bits", () => {
+    const bytes = encodeWriteRequest([{ labels: [["__name__", "gone"]], value: 7, timestamp: 1, stale: true }]);
+    const marker = [0x09, 0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]; // field 1 (64-bit), then 0x7ff0000000000002
+    const at = bytes.findIndex((_, i) => marker.every((m, j) => bytes[i + j] === m));
+    assert.ok(at > 0, `no stale marker in ${[...bytes].map((b) => b.toString(16)).join(" ")}`);
   });
 
   test("the text exposition reads back: escapes, no labels, special values, comments skipped", () => {
@@ -209,6 +216,38 @@ describe("remote write", () => {
     } finally {
       await second.onExit();
       await refusing.stop();
+    }
+  });
+  test("a series that ends is marked stale at the next push: Prometheus stops showing it at once", async () => {
+    const receiver = await startPrometheus({ scrapeConfigs: "" }, 1000, 500, ["--web.enable-remote-write-receiver"]);
+    const shared = new MemoryStorage();
+    const registries = [new Registry(), new Registry()];
+    const gauges = registries.map((r) =>
+      new Gauge({ name: "temp_celsius", help: "Temperature.", registers: [r], multiprocessMode: "liveall" })
+    );
+    const [pusher, other] = registries.map((r, i) =>
+      createExporter({
+        registry: r,
+        storage: shared,
+        metricsServer: false,
+        handleSignals: false,
+        logger: new MemoryLogger(),
+        ...(i === 0 ? { remoteWrite: { url: `${receiver.url}/api/v1/write`, intervalMs: 200 } } : {}),
+      })
+    );
+    const series = async () => (await receiver.query("count(temp_celsius)"))[0] ?? 0;
+    try {
+      gauges[0].set(20);
+      gauges[1].set(25);
+      await pusher.whenReady();
+      await other.whenReady();
+      await until("both processes' gauges in Prometheus", async () => (await series()) === 2, 20_000, 200);
+      await other.onExit();
+      await until("the exited process's gauge to go stale", async () => (await series()) === 1, 20_000, 200);
+    } finally {
+      await pusher.onExit();
+      await other.onExit();
+      await receiver.stop();
     }
   });
 });

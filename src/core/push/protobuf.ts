@@ -17,7 +17,12 @@ export interface WrittenSeries {
   readonly value: number;
   /** Milliseconds since the epoch. */
   readonly timestamp: number;
+  /** The series has ended: its sample is Prometheus' stale marker, whatever `value` says. */
+  readonly stale?: boolean;
 }
+
+/** Prometheus' stale marker: the NaN 0x7ff0000000000002, little-endian, written byte by byte (a NaN's bits may not survive a Float64). */
+const STALE_NAN = new Uint8Array([0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
 
 const utf8 = new TextEncoder();
 
@@ -75,10 +80,11 @@ function label(name: string, value: string): Uint8Array {
   return w.done();
 }
 
-function sample(value: number, timestamp: number): Uint8Array {
+function sample(value: number, timestamp: number, stale: boolean): Uint8Array {
   const w = new Writer();
   w.varint((1 << 3) | 1); // field 1, 64-bit
-  w.double(value);
+  if (stale) w.bytes(STALE_NAN);
+  else w.double(value);
   w.varint(2 << 3); // field 2, varint
   w.varint(timestamp);
   return w.done();
@@ -92,7 +98,7 @@ export function encodeWriteRequest(series: readonly WrittenSeries[]): Uint8Array
     const sorted = [...s.labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     // A label with an empty value is no label (the protocol says so).
     for (const [name, value] of sorted) if (value !== "") ts.field(1, label(name, value));
-    ts.field(2, sample(s.value, s.timestamp));
+    ts.field(2, sample(s.value, s.timestamp, s.stale === true));
     request.field(1, ts.done());
   }
   return request.done();

@@ -15,7 +15,7 @@ import type { Logger } from "../log.ts";
 import { unrefIfPossible } from "../timers.ts";
 import { Counter, type Registry } from "../values/metrics.ts";
 import { parseExposition } from "./exposition.ts";
-import { encodeWriteRequest } from "./protobuf.ts";
+import { encodeWriteRequest, type WrittenSeries } from "./protobuf.ts";
 
 /** Where and how often to push, resolved (see `remoteWrite` in the host options). */
 export interface RemoteWriteSettings {
@@ -41,6 +41,8 @@ export class RemoteWriter {
   /** Whether this process serves the aggregate now (an isolate waiting for the metrics port does not). */
   readonly #serves: () => boolean;
   #inFlight: Promise<void> | undefined;
+  /** The series the last push that landed carried, by their labels: one missing now gets a stale marker. */
+  #carried = new Map<string, Array<[string, string]>>();
 
   /**
    * @param settings Receiver, credentials, interval and timeout.
@@ -111,7 +113,13 @@ export class RemoteWriter {
     let samples = 0;
     try {
       const now = Date.now();
-      const series = parseExposition(await this.#collect()).map((s) => ({ ...s, timestamp: now }));
+      const series: WrittenSeries[] = parseExposition(await this.#collect()).map((s) => ({ ...s, timestamp: now }));
+      // A series that ended (a process gone from a live gauge mode, a retired one's gauges) is
+      // marked stale, as the protocol asks, so that queries stop showing its last value at once.
+      const carried = new Map(series.map((s) => [JSON.stringify(s.labels), s.labels as Array<[string, string]>]));
+      for (const [key, labels] of this.#carried) {
+        if (!carried.has(key)) series.push({ labels, value: NaN, timestamp: now, stale: true });
+      }
       samples = series.length;
       const { compress } = await import("snappyjs");
       const body = compress(encodeWriteRequest(series)) as Uint8Array<ArrayBuffer>;
@@ -126,6 +134,7 @@ export class RemoteWriter {
         throw new Error(`answered ${response.status}${text ? `: ${text}` : ""}`);
       }
       await response.body?.cancel();
+      this.#carried = carried;
       this.#pushes.inc({ result: "ok" });
       if (this.#failing) {
         this.#failing = false;
