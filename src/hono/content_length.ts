@@ -63,15 +63,26 @@ function sizeOfBody(body: Body): number | undefined {
 export function responseSize(response: Response): number | undefined {
   // One look at the shape, and each kind's internals read once: this runs on every request.
   const shape = shapeOf(response);
-  const inner = shape.inner === undefined ? undefined : internal<DenoInner>(response, shape.inner);
-  if (inner !== undefined && Array.isArray(inner.headerList)) {
-    return lengthOf(headerIn(inner.headerList as Array<[string, string]>)) ?? denoBodySize(response, shape, inner);
-  }
+  const inner = denoInner(response, shape);
+  const declared = declaredIn(response, shape, inner);
+  if (declared !== undefined) return declared;
+  if (inner !== undefined) return denoBodySize(response, shape, inner);
   const cache = lightweightCache(response, shape);
-  if (cache !== undefined) {
-    return lengthOf(headerIn(cache[2] as HeadersInitLike)) ?? sizeOfBody(cache[1] as Body) ?? rebuiltSize(response);
-  }
-  return lengthOf(response.headers.get("content-length")) ?? bodySize(response);
+  if (cache !== undefined) return sizeOfBody(cache[1] as Body) ?? rebuiltSize(response);
+  return bodySize(response);
+}
+
+/** Deno's inner state of `response`, when it has the shape Deno 2 gives it. */
+function denoInner(response: Response, shape: Shape): DenoInner | undefined {
+  const inner = shape.inner === undefined ? undefined : internal<DenoInner>(response, shape.inner);
+  return inner !== undefined && Array.isArray(inner.headerList) ? inner : undefined;
+}
+
+/** The declared `content-length`, read where each kind of Response keeps its headers. */
+function declaredIn(response: Response, shape: Shape, inner: DenoInner | undefined): number | undefined {
+  if (inner !== undefined) return lengthOf(headerIn(inner.headerList as Array<[string, string]>));
+  const cache = lightweightCache(response, shape);
+  return lengthOf(cache === undefined ? response.headers.get("content-length") : headerIn(cache[2] as HeadersInitLike));
 }
 
 /** The size of the Response whose stream `response` was rebuilt from, when that was noted. */
@@ -99,10 +110,7 @@ function bodySize(response: Response): number | undefined {
 /** The response's `content-length` header as a number, or undefined when it has none (or a bad one). */
 export function declaredLength(response: Response): number | undefined {
   const shape = shapeOf(response);
-  const list = shape.inner === undefined ? undefined : internal<DenoInner>(response, shape.inner)?.headerList;
-  if (Array.isArray(list)) return lengthOf(headerIn(list as Array<[string, string]>));
-  const cache = lightweightCache(response, shape);
-  return lengthOf(cache === undefined ? response.headers.get("content-length") : headerIn(cache[2] as HeadersInitLike));
+  return declaredIn(response, shape, denoInner(response, shape));
 }
 
 function lengthOf(header: string | null): number | undefined {
@@ -151,9 +159,7 @@ function shapeOf(response: Response): Shape {
   if (prototype === lastPrototype) return lastShape;
   let shape = shapes.get(prototype);
   if (shape === undefined) {
-    const own = Object.getOwnPropertySymbols(response);
-    const named = (description: string, fits: (value: unknown) => boolean) =>
-      own.find((s) => s.description === description && fits((response as unknown as Record<symbol, unknown>)[s]));
+    const named = (description: string, fits: (value: unknown) => boolean) => findSymbol(response, description, fits);
     shape = {
       state: named("state", (v) => isObject(v) && "headersList" in v),
       inner: named("response", (v) => isObject(v) && "headerList" in v),

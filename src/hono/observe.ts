@@ -1,8 +1,10 @@
 /**
- * One observation into a histogram row of the request and size tables: count, sum, and the one
- * finite bucket it falls in (non-cumulative; the tables add them up when they encode).
+ * The histogram rows of the request and size tables: one observation into a row (count, sum, and
+ * the one finite bucket it falls in, non-cumulative), and a row read back cumulatively, for the
+ * publisher's encoding and for prom-client's view of the histogram.
  * @module
  */
+import type { Sample } from "../core/publish/snapshot.ts";
 
 /** A row's running totals. */
 export interface HistogramRow {
@@ -22,4 +24,29 @@ export function observeInto(row: HistogramRow, value: number, bounds: readonly n
       break;
     }
   }
+}
+
+/** The row's finite buckets, cumulative. */
+export function cumulativeOf(row: HistogramRow): number[] {
+  const out: number[] = [];
+  let running = 0;
+  for (const c of row.buckets) out.push(running += c);
+  return out;
+}
+
+/** Adds the row's `_bucket`, `_sum` and `_count` samples, as prom-client's `get()` gives them, to `values`. */
+export function pushHistogramSamples(
+  values: Sample[],
+  name: string,
+  labels: Record<string, string>,
+  row: HistogramRow,
+  bounds: readonly number[],
+): void {
+  const cumulative = cumulativeOf(row);
+  bounds.forEach((le, i) =>
+    values.push({ value: cumulative[i], labels: { ...labels, le }, metricName: `${name}_bucket` })
+  );
+  values.push({ value: row.count, labels: { ...labels, le: "+Inf" }, metricName: `${name}_bucket` });
+  values.push({ value: row.sum, labels, metricName: `${name}_sum` });
+  values.push({ value: row.count, labels, metricName: `${name}_count` });
 }

@@ -6,11 +6,11 @@
  * `encodeSnapshot()` fast path.
  * @module
  */
-import type { EncodedMetric } from "../core/publish/snapshot.ts";
+import type { EncodedMetric, Sample } from "../core/publish/snapshot.ts";
 import { appendLabel, labelsPart, seriesKey } from "../core/codec/series_key.ts";
 import type { MetricDescriptor } from "../core/storage.ts";
 import { encodeExemplar, encodeHistogram, EXEMPLARS } from "../core/codec/values.ts";
-import { observeInto } from "./observe.ts";
+import { cumulativeOf, observeInto, pushHistogramSamples } from "./observe.ts";
 
 interface Row {
   readonly method: string;
@@ -42,12 +42,6 @@ interface Encoded {
   count: number;
   counter: string;
   histogram: string;
-}
-
-interface PromValue {
-  value: number;
-  labels: Record<string, string | number>;
-  metricName?: string;
 }
 
 /** Options of {@link RequestTable}. */
@@ -240,13 +234,6 @@ export class RequestTable {
     return labels;
   }
 
-  #cumulative(row: Row): number[] {
-    const out: number[] = [];
-    let running = 0;
-    for (const c of row.buckets) out.push(running += c);
-    return out;
-  }
-
   /** The row's keys and values, encoded again only when it changed (each request adds to the count). */
   #encoded(row: Row): Encoded {
     const worker = this.workerId();
@@ -264,7 +251,7 @@ export class RequestTable {
     if (e.count !== row.count) {
       e.count = row.count;
       e.counter = String(row.count);
-      e.histogram = encodeHistogram(row.sum, row.count, this.#cumulative(row));
+      e.histogram = encodeHistogram(row.sum, row.count, cumulativeOf(row));
     }
     return e;
   }
@@ -288,23 +275,14 @@ export class RequestTable {
   }
 
   #promCounter(name: string, help: string) {
-    const values: PromValue[] = [];
+    const values: Sample[] = [];
     for (const row of this.#each()) values.push({ value: row.count, labels: this.#labels(row, true) });
     return { name, help, type: "counter", values, aggregator: "sum" };
   }
 
   #promHistogram(name: string, help: string) {
-    const values: PromValue[] = [];
-    for (const row of this.#each()) {
-      const labels = this.#labels(row, false);
-      const cumulative = this.#cumulative(row);
-      this.#bounds.forEach((le, i) =>
-        values.push({ value: cumulative[i], labels: { ...labels, le }, metricName: `${name}_bucket` })
-      );
-      values.push({ value: row.count, labels: { ...labels, le: "+Inf" }, metricName: `${name}_bucket` });
-      values.push({ value: row.sum, labels, metricName: `${name}_sum` });
-      values.push({ value: row.count, labels, metricName: `${name}_count` });
-    }
+    const values: Sample[] = [];
+    for (const row of this.#each()) pushHistogramSamples(values, name, this.#labels(row, false), row, this.#bounds);
     return { name, help, type: "histogram", values, aggregator: "sum" };
   }
 }

@@ -10,7 +10,7 @@ import type { EncodedMetric, Sample } from "../core/publish/snapshot.ts";
 import { seriesKey } from "../core/codec/series_key.ts";
 import type { MetricDescriptor } from "../core/storage.ts";
 import { encodeHistogram } from "../core/codec/values.ts";
-import { observeInto } from "./observe.ts";
+import { cumulativeOf, observeInto, pushHistogramSamples } from "./observe.ts";
 
 interface Row {
   readonly labels: { readonly method: string; readonly route: string };
@@ -65,13 +65,6 @@ export class SizeTable implements EncodedMetric {
     for (const byMethod of this.#rows.values()) yield* byMethod.values();
   }
 
-  #cumulative(row: Row): number[] {
-    const out: number[] = [];
-    let running = 0;
-    for (const c of row.buckets) out.push(running += c);
-    return out;
-  }
-
   /** The descriptor and every series, encoded; a row is encoded again only when it changed. */
   encodeSnapshot(): { descriptor: MetricDescriptor; series: Array<[string, string]> } {
     const series: Array<[string, string]> = [];
@@ -79,7 +72,7 @@ export class SizeTable implements EncodedMetric {
       row.key ??= seriesKey(this.name, row.labels);
       if (row.encodedCount !== row.count) {
         row.encodedCount = row.count;
-        row.encoded = encodeHistogram(row.sum, row.count, this.#cumulative(row));
+        row.encoded = encodeHistogram(row.sum, row.count, cumulativeOf(row));
       }
       series.push([row.key, row.encoded!]);
     }
@@ -90,16 +83,7 @@ export class SizeTable implements EncodedMetric {
   get(): Promise<{ name: string; help: string; type: string; values: Sample[]; aggregator: string }> {
     const name = this.name;
     const values: Sample[] = [];
-    for (const row of this.#each()) {
-      const labels = { ...row.labels };
-      const cumulative = this.#cumulative(row);
-      this.#bounds.forEach((le, i) =>
-        values.push({ value: cumulative[i], labels: { ...labels, le }, metricName: `${name}_bucket` })
-      );
-      values.push({ value: row.count, labels: { ...labels, le: "+Inf" }, metricName: `${name}_bucket` });
-      values.push({ value: row.sum, labels, metricName: `${name}_sum` });
-      values.push({ value: row.count, labels, metricName: `${name}_count` });
-    }
+    for (const row of this.#each()) pushHistogramSamples(values, name, { ...row.labels }, row, this.#bounds);
     return Promise.resolve({ name, help: this.help, type: "histogram", values, aggregator: this.aggregator });
   }
 }
