@@ -58,7 +58,8 @@ describe("exemplars", () => {
     const [a, b] = [process(storage), process(storage)];
     try {
       await appOf(a).request("/users/1", { headers: { traceparent: traceparent(1) } });
-      await new Promise((r) => setTimeout(r, 5)); // a later millisecond for the second
+      const first = Date.now();
+      await until("a later millisecond for the second", () => Date.now() > first); // the most recent must differ
       await appOf(b).request("/users/2", { headers: { traceparent: traceparent(2) } });
       await appOf(a).request("/users/3"); // no traceparent: the exemplar stays
       await a.flush();
