@@ -87,6 +87,8 @@ export interface HttpMetricsOptions {
   readonly customLabels?: readonly string[];
   /** Keep exemplars of the request counter and histogram. */
   readonly exemplars?: boolean;
+  /** Whether the histogram of this name is kept as a native histogram too. Default: none is. */
+  readonly native?: (name: string) => boolean;
 }
 
 const declared = new WeakMap<Registry, Map<string, HttpMetrics>>();
@@ -117,10 +119,12 @@ export function httpMetrics(registry: Registry, options: HttpMetricsOptions): Ht
   const registers = [registry];
   const route = ["method", "route"];
   const honoPrometheus = naming === "@hono/prometheus";
+  const histogramName = honoPrometheus ? `${prefix}http_request_duration_seconds` : `${p}request_duration_seconds`;
+  const native = options.native ?? (() => false);
   const metrics: HttpMetrics = {
     requests: new RequestTable({
       counterName: honoPrometheus ? `${prefix}http_requests_total` : `${p}requests_total`,
-      histogramName: honoPrometheus ? `${prefix}http_request_duration_seconds` : `${p}request_duration_seconds`,
+      histogramName,
       bounds: [
         ...(options.durationBuckets ?? (honoPrometheus ? HONO_PROMETHEUS_DURATION_BUCKETS : DEFAULT_DURATION_BUCKETS)),
       ],
@@ -128,6 +132,7 @@ export function httpMetrics(registry: Registry, options: HttpMetricsOptions): Ht
       workerId: options.workerId,
       customLabels: custom,
       exemplars: options.exemplars,
+      native: native(histogramName),
     }),
     requestSize: new Histogram({
       name: `${p}request_size_bytes`,
@@ -140,6 +145,7 @@ export function httpMetrics(registry: Registry, options: HttpMetricsOptions): Ht
       `${p}response_size_bytes`,
       "Size of HTTP response bodies whose length is known, in bytes.",
       [...(options.sizeBuckets ?? DEFAULT_SIZE_BUCKETS)],
+      native(`${p}response_size_bytes`),
     ),
     failed: new Counter({
       name: `${p}failed_requests_total`,

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Sample } from "../core/publish/snapshot.ts";
+import { type NativeBuckets, observeNative } from "../core/codec/native.ts";
 
 /** A row's running totals. */
 export interface HistogramRow {
@@ -12,6 +13,8 @@ export interface HistogramRow {
   sum: number;
   /** Non-cumulative counts per finite bucket. */
   readonly buckets: Float64Array;
+  /** The native histogram's buckets, when the table keeps them. */
+  readonly native: NativeBuckets | undefined;
 }
 
 /** Adds `value` to `row`, with `bounds` the finite bucket upper bounds, ascending. */
@@ -24,6 +27,7 @@ export function observeInto(row: HistogramRow, value: number, bounds: readonly n
       break;
     }
   }
+  if (row.native !== undefined) observeNative(row.native, value);
 }
 
 /** The row's finite buckets, cumulative. */

@@ -8,6 +8,7 @@ import { describeError } from "../core/errors.ts";
 import type { Context } from "hono";
 import type { PrometheusOptions } from "../core/api/types.ts";
 import type { ProcessExporter } from "../core/exporter/exporter.ts";
+import { isNativeHistogram } from "../core/config/config.ts";
 import { onMalformedRequest } from "../core/serve/malformed.ts";
 import { declaredLength, noteResponseBodies, responseSize } from "./content_length.ts";
 import { type HttpMetrics, httpMetrics } from "./http_metrics.ts";
@@ -98,6 +99,7 @@ export class HttpRecorder {
         prefix,
         customLabels: this.#custom?.names,
         exemplars: exporter.config.exemplars,
+        native: (name) => isNativeHistogram(exporter.config, name),
       });
       this.#exemplars = exporter.config.exemplars;
       this.#afterResponse = publishAfterResponse;

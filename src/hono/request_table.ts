@@ -10,6 +10,7 @@ import type { EncodedMetric, Sample } from "../core/publish/snapshot.ts";
 import { appendLabel, labelsPart, seriesKey } from "../core/codec/series_key.ts";
 import type { MetricDescriptor } from "../core/storage.ts";
 import { encodeExemplar, encodeHistogram, EXEMPLARS } from "../core/codec/values.ts";
+import { emptyNative, type NativeBuckets } from "../core/codec/native.ts";
 import { cumulativeOf, observeInto, pushHistogramSamples } from "./observe.ts";
 
 interface Row {
@@ -24,6 +25,8 @@ interface Row {
   sum: number;
   /** Non-cumulative counts per finite bucket. */
   readonly buckets: Float64Array;
+  /** The native histogram's buckets, when the duration is one. */
+  readonly native: NativeBuckets | undefined;
   /** What the last publish encoded, reused while the row is unchanged. */
   encoded?: Encoded;
 }
@@ -60,6 +63,8 @@ export interface RequestTableOptions {
   readonly customLabels?: readonly string[];
   /** Keep each row's latest exemplar, published as the families `__exemplars:<name>` (see `merge.ts`). */
   readonly exemplars?: boolean;
+  /** Keep the duration as a native histogram too. */
+  readonly native?: boolean;
 }
 
 /** Requests by route, method and status, with their durations. */
@@ -70,6 +75,7 @@ export class RequestTable {
   readonly #bounds: readonly number[];
   readonly customLabels: readonly string[];
   readonly #okLabel: boolean;
+  readonly #native: boolean;
   readonly workerId: () => string | undefined;
   readonly counter: EncodedMetric;
   readonly histogram: EncodedMetric;
@@ -81,6 +87,7 @@ export class RequestTable {
     const { counterName, histogramName } = options;
     this.#bounds = options.bounds;
     this.#okLabel = options.okLabel;
+    this.#native = options.native ?? false;
     this.workerId = options.workerId;
     this.customLabels = options.customLabels ?? [];
     const counterHelp = "HTTP requests handled, by method, matched route and status.";
@@ -142,7 +149,8 @@ export class RequestTable {
     let row = byStatus.get(status);
     if (row === undefined) {
       const buckets = new Float64Array(this.#bounds.length);
-      row = { method, route, status: String(status), custom: undefined, count: 0, sum: 0, buckets };
+      const native = this.#native ? emptyNative() : undefined;
+      row = { method, route, status: String(status), custom: undefined, count: 0, sum: 0, buckets, native };
       byStatus.set(status, row);
     }
     return row;
@@ -181,7 +189,8 @@ export class RequestTable {
     let row = this.#customRows.get(key);
     if (row === undefined) {
       const buckets = new Float64Array(this.#bounds.length);
-      row = { method, route, status: String(status), custom, count: 0, sum: 0, buckets };
+      const native = this.#native ? emptyNative() : undefined;
+      row = { method, route, status: String(status), custom, count: 0, sum: 0, buckets, native };
       this.#customRows.set(key, row);
     }
     return row;
@@ -251,7 +260,7 @@ export class RequestTable {
     if (e.count !== row.count) {
       e.count = row.count;
       e.counter = String(row.count);
-      e.histogram = encodeHistogram(row.sum, row.count, cumulativeOf(row));
+      e.histogram = encodeHistogram(row.sum, row.count, cumulativeOf(row), row.native);
     }
     return e;
   }

@@ -10,6 +10,7 @@ import type { EncodedMetric, Sample } from "../core/publish/snapshot.ts";
 import { seriesKey } from "../core/codec/series_key.ts";
 import type { MetricDescriptor } from "../core/storage.ts";
 import { encodeHistogram } from "../core/codec/values.ts";
+import { emptyNative, type NativeBuckets } from "../core/codec/native.ts";
 import { cumulativeOf, observeInto, pushHistogramSamples } from "./observe.ts";
 
 interface Row {
@@ -18,6 +19,8 @@ interface Row {
   sum: number;
   /** Non-cumulative counts per finite bucket. */
   readonly buckets: Float64Array;
+  /** The native histogram's buckets, when the table keeps them. */
+  readonly native: NativeBuckets | undefined;
   /** The series key, and the value the last publish encoded (reused while the count is unchanged). */
   key?: string;
   encodedCount?: number;
@@ -32,16 +35,19 @@ export class SizeTable implements EncodedMetric {
   readonly aggregator = "sum";
   readonly #bounds: readonly number[];
   readonly #rows = new Map<string, Map<string, Row>>();
+  readonly #native: boolean;
 
   /**
    * @param name Metric name.
    * @param help HELP text.
    * @param bounds Finite bucket upper bounds, ascending.
+   * @param native Keep the sizes as a native histogram too.
    */
-  constructor(name: string, help: string, bounds: readonly number[]) {
+  constructor(name: string, help: string, bounds: readonly number[], native = false) {
     this.name = name;
     this.help = help;
     this.#bounds = bounds;
+    this.#native = native;
   }
 
   /** Records one size. Synchronous, allocation-free once the row exists. */
@@ -50,7 +56,9 @@ export class SizeTable implements EncodedMetric {
     if (byMethod === undefined) this.#rows.set(route, byMethod = new Map());
     let row = byMethod.get(method);
     if (row === undefined) {
-      row = { labels: { method, route }, count: 0, sum: 0, buckets: new Float64Array(this.#bounds.length) };
+      const buckets = new Float64Array(this.#bounds.length);
+      const native = this.#native ? emptyNative() : undefined;
+      row = { labels: { method, route }, count: 0, sum: 0, buckets, native };
       byMethod.set(method, row);
     }
     observeInto(row, bytes, this.#bounds);
@@ -72,7 +80,7 @@ export class SizeTable implements EncodedMetric {
       row.key ??= seriesKey(this.name, row.labels);
       if (row.encodedCount !== row.count) {
         row.encodedCount = row.count;
-        row.encoded = encodeHistogram(row.sum, row.count, cumulativeOf(row));
+        row.encoded = encodeHistogram(row.sum, row.count, cumulativeOf(row), row.native);
       }
       series.push([row.key, row.encoded!]);
     }

@@ -83,6 +83,14 @@ export interface CommonOptions {
    * default false.
    */
   readonly exemplars?: boolean;
+  /**
+   * Native histograms: sparse exponential buckets (schema 3, at most 160 buckets per series, the
+   * resolution lowered beyond), kept beside the classic buckets and merged across processes,
+   * served in the protobuf exposition when the scraper asks for it. `true` for every histogram
+   * (the HTTP ones and the app's), or the names of the histograms that are. Env
+   * `PROMETHEUS_NATIVE_HISTOGRAMS` (`true`, or names separated by commas); default false.
+   */
+  readonly nativeHistograms?: boolean | readonly string[];
   /** Lifecycle hook overrides. */
   readonly hooks?: Hooks;
   /** Where messages go. Default: console. */

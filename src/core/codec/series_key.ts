@@ -65,3 +65,36 @@ export function appendLabel(labels: string, name: string, value: string): string
   const pair = `${name}="${escapeLabelValue(value)}"`;
   return labels === "" ? `{${pair}}` : `${labels.slice(0, -1)},${pair}}`;
 }
+
+/**
+ * Reads the labels of `text` from the `{` at `open` to its `}`, unescaping their values; `end` is
+ * the index after the `}`. Undefined when they do not read.
+ */
+export function readLabels(text: string, open: number): { labels: Array<[string, string]>; end: number } | undefined {
+  const labels: Array<[string, string]> = [];
+  let i = open + 1;
+  while (i < text.length && text[i] !== "}") {
+    const eq = text.indexOf("=", i);
+    if (eq === -1 || text[eq + 1] !== '"') return undefined;
+    const name = text.slice(i, eq);
+    let value = "";
+    let j = eq + 2;
+    for (; j < text.length && text[j] !== '"'; j++) {
+      if (text[j] !== "\\") value += text[j];
+      else {
+        const next = text[++j];
+        value += next === "n" ? "\n" : next;
+      }
+    }
+    if (j >= text.length) return undefined;
+    labels.push([name, value]);
+    i = j + 1;
+    if (text[i] === ",") i++;
+  }
+  return i < text.length ? { labels, end: i + 1 } : undefined;
+}
+
+/** The labels of a labels part (`{a="1"}` or empty), unescaped; empty when it does not read. */
+export function labelsOf(part: string): Array<[string, string]> {
+  return part === "" ? [] : readLabels(part, 0)?.labels ?? [];
+}

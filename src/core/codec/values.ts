@@ -1,10 +1,12 @@
 /**
  * The compact encoding of one series' value, as stored:
  * counter and gauge `"12.5"`, a gauge that records when it was set `"12.5@1732460000000"`,
- * histogram `"sum|count|c1,c2,..."` (cumulative counts of the finite buckets), summary `"sum|count"`.
+ * histogram `"sum|count|c1,c2,..."` (cumulative counts of the finite buckets), with `"|<native buckets>"`
+ * after them when the series is a native histogram too (see `native.ts`), summary `"sum|count"`.
  * @module
  */
 import type { MetricType } from "../storage.ts";
+import { addNative, copyNative, decodeNative, encodeNative, type NativeBuckets } from "./native.ts";
 
 /** A decoded histogram value. */
 export interface HistogramValue {
@@ -14,30 +16,53 @@ export interface HistogramValue {
   count: number;
   /** Cumulative counts of the finite buckets, in bucket order. */
   buckets: number[];
+  /** The native histogram's buckets, when the series is one. */
+  native?: NativeBuckets;
 }
 
-/** Encodes a histogram value. */
-export function encodeHistogram(sum: number, count: number, buckets: readonly number[]): string {
-  return `${sum}|${count}|${buckets.join(",")}`;
+/** Encodes a histogram value, with its native buckets when it has them. */
+export function encodeHistogram(
+  sum: number,
+  count: number,
+  buckets: readonly number[],
+  native?: NativeBuckets,
+): string {
+  const classic = `${sum}|${count}|${buckets.join(",")}`;
+  return native === undefined ? classic : `${classic}|${encodeNative(native)}`;
 }
 
 /** Decodes a histogram value, or returns undefined when it is corrupt. */
 export function decodeHistogram(encoded: string, bucketCount: number): HistogramValue | undefined {
   const parts = encoded.split("|");
-  if (parts.length !== 3) return undefined;
+  if (parts.length !== 3 && parts.length !== 4) return undefined;
   const sum = Number(parts[0]);
   const count = Number(parts[1]);
   const buckets = parts[2] === "" ? [] : parts[2].split(",").map(Number);
   if (buckets.length !== bucketCount || !isCount(count) || Number.isNaN(sum)) return undefined;
   for (const b of buckets) if (!isCount(b)) return undefined;
-  return { sum, count, buckets };
+  if (parts.length === 3) return { sum, count, buckets };
+  const native = decodeNative(parts[3]);
+  return native === undefined ? undefined : { sum, count, buckets, native };
+}
+
+/** Running totals of histograms, as the merge keeps them. */
+export interface HistogramTotals {
+  sum: number;
+  count: number;
+  buckets: Float64Array;
+  /**
+   * The native buckets summed so far; null once a value without them was added (its observations
+   * are in no native bucket, so the sum of native buckets would not be the count).
+   */
+  native?: NativeBuckets | null;
 }
 
 /**
- * Adds an encoded histogram into running totals without allocating (the collector's hot path).
- * Returns false, leaving the totals untouched, when the value is corrupt.
+ * Adds an encoded histogram into running totals without allocating for a classic one (the
+ * collector's hot path); `first` tells the first value added. Returns false, leaving the totals
+ * untouched, when the value is corrupt.
  */
-export function addHistogram(encoded: string, into: { sum: number; count: number; buckets: Float64Array }): boolean {
+export function addHistogram(encoded: string, into: HistogramTotals, first = false): boolean {
   const bar1 = encoded.indexOf("|");
   const bar2 = bar1 === -1 ? -1 : encoded.indexOf("|", bar1 + 1);
   if (bar2 === -1) return false;
@@ -47,19 +72,27 @@ export function addHistogram(encoded: string, into: { sum: number; count: number
   const n = into.buckets.length;
   const parsed = n <= SCRATCH.length ? SCRATCH : new Float64Array(n);
   let start = bar2 + 1;
+  // The classic part ends at the end, or at the bar before the native buckets.
+  const bar3 = encoded.indexOf("|", bar2 + 1);
+  const classicEnd = bar3 === -1 ? encoded.length : bar3;
   for (let i = 0; i < n; i++) {
     let end = encoded.indexOf(",", start);
-    if (end === -1) end = encoded.length;
-    if (end === start || (end === encoded.length) !== (i === n - 1)) return false;
+    if (end === -1 || end > classicEnd) end = classicEnd;
+    if (end === start || (end === classicEnd) !== (i === n - 1)) return false;
     const value = parseNumber(encoded, start, end);
     if (!isCount(value)) return false;
     parsed[i] = value;
     start = end + 1;
   }
-  if (n === 0 && encoded.length !== bar2 + 1) return false;
+  if (n === 0 && classicEnd !== bar2 + 1) return false;
+  const native = bar3 === -1 ? undefined : decodeNative(encoded.slice(bar3 + 1));
+  if (bar3 !== -1 && native === undefined) return false;
   for (let i = 0; i < n; i++) into.buckets[i] += parsed[i];
   into.sum += sum;
   into.count += count;
+  if (native === undefined) into.native = null;
+  else if (first) into.native = native;
+  else if (into.native) addNative(into.native, native);
   return true;
 }
 
@@ -144,10 +177,14 @@ export function combine(
   const x = decodeHistogram(a, bucketCount);
   const y = decodeHistogram(b, bucketCount);
   if (!x || !y) return undefined;
+  // Native buckets survive only where both sides have them, and the difference is no less than zero.
+  let native = x.native && y.native ? copyNative(x.native) : undefined;
+  if (native !== undefined && !addNative(native, y.native!, sign)) native = undefined;
   return encodeHistogram(
     x.sum + sign * y.sum,
     x.count + sign * y.count,
     x.buckets.map((v, i) => v + sign * y.buckets[i]),
+    native,
   );
 }
 

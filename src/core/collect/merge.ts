@@ -12,7 +12,7 @@ import { addHistogram, decodeCounter, decodeExemplar, decodeGauge, decodeSummary
 /** The bucket label of an exemplar's key, at the end of its labels part. */
 const BUCKET = /([{,])__bucket="(\d+)"\}$/;
 
-import type { Distribution, MergedFamily } from "../render/family.ts";
+import type { Distribution, Exemplar, MergedFamily } from "../render/family.ts";
 
 export type { Distribution, MergedFamily };
 
@@ -116,13 +116,13 @@ class Merger {
     for (const [name, kept] of this.#exemplars) {
       const family = this.#families.get(name);
       if (family === undefined) continue; // an exemplar of a series no process has: not shown
-      family.exemplars = new Map([...kept].map(([where, e]) => [where, e.text]));
+      family.exemplars = kept;
     }
     return this.#families;
   }
 
   /** The exemplars of each family: the most recent of every process for each series or bucket. */
-  readonly #exemplars = new Map<string, Map<string, { at: number; text: string }>>();
+  readonly #exemplars = new Map<string, Map<string, Exemplar>>();
 
   #addExemplar(key: string, encoded: string): void {
     const exemplar = decodeExemplar(encoded);
@@ -136,8 +136,7 @@ class Merger {
     if (kept === undefined) this.#exemplars.set(name, kept = new Map());
     const before = kept.get(where);
     if (before !== undefined && before.at >= exemplar.at) return;
-    const text = `{${exemplar.labels}} ${exemplar.value} ${exemplar.at / 1000}`;
-    kept.set(where, { at: exemplar.at, text });
+    kept.set(where, exemplar);
   }
 
   #slot(key: string): Slot | null {
@@ -176,7 +175,7 @@ class Merger {
   #addDistribution(slot: Slot, encoded: string): boolean {
     const into = slot.distribution!;
     if (slot.family.descriptor.type === "histogram") {
-      if (!addHistogram(encoded, into)) return false;
+      if (!addHistogram(encoded, into, !slot.seen)) return false;
     } else {
       const summary = decodeSummary(encoded);
       if (summary === undefined) return false;

@@ -33,7 +33,8 @@ type ConfigKey =
   | "minScrapeIntervalMs"
   | "shutdownTimeoutMs"
   | "publicMetrics"
-  | "exemplars";
+  | "exemplars"
+  | "nativeHistograms";
 
 /** What a runtime changes in the defaults. */
 export interface ConfigDefaults {
@@ -133,8 +134,37 @@ export function resolveConfig(options: ConfigOptions, env: EnvSource, defaults: 
     shutdownTimeoutMs: ms("shutdownTimeoutMs", options.shutdownTimeoutMs, 10_000, 1, 600_000),
     publicMetrics: options.publicMetrics ?? readEnv(env, "PROMETHEUS_METRICS_PUBLIC", parseBoolean) ?? !edge,
     exemplars: options.exemplars ?? readEnv(env, "PROMETHEUS_EXEMPLARS", parseBoolean) ?? false,
+    nativeHistograms: options.nativeHistograms !== undefined
+      ? nativeHistogramsOf("nativeHistograms", options.nativeHistograms)
+      : readEnv(env, "PROMETHEUS_NATIVE_HISTOGRAMS", parseNativeHistograms) ?? false,
     tls: resolveTls(options.tls ?? {}, env),
   };
+}
+
+/** `PROMETHEUS_NATIVE_HISTOGRAMS`: a boolean, or histogram names separated by commas. */
+function parseNativeHistograms(setting: string, raw: string): boolean | string[] {
+  if (/^\s*(true|1|yes|on|false|0|no|off)\s*$/i.test(raw)) return parseBoolean(setting, raw);
+  return nativeHistogramsOf(setting, raw.split(",").map((name) => name.trim()).filter((name) => name !== ""));
+}
+
+/** `nativeHistograms` checked: a boolean, or valid metric names. */
+function nativeHistogramsOf(setting: string, value: unknown): boolean | string[] {
+  if (typeof value === "boolean") return value;
+  if (!Array.isArray(value)) {
+    throw new ConfigError(setting, `expected true, false or a list of histogram names, got ${JSON.stringify(value)}`);
+  }
+  for (const name of value) {
+    if (typeof name !== "string" || !isValidMetricName(name)) {
+      throw new ConfigError(setting, `${JSON.stringify(name)} is not a metric name`);
+    }
+  }
+  return [...value];
+}
+
+/** Whether the histogram `name` is kept as a native histogram too. */
+export function isNativeHistogram(config: Pick<ResolvedConfig, "nativeHistograms">, name: string): boolean {
+  const native = config.nativeHistograms;
+  return native === true || (native !== false && native.includes(name));
 }
 
 /** The HTTPS files the options and environment name, checked for coherence (not read here). */

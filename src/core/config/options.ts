@@ -31,6 +31,7 @@ export const COMMON_OPTIONS: Names<CommonOptions> = {
   workerId: true,
   gaugeModes: true,
   exemplars: true,
+  nativeHistograms: true,
   hooks: true,
   logger: true,
 };

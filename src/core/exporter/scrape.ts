@@ -82,9 +82,9 @@ export class Scrape {
         { transient: true },
       );
     try {
-      const body = await within(this.#shared.text(format), deadlineMs, late);
+      const body = await within(this.#shared.body(format), deadlineMs, late);
       this.#failing = false;
-      return new Response(body, { headers: { "content-type": contentTypeOf(format) } });
+      return new Response(body as BodyInit, { headers: { "content-type": contentTypeOf(format) } });
     } catch (error) {
       const config = configErrorIn(error);
       if (config !== undefined) return plainAnswer(500, `metrics are not available: ${describeError(config)}`);

@@ -7,7 +7,7 @@
  */
 import { MetricsGuard } from "../serve/auth.ts";
 import { Collector } from "../collect/collector.ts";
-import { resolveConfig, type ResolvedConfig } from "../config/config.ts";
+import { isNativeHistogram, resolveConfig, type ResolvedConfig } from "../config/config.ts";
 import { metricsLock } from "../config/metrics_lock.ts";
 import { ConfigError } from "../errors.ts";
 import type { ProcessOptions } from "../api/types.ts";
@@ -25,6 +25,7 @@ import { Continuity } from "../collect/continuity.ts";
 import { RestorePoint } from "../collect/restore_point.ts";
 import type { Storage } from "../storage.ts";
 import { WorkerMetrics } from "./worker_metrics.ts";
+import { recordNativeHistograms } from "../values/native_histograms.ts";
 
 /**
  * The options the factory and the adapters give an exporter: the public options, plus parts that
@@ -100,6 +101,7 @@ export function wire(
   const guard = new MetricsGuard(metricsLock(options, runtime.env, config.publicMetrics));
   const tls = checkedTls(runtime, config);
   checkLifetime(storage, config);
+  if (config.nativeHistograms !== false) recordNativeHistograms(registry, (name) => isNativeHistogram(config, name));
   const identity = new ProcessIdentity(runtime.facts);
   const clock = options.clock ?? Date.now;
   const ns = config.namespace;

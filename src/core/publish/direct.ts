@@ -11,6 +11,7 @@
  */
 import { seriesKey } from "../codec/series_key.ts";
 import { encodeHistogram } from "../codec/values.ts";
+import { nativeFor } from "../values/native_histograms.ts";
 import type { MetricDescriptor } from "../storage.ts";
 
 /** prom-client 15's own state of one series: `value` for counters, the rest for histograms. */
@@ -71,7 +72,7 @@ export function encodeDirectly(metric: DirectSource, put: Put): MetricDescriptor
   if (!histogram && metric.type !== "counter") return undefined;
   const bounds = metric.upperBounds;
   if (histogram && bounds === undefined) return undefined;
-  const encoded = histogram ? encodeHistograms(metric.name, map, bounds!, put) : encodeCounters(metric.name, map, put);
+  const encoded = histogram ? encodeHistograms(metric, map, bounds!, put) : encodeCounters(metric.name, map, put);
   if (!encoded) return undefined;
   return histogram
     ? { type: "histogram", help: metric.help ?? "", buckets: [...bounds!] }
@@ -104,7 +105,13 @@ function encodeCounters(name: string, map: Record<string, Entry>, put: Put): boo
   return true;
 }
 
-function encodeHistograms(name: string, map: Record<string, Entry>, bounds: readonly number[], put: Put): boolean {
+function encodeHistograms(
+  metric: DirectSource,
+  map: Record<string, Entry>,
+  bounds: readonly number[],
+  put: Put,
+): boolean {
+  const name = metric.name;
   // Bucket counts are kept under each bound as a property name: convert the bounds once.
   const names = bounds.map(String);
   const cumulative = new Array<number>(bounds.length);
@@ -124,7 +131,7 @@ function encodeHistograms(name: string, map: Record<string, Entry>, bounds: read
       for (let i = 0; i < names.length; i++) cumulative[i] = running += buckets[names[i]] ?? 0;
       c.value = count;
       c.sum = sum;
-      c.encoded = encodeHistogram(sum, count, cumulative);
+      c.encoded = encodeHistogram(sum, count, cumulative, nativeFor(metric, c.key, count));
     }
     put(c.key, c.encoded, anew);
   }

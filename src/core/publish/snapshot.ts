@@ -10,6 +10,7 @@ import { seriesKey } from "../codec/series_key.ts";
 import type { MetricDescriptor, MetricType } from "../storage.ts";
 import { encodeGauge, encodeHistogram, encodeSummary } from "../codec/values.ts";
 import { encodeDirectly } from "./direct.ts";
+import { nativeFor } from "../values/native_histograms.ts";
 
 /** A series as prom-client's `get()` reports it. */
 export interface Sample {
@@ -141,7 +142,7 @@ export async function encodeSnapshot(
         limited.put(key, encodeGauge(s.value, setAt));
       }
     } else if (type === "histogram") {
-      const seen = encodeHistograms(data.name, data.values, limited);
+      const seen = encodeHistograms(metric, data.name, data.values, limited);
       const buckets = [...(metric.upperBounds ?? seen)];
       descriptors.set(data.name, { type, help: data.help, buckets });
     } else if (type === "summary") {
@@ -204,7 +205,7 @@ function gaugeSetTime(metric: SnapshotSource, key: string, value: number, option
   return options.now;
 }
 
-function encodeHistograms(name: string, values: Sample[], limited: Limiter): number[] {
+function encodeHistograms(metric: SnapshotSource, name: string, values: Sample[], limited: Limiter): number[] {
   // prom-client reports each series as its buckets in ascending order, then _sum, then _count.
   let bounds: number[] | undefined;
   let counts: number[] = [];
@@ -222,7 +223,8 @@ function encodeHistograms(name: string, values: Sample[], limited: Limiter): num
       sum = v.value;
     } else if (suffix === "_count") {
       bounds ??= current;
-      limited.put(seriesKey(name, v.labels, "le"), encodeHistogram(sum, v.value, counts));
+      const key = seriesKey(name, v.labels, "le");
+      limited.put(key, encodeHistogram(sum, v.value, counts, nativeFor(metric, key, v.value)));
       counts = [];
       current = [];
     }

@@ -4,6 +4,7 @@
  * Comments and blank lines are skipped.
  * @module
  */
+import { readLabels } from "../codec/series_key.ts";
 
 /** One sample line: its labels (with `__name__`) and its value. */
 export interface ParsedSample {
@@ -35,26 +36,9 @@ function parseLine(line: string): ParsedSample | undefined {
     if (space === -1) return undefined;
     return { labels: [["__name__", line.slice(0, space)]], value: number(line.slice(space + 1).split(" ")[0]) };
   }
-  const labels: Array<[string, string]> = [["__name__", line.slice(0, brace)]];
-  let i = brace + 1;
-  while (i < line.length && line[i] !== "}") {
-    const eq = line.indexOf("=", i);
-    if (eq === -1 || line[eq + 1] !== '"') return undefined;
-    const name = line.slice(i, eq);
-    let value = "";
-    let j = eq + 2;
-    for (; j < line.length && line[j] !== '"'; j++) {
-      if (line[j] !== "\\") value += line[j];
-      else {
-        const next = line[++j];
-        value += next === "n" ? "\n" : next;
-      }
-    }
-    labels.push([name, value]);
-    i = j + 1;
-    if (line[i] === ",") i++;
-  }
-  const rest = line.slice(i + 1).trim();
+  const read = readLabels(line, brace);
+  if (read === undefined) return undefined;
+  const rest = line.slice(read.end).trim();
   if (rest === "") return undefined;
-  return { labels, value: number(rest.split(" ")[0]) };
+  return { labels: [["__name__", line.slice(0, brace)], ...read.labels], value: number(rest.split(" ")[0]) };
 }

@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import { Writer } from "../codec/protobuf.ts";
 
 /** One series to write: its labels (`__name__` among them) and one sample. */
 export interface WrittenSeries {
@@ -24,59 +25,10 @@ export interface WrittenSeries {
 /** Prometheus' stale marker: the NaN 0x7ff0000000000002, little-endian, written byte by byte (a NaN's bits may not survive a Float64). */
 const STALE_NAN = new Uint8Array([0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
 
-const utf8 = new TextEncoder();
-
-/** A growable byte buffer with the protobuf primitives. */
-class Writer {
-  #bytes = new Uint8Array(64);
-  length = 0;
-
-  #room(n: number): void {
-    if (this.length + n <= this.#bytes.length) return;
-    const grown = new Uint8Array(Math.max(this.#bytes.length * 2, this.length + n));
-    grown.set(this.#bytes.subarray(0, this.length));
-    this.#bytes = grown;
-  }
-
-  /** A varint of a non-negative whole number up to 2^53. */
-  varint(value: number): void {
-    this.#room(10);
-    let v = value;
-    while (v >= 0x80) {
-      this.#bytes[this.length++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    this.#bytes[this.length++] = v;
-  }
-
-  bytes(data: Uint8Array): void {
-    this.#room(data.length);
-    this.#bytes.set(data, this.length);
-    this.length += data.length;
-  }
-
-  double(value: number): void {
-    this.#room(8);
-    new DataView(this.#bytes.buffer, this.length, 8).setFloat64(0, value, true);
-    this.length += 8;
-  }
-
-  /** A length-delimited field: its tag, its length, its bytes. */
-  field(number: number, data: Uint8Array): void {
-    this.varint((number << 3) | 2);
-    this.varint(data.length);
-    this.bytes(data);
-  }
-
-  done(): Uint8Array {
-    return this.#bytes.slice(0, this.length);
-  }
-}
-
 function label(name: string, value: string): Uint8Array {
   const w = new Writer();
-  w.field(1, utf8.encode(name));
-  w.field(2, utf8.encode(value));
+  w.string(1, name);
+  w.string(2, value);
   return w.done();
 }
 

@@ -4,6 +4,7 @@
  * @module
  */
 import type { MetricDescriptor } from "../storage.ts";
+import type { NativeBuckets } from "../codec/native.ts";
 
 /** A histogram or summary being summed. */
 export interface Distribution {
@@ -13,6 +14,11 @@ export interface Distribution {
   count: number;
   /** Cumulative finite bucket counts (histograms only). */
   buckets: Float64Array;
+  /**
+   * The native buckets, when every process's value of the series has them (histograms only);
+   * null when one has not.
+   */
+  native?: NativeBuckets | null;
 }
 
 /** One merged metric family, ready to render. */
@@ -27,8 +33,17 @@ export interface MergedFamily {
   readonly distributions: Map<string, Distribution>;
   /**
    * The latest exemplar of a counter series (by its labels part) or of a histogram bucket (by
-   * `<labels part>|<bucket index>`, +Inf last), as OpenMetrics writes it after the sample:
-   * `{trace_id="…"} value timestamp`.
+   * `<labels part>|<bucket index>`, +Inf last).
    */
-  exemplars?: Map<string, string>;
+  exemplars?: Map<string, Exemplar>;
+}
+
+/** An observation linked to its trace. */
+export interface Exemplar {
+  /** Its labels part without braces, escaped: `trace_id="…",span_id="…"`. */
+  readonly labels: string;
+  /** The observed value (1 for a counter's). */
+  readonly value: number;
+  /** When it was observed, in milliseconds since the epoch. */
+  readonly at: number;
 }

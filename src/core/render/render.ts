@@ -3,42 +3,59 @@
  * prom-client's output. Series keys are stored pre-escaped, so rendering is concatenation.
  * @module
  */
-import type { Distribution, MergedFamily } from "./family.ts";
+import type { Distribution, Exemplar, MergedFamily } from "./family.ts";
 import { escapeHelp } from "../codec/series_key.ts";
+import { PROTOBUF_CONTENT_TYPE } from "./protobuf.ts";
 
 /** Content type of the Prometheus text format. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 /** Content type of OpenMetrics text. */
 export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/** An exposition format. */
+/** A text exposition format. */
 export type ExpositionFormat = "prometheus" | "openmetrics";
 
+/** A format a scrape can be answered in: a text one, or the protobuf exposition (`protobuf.ts`). */
+export type ScrapeFormat = ExpositionFormat | "protobuf";
+
 /**
- * Chooses OpenMetrics when the scraper's `Accept` header prefers it (by its `q` weight, as
- * Prometheus sends it) to the text format, else the text format. `q=0` means "not this".
+ * Chooses the format the scraper's `Accept` header prefers (by its `q` weight, as Prometheus
+ * sends it): the protobuf exposition (delimited `io.prometheus.client.MetricFamily`), OpenMetrics,
+ * else the text format. On a tie the richer format wins. `q=0` means "not this".
  */
-export function negotiateFormat(accept: string | null | undefined): ExpositionFormat {
+export function negotiateFormat(accept: string | null | undefined): ScrapeFormat {
   if (!accept) return "prometheus";
+  let protobuf = 0;
   let openMetrics = 0;
   let text = 0;
   for (const range of accept.split(",")) {
     const [type, ...params] = range.split(";").map((part) => part.trim().toLowerCase());
     let q = 1;
+    let proto = "";
+    let encoding = "";
     for (const param of params) {
+      if (param.startsWith("proto=")) proto = param.slice(6);
+      else if (param.startsWith("encoding=")) encoding = param.slice(9);
       if (!param.startsWith("q=")) continue;
       const weight = Number(param.slice(2));
       q = Number.isFinite(weight) && weight >= 0 && weight <= 1 ? weight : 0;
     }
-    if (type === "application/openmetrics-text") openMetrics = Math.max(openMetrics, q);
+    if (type === "application/vnd.google.protobuf") {
+      if (proto === "io.prometheus.client.metricfamily" && encoding === "delimited") protobuf = Math.max(protobuf, q);
+    } else if (type === "application/openmetrics-text") openMetrics = Math.max(openMetrics, q);
     else if (type === "text/plain" || type === "text/*" || type === "*/*") text = Math.max(text, q);
   }
+  if (protobuf > 0 && protobuf >= openMetrics && protobuf >= text) return "protobuf";
   return openMetrics > 0 && openMetrics >= text ? "openmetrics" : "prometheus";
 }
 
 /** The content type of `format`. */
-export function contentTypeOf(format: ExpositionFormat): string {
-  return format === "openmetrics" ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
+export function contentTypeOf(format: ScrapeFormat): string {
+  return format === "protobuf"
+    ? PROTOBUF_CONTENT_TYPE
+    : format === "openmetrics"
+    ? OPENMETRICS_CONTENT_TYPE
+    : PROMETHEUS_CONTENT_TYPE;
 }
 
 /** Renders `families` (in name order) in `format`. */
@@ -68,7 +85,7 @@ function renderFamily(family: MergedFamily, open: boolean): string {
   if (type === "counter" || type === "gauge") {
     for (const [labels, value] of family.values) {
       const exemplar = exemplars?.get(labels);
-      out += `${sample}${labels} ${formatValue(value)}${exemplar === undefined ? "" : ` # ${exemplar}`}\n`;
+      out += `${sample}${labels} ${formatValue(value)}${exemplarText(exemplar)}\n`;
     }
     return out;
   }
@@ -85,16 +102,18 @@ function renderBuckets(
   labels: string,
   bounds: string[],
   d: Distribution,
-  exemplars: ReadonlyMap<string, string> | undefined,
+  exemplars: ReadonlyMap<string, Exemplar> | undefined,
 ): string {
   const prefix = labels === "" ? `${name}_bucket{le="` : `${name}_bucket${labels.slice(0, -1)},le="`;
-  const exemplar = (i: number) => {
-    const e = exemplars?.get(`${labels}|${i}`);
-    return e === undefined ? "" : ` # ${e}`;
-  };
+  const exemplar = (i: number) => exemplarText(exemplars?.get(`${labels}|${i}`));
   let out = "";
   for (let i = 0; i < bounds.length; i++) out += `${prefix}${bounds[i]}"} ${formatValue(d.buckets[i])}${exemplar(i)}\n`;
   return `${out}${prefix}+Inf"} ${formatValue(d.count)}${exemplar(bounds.length)}\n`;
+}
+
+/** An exemplar as OpenMetrics writes it after its sample, ` # {trace_id="…"} value timestamp`; empty for none. */
+function exemplarText(e: Exemplar | undefined): string {
+  return e === undefined ? "" : ` # {${e.labels}} ${formatValue(e.value)} ${e.at / 1000}`;
 }
 
 /** Formats a sample value as both formats want it. */

@@ -5,11 +5,12 @@
  * @module
  */
 import type { MergeResult } from "../collect/merge.ts";
-import { type ExpositionFormat, render } from "../render/render.ts";
+import { render, type ScrapeFormat } from "../render/render.ts";
+import { encodeProtobuf } from "../render/protobuf.ts";
 
 interface Collection {
   readonly merged: Promise<MergeResult>;
-  readonly rendered: Map<ExpositionFormat, string>;
+  readonly rendered: Map<ScrapeFormat, string | Uint8Array>;
   settledAt: number | undefined;
 }
 
@@ -29,12 +30,16 @@ export class SharedScrape {
   }
 
   /** The aggregate in `format`, from the collection under way or a recent one, else a new one. */
-  async text(format: ExpositionFormat): Promise<string> {
+  async body(format: ScrapeFormat): Promise<string | Uint8Array> {
     const collection = this.#current();
     const merged = await collection.merged;
-    let text = collection.rendered.get(format);
-    if (text === undefined) collection.rendered.set(format, text = render(merged.families.values(), format));
-    return text;
+    let body = collection.rendered.get(format);
+    if (body === undefined) {
+      const families = merged.families.values();
+      body = format === "protobuf" ? encodeProtobuf(families) : render(families, format);
+      collection.rendered.set(format, body);
+    }
+    return body;
   }
 
   #current(): Collection {

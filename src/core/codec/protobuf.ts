@@ -1,0 +1,94 @@
+/**
+ * The protobuf wire format, as far as the exposition and remote write need it: a growable buffer
+ * with varints, zigzag varints, doubles and length-delimited fields. Small enough that no
+ * protobuf library is loaded for the handful of messages this package writes.
+ * @module
+ */
+
+const utf8 = new TextEncoder();
+
+/** A growable byte buffer with the protobuf primitives. */
+export class Writer {
+  #bytes = new Uint8Array(64);
+  /** Bytes written so far. */
+  length = 0;
+
+  #room(n: number): void {
+    if (this.length + n <= this.#bytes.length) return;
+    const grown = new Uint8Array(Math.max(this.#bytes.length * 2, this.length + n));
+    grown.set(this.#bytes.subarray(0, this.length));
+    this.#bytes = grown;
+  }
+
+  /** A varint of a non-negative whole number up to 2^53. */
+  varint(value: number): void {
+    this.#room(10);
+    let v = value;
+    while (v >= 0x80) {
+      this.#bytes[this.length++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.#bytes[this.length++] = v;
+  }
+
+  /** Raw bytes. */
+  bytes(data: Uint8Array): void {
+    this.#room(data.length);
+    this.#bytes.set(data, this.length);
+    this.length += data.length;
+  }
+
+  /** A little-endian double, without its tag. */
+  double(value: number): void {
+    this.#room(8);
+    new DataView(this.#bytes.buffer, this.length, 8).setFloat64(0, value, true);
+    this.length += 8;
+  }
+
+  /** A length-delimited field: its tag, its length, its bytes. */
+  field(number: number, data: Uint8Array): void {
+    this.varint((number << 3) | 2);
+    this.varint(data.length);
+    this.bytes(data);
+  }
+
+  /** A string field (left out when empty, as proto3 does). */
+  string(number: number, value: string): void {
+    if (value !== "") this.field(number, utf8.encode(value));
+  }
+
+  /** A double field. */
+  doubleField(number: number, value: number): void {
+    this.varint((number << 3) | 1);
+    this.double(value);
+  }
+
+  /** A varint field of a non-negative whole number. */
+  varintField(number: number, value: number): void {
+    this.varint(number << 3);
+    this.varint(value);
+  }
+
+  /** A `sint32`/`sint64` field: zigzag-encoded. */
+  sintField(number: number, value: number): void {
+    this.varintField(number, zigzag(value));
+  }
+
+  /** A packed repeated `sint64` field. */
+  packedSints(number: number, values: readonly number[]): void {
+    if (values.length === 0) return;
+    const inner = new Writer();
+    for (const v of values) inner.varint(zigzag(v));
+    this.field(number, inner.done());
+  }
+
+  /** A copy of what was written. */
+  done(): Uint8Array {
+    return this.#bytes.slice(0, this.length);
+  }
+}
+
+/** Zigzag: 0, -1, 1, -2 … as 0, 1, 2, 3 … (exact up to 2^52 in magnitude). */
+function zigzag(n: number): number {
+  return n >= 0 ? n * 2 : -n * 2 - 1;
+}
