@@ -20,6 +20,7 @@ export const PROMETHEUS_OPTIONS: Names<PrometheusOptions> = {
   prefix: true,
   customLabels: true,
   customLabelLimit: true,
+  exemplar: true,
 };
 
 /** Labels the HTTP metrics set themselves: a custom label cannot take one of these names. */
@@ -39,7 +40,19 @@ const DEFAULT_CUSTOM_LABEL_LIMIT = 100;
 export function checkHttpOptions(options: PrometheusOptions, entry: "prometheus" | "instrument"): void {
   const call = entry === "prometheus" ? "prometheus({ exporter, ... })" : "instrument(app, { exporter, ... })";
   checkOptions(options, call, [PROMETHEUS_OPTIONS]);
-  const { naming, prefix, customLabels, customLabelLimit } = options;
+  const { naming, prefix, customLabels, customLabelLimit, exemplar } = options;
+  if (exemplar !== undefined) {
+    if (entry === "instrument") {
+      throw new ConfigError(
+        "exemplar",
+        "instrument(app) records outside Hono's Context, where it would be computed: " +
+          "use app.use(prometheus({ exporter, exemplar })) instead",
+      );
+    }
+    if (typeof exemplar !== "function") {
+      throw new ConfigError("exemplar", `must be a function of the Context returning labels, not ${typeof exemplar}`);
+    }
+  }
   if (naming !== undefined && naming !== "exporter" && naming !== "@hono/prometheus") {
     throw new ConfigError("naming", `must be "exporter" or "@hono/prometheus", not ${JSON.stringify(naming)}`);
   }

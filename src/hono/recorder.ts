@@ -13,7 +13,7 @@ import { onMalformedRequest } from "../core/serve/malformed.ts";
 import { declaredLength, noteResponseBodies, responseSize } from "./content_length.ts";
 import { type HttpMetrics, httpMetrics } from "./http_metrics.ts";
 import { checkHttpOptions, CustomLabels } from "./http_options.ts";
-import { exemplarOf } from "./traceparent.ts";
+import { exemplarLabels, exemplarOf } from "./traceparent.ts";
 
 /** The HTTP options of the middleware and the wrapper. */
 export type HttpOptions = Omit<PrometheusOptions, "exporter">;
@@ -43,6 +43,7 @@ export class HttpRecorder {
   readonly #handed: HandOff;
   readonly #custom: CustomLabels | undefined;
   #exemplars = false;
+  #exemplarFailures = 0;
 
   /**
    * @param exporter The exporter whose registry and configuration the metrics follow.
@@ -98,10 +99,10 @@ export class HttpRecorder {
         sizeBuckets,
         prefix,
         customLabels: this.#custom?.names,
-        exemplars: exporter.config.exemplars,
+        exemplars: exporter.config.exemplars || this.#options.exemplar !== undefined,
         native: (name) => isNativeHistogram(exporter.config, name),
       });
-      this.#exemplars = exporter.config.exemplars;
+      this.#exemplars = exporter.config.exemplars || this.#options.exemplar !== undefined;
       this.#afterResponse = publishAfterResponse;
       // Requests the server answered 400 before any app could see them are counted here too (once
       // per registry, however many middlewares record into it).
@@ -142,7 +143,11 @@ export class HttpRecorder {
       const status = response === undefined ? 500 : response.status;
       const custom = this.#custom === undefined ? undefined : this.#custom.values(context as Context);
       // Reading a request header costs on some servers: only where exemplars are on.
-      const exemplar = this.#exemplars ? exemplarOf(request) : undefined;
+      const exemplar = !this.#exemplars
+        ? undefined
+        : this.#options.exemplar === undefined
+        ? exemplarOf(request)
+        : this.#exemplarOf(context);
       metrics.requests.record(method, route, status, seconds, custom, exemplar);
       // Touching request headers makes Bun and @hono/node-server build a Headers object, so only
       // requests that may carry a body are asked for their length.
@@ -167,6 +172,19 @@ export class HttpRecorder {
       if (this.#recordFailures++ === 0) {
         this.#exporter.logger.error(`recording HTTP metrics failed: ${String(failure)}`);
       }
+    }
+  }
+
+  /** The app's exemplar of a request; none, said once, when its function throws or returns labels that cannot be one. */
+  #exemplarOf(context: { readonly executionCtx: unknown } | undefined): string | undefined {
+    if (context === undefined) return undefined;
+    try {
+      return exemplarLabels(this.#options.exemplar!(context));
+    } catch (error) {
+      if (this.#exemplarFailures++ === 0) {
+        this.#exporter.logger.warn(`a request's exemplar is left out: ${describeError(error)}`);
+      }
+      return undefined;
     }
   }
 

@@ -1,9 +1,38 @@
 /**
  * The exemplar of a request: the trace and span ids of its W3C `traceparent` header
  * (`00-<32 hex trace id>-<16 hex span id>-<flags>`), as OpenMetrics exemplar labels, for sampled
- * traces only. Well within the 128 characters OpenMetrics allows an exemplar's labels.
+ * traces only (well within the 128 characters OpenMetrics allows an exemplar's labels); or the
+ * labels the app's own function returns, checked against those limits.
  * @module
  */
+import { escapeLabelValue } from "../core/codec/series_key.ts";
+
+/** The most characters of an exemplar's label names and values together (OpenMetrics). */
+export const EXEMPLAR_LABELS_LENGTH = 128;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * The labels part (without braces) of what the app's exemplar function returned; undefined for
+ * none. Throws an Error that says what is wrong when the labels cannot be an exemplar's.
+ */
+export function exemplarLabels(labels: unknown): string | undefined {
+  if (labels === undefined || labels === null) return undefined;
+  if (typeof labels !== "object") throw new Error(`the exemplar function returned ${typeof labels}, not labels`);
+  let length = 0;
+  let out = "";
+  for (const [name, value] of Object.entries(labels)) {
+    if (!LABEL_NAME.test(name)) throw new Error(`the exemplar label ${JSON.stringify(name)} is not a label name`);
+    const text = String(value);
+    length += [...name].length + [...text].length;
+    out += `${out === "" ? "" : ","}${name}="${escapeLabelValue(text)}"`;
+  }
+  if (length > EXEMPLAR_LABELS_LENGTH) {
+    throw new Error(
+      `the exemplar's labels are ${length} characters, over the ${EXEMPLAR_LABELS_LENGTH} OpenMetrics allows`,
+    );
+  }
+  return out === "" ? undefined : out;
+}
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 const ZEROS = /^0+$/;

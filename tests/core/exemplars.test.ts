@@ -1,16 +1,19 @@
 /**
  * Exemplars: the trace of a request (its W3C `traceparent`) on the request counter and on the
  * duration bucket it fell in, the most recent across processes, shown in OpenMetrics and never in
- * the text format; and a real Prometheus started with `--enable-feature=exemplar-storage` returning
- * them from `/api/v1/query_exemplars`.
+ * the text format, or the labels of the app's own function; and a real Prometheus started with
+ * `--enable-feature=exemplar-storage` returning them from `/api/v1/query_exemplars`, scraped in
+ * OpenMetrics and in the protobuf exposition.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Hono } from "hono";
-import { type Exporter, metricsHandler, prometheus, Registry } from "../../mod.ts";
+import { type Exporter, instrument, metricsHandler, prometheus, Registry } from "../../mod.ts";
 import { createExporter, serve } from "../../src/adapter/auto.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
 import { exemplarOf } from "../../src/hono/traceparent.ts";
+import { ConfigError } from "../../src/core/errors.ts";
+import { MemoryLogger } from "../support/sim.ts";
 import { until } from "../support/poll.ts";
 import { startPrometheus } from "../support/prometheus.ts";
 
@@ -116,6 +119,108 @@ describe("exemplars", () => {
         250,
       );
       assert.ok(traces.has(TRACE(3)), [...traces].join(","));
+    } finally {
+      await prom.stop();
+      await server.close();
+      await exporter.onExit();
+    }
+  });
+  test("from the app's function: its labels, in place of traceparent; bad ones left out and said once", async () => {
+    const logger = new MemoryLogger();
+    const exporter = createExporter({
+      registry: new Registry(),
+      storage: new MemoryStorage(),
+      metricsServer: false,
+      handleSignals: false,
+      logger,
+    });
+    try {
+      const app = new Hono();
+      app.use(prometheus({
+        exporter,
+        exemplar: (c) => {
+          const id = c.req.header("x-request-id");
+          if (id === "throw") throw new Error("no id");
+          return id === undefined ? undefined : { request_id: id };
+        },
+      }));
+      app.get("/users/:id", (c) => c.text("ok"));
+      await app.request("/users/1", { headers: { "x-request-id": "r-1", traceparent: traceparent(9) } });
+      await app.request("/users/2", { headers: { "x-request-id": "x".repeat(200) } }); // over 128 characters
+      await app.request("/users/3", { headers: { "x-request-id": "throw" } });
+      await app.request("/users/4", { headers: { "x-request-id": "y".repeat(300) } });
+      const open = await exporter.collect("openmetrics");
+      const counter = open.split("\n").find((l) => l.startsWith('hono_worker_requests_total{method="GET"'))!;
+      assert.match(
+        counter,
+        / 4 # \{request_id="r-1"\} 1 /,
+        "exemplars on without the option: the function turns them on",
+      );
+      assert.doesNotMatch(open, /trace_id/);
+      const warnings = logger.lines.filter((l) => l.includes("exemplar is left out"));
+      assert.equal(warnings.length, 1, warnings.join("\n"));
+      assert.match(warnings[0], /over the 128/);
+    } finally {
+      await exporter.onExit();
+    }
+    const exporter2 = process(new MemoryStorage());
+    try {
+      assert.throws(() => prometheus({ exporter: exporter2, exemplar: "trace" as never }), ConfigError);
+      assert.throws(
+        () => instrument(new Hono(), { exporter: exporter2, exemplar: () => ({}) }),
+        (e: unknown) => e instanceof ConfigError && /exemplar/.test(String(e)),
+      );
+    } finally {
+      await exporter2.onExit();
+    }
+  });
+
+  test("a real Prometheus scraping protobuf, with native histograms on, stores them too", async () => {
+    const exporter = createExporter({
+      registry: new Registry(),
+      storage: new MemoryStorage(),
+      metricsServer: false,
+      handleSignals: false,
+      exemplars: true,
+      nativeHistograms: true,
+    });
+    const server = await serve(appOf(exporter).fetch, { port: 0, hostname: "127.0.0.1" });
+    const prom = await startPrometheus(`127.0.0.1:${server.port}`, 500, 400, [
+      "--enable-feature=exemplar-storage",
+      "--enable-feature=native-histograms",
+    ]);
+    try {
+      for (let i = 1; i <= 3; i++) {
+        const headers = { traceparent: traceparent(i) };
+        assert.equal((await fetch(`http://127.0.0.1:${server.port}/users/${i}`, { headers })).status, 200);
+      }
+      const byMetric = await until(
+        "Prometheus to store the exemplars of the counter and of the native histogram",
+        async () => {
+          const start = Math.floor(Date.now() / 1000) - 600;
+          const end = Math.floor(Date.now() / 1000) + 60;
+          const query = encodeURIComponent('{__name__=~"hono_worker_request.*",route="/users/:id"}');
+          const res = await fetch(`${prom.url}/api/v1/query_exemplars?query=${query}&start=${start}&end=${end}`);
+          const body = await res.json() as {
+            data: Array<{ seriesLabels: { __name__: string }; exemplars: Array<{ labels: { trace_id?: string } }> }>;
+          };
+          const seen = new Map<string, Set<string | undefined>>();
+          for (const s of body.data) {
+            seen.set(
+              s.seriesLabels.__name__,
+              new Set(s.exemplars.map((e) => e.labels.trace_id)),
+            );
+          }
+          const done = seen.get("hono_worker_requests_total")?.has(TRACE(3)) &&
+            seen.get("hono_worker_request_duration_seconds")?.size;
+          return done ? seen : undefined;
+        },
+        30_000,
+        250,
+      );
+      assert.ok(byMetric.get("hono_worker_requests_total")!.has(TRACE(3)));
+      const traced = [...byMetric.get("hono_worker_request_duration_seconds")!];
+      assert.ok(traced.every((id) => [1, 2, 3].map(TRACE).includes(id!)), traced.join(","));
     } finally {
       await prom.stop();
       await server.close();

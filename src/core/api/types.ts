@@ -221,6 +221,15 @@ export interface PrometheusOptions {
   readonly customLabels?: Readonly<Record<string, (c: any) => string>>;
   /** Distinct values kept per custom label; later new values are recorded as "other". Default 100. */
   readonly customLabelLimit?: number;
+  /**
+   * The exemplar of a request, computed from its Context once it was handled, in place of the
+   * trace and span ids of its `traceparent` header: labels such as `{ trace_id: c.get("traceId") }`,
+   * or undefined for none. Turns exemplars on for these metrics. Labels over the 128 characters
+   * OpenMetrics allows (names and values together), or with a name that is not a label name, are
+   * left out and said once. The middleware only, as `customLabels`.
+   */
+  // deno-lint-ignore no-explicit-any
+  readonly exemplar?: (c: any) => Readonly<Record<string, string>> | undefined;
 }
 
 /** Where and how the aggregate is pushed with remote write 1.0 (see {@link HostOptions.remoteWrite}). */
