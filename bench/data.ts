@@ -6,16 +6,23 @@ import { consoleLogger } from "../src/core/log.ts";
 import { Counter, Histogram, Registry } from "../src/core/values/metrics.ts";
 import { Publisher } from "../src/core/publish/publisher.ts";
 import type { Storage } from "../src/core/storage.ts";
+import { recordNativeHistograms } from "../src/core/values/native_histograms.ts";
 
-/** Publishes `processes` simulated processes to `storage`; returns each one's getMetricsAsJSON(). */
+/**
+ * Publishes `processes` simulated processes to `storage`; returns each one's getMetricsAsJSON().
+ * With `native`, the histogram is a native one too, and each series has four observations a
+ * decade apart (so several native buckets).
+ */
 export async function publishRouteProcesses(
   storage: Storage,
   processes: number,
   routes: number,
+  native = false,
 ): Promise<client.MetricObjectWithValues<client.MetricValue<string>>[][]> {
   const jsons: client.MetricObjectWithValues<client.MetricValue<string>>[][] = [];
   for (let p = 0; p < processes; p++) {
     const registry = new Registry();
+    if (native) recordNativeHistograms(registry, () => true);
     const labelNames = ["method", "route", "status"];
     const counter = new Counter({ name: "http_requests_total", help: "r", labelNames, registers: [registry] });
     const histogram = new Histogram({
@@ -28,7 +35,9 @@ export async function publishRouteProcesses(
       for (const status of ["200", "404", "500"]) {
         const labels = { method: "GET", route: `/route/${r}`, status };
         counter.inc(labels, p + 1);
-        histogram.observe(labels, ((r % 10) + p) / 100);
+        const value = ((r % 10) + p) / 100;
+        histogram.observe(labels, value);
+        if (native) { for (const scale of [10, 100, 1000]) histogram.observe(labels, value * scale); }
       }
     }
     await new Publisher({

@@ -250,6 +250,18 @@ if (want("scale")) {
     `${r.remote.upstashMs.toFixed(0)} ms / ${r.remote.redisMs.toFixed(0)} ms`,
     "",
   ]);
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  for (const [kind, f] of [["classic", r.formats.classic], ["native histograms", r.formats.native]] as const) {
+    rows.push([
+      `(scale) the ${r.fs.series} series' aggregate, ${kind}: size and render time, protobuf against text ` +
+      `(merge before it ${f.collectMs.toFixed(0)} ms; OpenMetrics ${mib(f.openmetrics.bytes)}, ${
+        f.openmetrics.ms.toFixed(0)
+      } ms)`,
+      `${mib(f.text.bytes)}, ${f.text.ms.toFixed(0)} ms (text)`,
+      `${mib(f.protobuf.bytes)}, ${f.protobuf.ms.toFixed(0)} ms`,
+      `${(f.protobuf.bytes / f.text.bytes).toFixed(2)}x size, ${(f.protobuf.ms / f.text.ms).toFixed(2)}x time`,
+    ]);
+  }
 }
 
 if (want("workers")) {

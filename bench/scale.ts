@@ -3,7 +3,8 @@
  * set) on the filesystem backend, against prom-client's AggregatorRegistry on the same data, with
  * the process's peak RSS after each; the publish of 10 000 changed series (snapshot, encoding,
  * the write to memory storage); a scrape of 64 processes x 1000 series over Upstash (the REST
- * gateway over a real redis-server) and over Redis TCP.
+ * gateway over a real redis-server) and over Redis TCP; the aggregate's size and render time in
+ * each exposition format, classic and with native histograms.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +23,9 @@ import { startRedis } from "../tests/support/redis.ts";
 import { startGateway } from "../tests/support/upstash_gateway.ts";
 import { benchCollector, publishRouteProcesses } from "./data.ts";
 import { median } from "./stats.ts";
+import type { Collector } from "../src/core/collect/collector.ts";
+import { render } from "../src/core/render/render.ts";
+import { encodeProtobuf } from "../src/core/render/protobuf.ts";
 
 export interface ScaleResult {
   readonly fs: {
@@ -40,6 +44,36 @@ export interface ScaleResult {
     readonly series: number;
     readonly upstashMs: number;
     readonly redisMs: number;
+  };
+  /** The aggregate of the filesystem data in each format: its size, and the render's time after the merge. */
+  readonly formats: {
+    readonly classic: FormatSizes;
+    /** The same series, the histogram native too (four observations per series). */
+    readonly native: FormatSizes;
+  };
+}
+
+/** Bytes and render time (ms, median) of one aggregate in each format, and the merge before them. */
+export interface FormatSizes {
+  readonly collectMs: number;
+  readonly text: { readonly bytes: number; readonly ms: number };
+  readonly openmetrics: { readonly bytes: number; readonly ms: number };
+  readonly protobuf: { readonly bytes: number; readonly ms: number };
+}
+
+async function formatSizes(collector: Collector, rounds: number): Promise<FormatSizes> {
+  const collectMs = await time(rounds, () => collector.collect());
+  const families = (await collector.collect()).families;
+  const measure = async (run: () => string | Uint8Array) => {
+    const out = run();
+    const bytes = typeof out === "string" ? new TextEncoder().encode(out).length : out.length;
+    return { bytes, ms: await time(rounds, () => Promise.resolve(run())) };
+  };
+  return {
+    collectMs,
+    text: await measure(() => render(families.values(), "prometheus")),
+    openmetrics: await measure(() => render(families.values(), "openmetrics")),
+    protobuf: await measure(() => encodeProtobuf(families.values())),
   };
 }
 
@@ -129,6 +163,13 @@ export async function benchScale(rounds = 3): Promise<ScaleResult> {
     const rssAfterOursMiB = maxRssMiB();
     const promClientMs = await time(rounds, () => client.AggregatorRegistry.aggregate(jsons).metrics());
     const rssAfterPromClientMiB = maxRssMiB();
+    const classicFormats = await formatSizes(collector, rounds);
+    const nativeDirectory = join(root, "native");
+    await publishRouteProcesses(new FilesystemStorage({ directory: nativeDirectory }), 64, 1667, true);
+    const nativeFormats = await formatSizes(
+      benchCollector(new FilesystemStorage({ directory: nativeDirectory })),
+      rounds,
+    );
 
     // 64 x 1000 over Upstash and Redis TCP.
     const redis = await startRedis();
@@ -161,6 +202,7 @@ export async function benchScale(rounds = 3): Promise<ScaleResult> {
         },
         publish: { series: 10_000, ...publish },
         remote: { processes: 64, series: 167 * 3 * 2, upstashMs, redisMs },
+        formats: { classic: classicFormats, native: nativeFormats },
       };
     } finally {
       await tcp.close();
