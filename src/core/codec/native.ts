@@ -157,34 +157,119 @@ function encodeBuckets(buckets: ReadonlyMap<number, number>): string {
   return out;
 }
 
-/** Reads what {@link encodeNative} wrote; undefined when it is corrupt. */
-export function decodeNative(text: string): NativeBuckets | undefined {
-  const parts = text.split("/");
-  if (parts.length !== 4) return undefined;
-  const schema = Number(parts[0]);
-  const zeroCount = Number(parts[1]);
-  if (!Number.isInteger(schema) || schema < MIN_NATIVE_SCHEMA || schema > MAX_NATIVE_SCHEMA) return undefined;
-  if (parts[1] === "" || !isCount(zeroCount)) return undefined;
-  const positive = decodeBuckets(parts[2]);
-  const negative = decodeBuckets(parts[3]);
-  if (positive === undefined || negative === undefined) return undefined;
-  return { schema, zeroCount, positive, negative };
+/**
+ * A native part as read from its text, before it is added anywhere: its buckets in a scratch that
+ * the next read reuses (the merge reads one per stored value, so it allocates nothing per value).
+ */
+export interface ParsedNative {
+  schema: number;
+  zeroCount: number;
+  /** Buckets read. */
+  length: number;
+  /** Per bucket: 1 for a positive observation's, -1 for a negative one's. */
+  side: Int8Array;
+  index: Float64Array;
+  count: Float64Array;
 }
 
-function decodeBuckets(text: string): Map<number, number> | undefined {
-  const out = new Map<number, number>();
-  if (text === "") return out;
-  for (const pair of text.split(",")) {
-    const colon = pair.indexOf(":");
-    if (colon <= 0) return undefined;
-    const index = Number(pair.slice(0, colon));
-    const count = Number(pair.slice(colon + 1));
-    if (!Number.isSafeInteger(index) || colon === pair.length - 1 || !isCount(count) || out.has(index)) {
-      return undefined;
-    }
-    if (count > 0) out.set(index, count);
+let scratch: ParsedNative = {
+  schema: 0,
+  zeroCount: 0,
+  length: 0,
+  side: new Int8Array(256),
+  index: new Float64Array(256),
+  count: new Float64Array(256),
+};
+
+/**
+ * Reads the native part that starts at `start` of `text` and runs to its end (what
+ * {@link encodeNative} wrote) into a shared scratch, valid until the next call; undefined when it
+ * is corrupt: a schema out of range, a count that is not one, indices not ascending on a side.
+ */
+export function parseNative(text: string, start = 0): ParsedNative | undefined {
+  const p = scratch;
+  p.length = 0;
+  const slash1 = text.indexOf("/", start);
+  const slash2 = slash1 === -1 ? -1 : text.indexOf("/", slash1 + 1);
+  const slash3 = slash2 === -1 ? -1 : text.indexOf("/", slash2 + 1);
+  if (slash3 === -1 || text.indexOf("/", slash3 + 1) !== -1) return undefined;
+  p.schema = readNumber(text, start, slash1);
+  p.zeroCount = readNumber(text, slash1 + 1, slash2);
+  if (!Number.isInteger(p.schema) || p.schema < MIN_NATIVE_SCHEMA || p.schema > MAX_NATIVE_SCHEMA) return undefined;
+  if (!isCount(p.zeroCount)) return undefined;
+  return readSide(text, slash2 + 1, slash3, 1) && readSide(text, slash3 + 1, text.length, -1) ? p : undefined;
+}
+
+/** Reads one side's `index:count,…` between `from` and `to` into the scratch; false when corrupt. */
+function readSide(text: string, from: number, to: number, side: 1 | -1): boolean {
+  let previous = -Infinity;
+  let i = from;
+  while (i < to) {
+    const colon = text.indexOf(":", i);
+    let comma = text.indexOf(",", i);
+    if (comma === -1 || comma > to) comma = to;
+    if (colon === -1 || colon >= comma) return false;
+    const index = readNumber(text, i, colon);
+    const count = readNumber(text, colon + 1, comma);
+    if (!Number.isSafeInteger(index) || index <= previous || !isCount(count)) return false;
+    previous = index;
+    if (count > 0) push(side, index, count);
+    i = comma + 1;
+    if (comma === to) return true;
   }
-  return out;
+  return i === from; // an empty side (one that ends on a comma is corrupt)
+}
+
+/** `Number(text.slice(start, end))`, without the slice for whole numbers (what is stored); NaN for nothing. */
+function readNumber(text: string, start: number, end: number): number {
+  let i = start;
+  const negative = text.charCodeAt(i) === 45; // "-"
+  if (negative) i++;
+  if (i === end || end - i > 15) return end > start ? Number(text.slice(start, end)) : NaN;
+  let value = 0;
+  for (; i < end; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return Number(text.slice(start, end));
+    value = value * 10 + digit;
+  }
+  return negative ? -value : value;
+}
+
+function push(side: 1 | -1, index: number, count: number): void {
+  let p = scratch;
+  if (p.length === p.side.length) {
+    const n = p.side.length * 2;
+    const grown = { ...p, side: new Int8Array(n), index: new Float64Array(n), count: new Float64Array(n) };
+    grown.side.set(p.side);
+    grown.index.set(p.index);
+    grown.count.set(p.count);
+    scratch = p = grown;
+  }
+  p.side[p.length] = side;
+  p.index[p.length] = index;
+  p.count[p.length] = count;
+  p.length++;
+}
+
+/** Adds what {@link parseNative} read into `into`, at the coarser of the two schemas. */
+export function addParsed(into: NativeBuckets, parsed: ParsedNative): void {
+  if (parsed.schema < into.schema) lowerTo(into, parsed.schema);
+  const factor = 2 ** (parsed.schema - into.schema);
+  into.zeroCount += parsed.zeroCount;
+  for (let k = 0; k < parsed.length; k++) {
+    const buckets = parsed.side[k] === 1 ? into.positive : into.negative;
+    const index = factor === 1 ? parsed.index[k] : Math.ceil(parsed.index[k] / factor);
+    buckets.set(index, (buckets.get(index) ?? 0) + parsed.count[k]);
+  }
+}
+
+/** Reads what {@link encodeNative} wrote; undefined when it is corrupt. */
+export function decodeNative(text: string): NativeBuckets | undefined {
+  const parsed = parseNative(text);
+  if (parsed === undefined) return undefined;
+  const native = emptyNative(parsed.schema);
+  addParsed(native, parsed);
+  return native;
 }
 
 function isCount(n: number): boolean {

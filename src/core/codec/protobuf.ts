@@ -1,7 +1,8 @@
 /**
  * The protobuf wire format, as far as the exposition and remote write need it: a growable buffer
  * with varints, zigzag varints, doubles and length-delimited fields. Small enough that no
- * protobuf library is loaded for the handful of messages this package writes.
+ * protobuf library is loaded for the handful of messages this package writes. A writer is
+ * reused (`reset`) for each nested message, so that a large exposition allocates little.
  * @module
  */
 
@@ -9,7 +10,8 @@ const utf8 = new TextEncoder();
 
 /** A growable byte buffer with the protobuf primitives. */
 export class Writer {
-  #bytes = new Uint8Array(64);
+  #bytes = new Uint8Array(256);
+  #view = new DataView(this.#bytes.buffer);
   /** Bytes written so far. */
   length = 0;
 
@@ -18,6 +20,12 @@ export class Writer {
     const grown = new Uint8Array(Math.max(this.#bytes.length * 2, this.length + n));
     grown.set(this.#bytes.subarray(0, this.length));
     this.#bytes = grown;
+    this.#view = new DataView(grown.buffer);
+  }
+
+  /** Empties the writer, keeping its buffer. */
+  reset(): void {
+    this.length = 0;
   }
 
   /** A varint of a non-negative whole number up to 2^53. */
@@ -41,7 +49,7 @@ export class Writer {
   /** A little-endian double, without its tag. */
   double(value: number): void {
     this.#room(8);
-    new DataView(this.#bytes.buffer, this.length, 8).setFloat64(0, value, true);
+    this.#view.setFloat64(this.length, value, true);
     this.length += 8;
   }
 
@@ -50,6 +58,20 @@ export class Writer {
     this.varint((number << 3) | 2);
     this.varint(data.length);
     this.bytes(data);
+  }
+
+  /** What `inner` wrote, as it is. */
+  append(inner: Writer): void {
+    this.#room(inner.length);
+    this.#bytes.set(inner.#bytes.subarray(0, inner.length), this.length);
+    this.length += inner.length;
+  }
+
+  /** A length-delimited field holding what `inner` wrote. */
+  message(number: number, inner: Writer): void {
+    this.varint((number << 3) | 2);
+    this.varint(inner.length);
+    this.append(inner);
   }
 
   /** A string field (left out when empty, as proto3 does). */
@@ -77,9 +99,11 @@ export class Writer {
   /** A packed repeated `sint64` field. */
   packedSints(number: number, values: readonly number[]): void {
     if (values.length === 0) return;
-    const inner = new Writer();
-    for (const v of values) inner.varint(zigzag(v));
-    this.field(number, inner.done());
+    let size = 0;
+    for (const v of values) size += varintSize(zigzag(v));
+    this.varint((number << 3) | 2);
+    this.varint(size);
+    for (const v of values) this.varint(zigzag(v));
   }
 
   /** A copy of what was written. */
@@ -88,7 +112,14 @@ export class Writer {
   }
 }
 
-/** Zigzag: 0, -1, 1, -2 … as 0, 1, 2, 3 … (exact up to 2^52 in magnitude). */
-function zigzag(n: number): number {
+/** How many bytes the varint of `value` takes. */
+export function varintSize(value: number): number {
+  let size = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) size++;
+  return size;
+}
+
+/** Zigzag, as `sint32`/`sint64` are written: 0, -1, 1, -2 … as 0, 1, 2, 3 … (exact up to 2^52 in magnitude). */
+export function zigzag(n: number): number {
   return n >= 0 ? n * 2 : -n * 2 - 1;
 }

@@ -6,7 +6,16 @@
  * @module
  */
 import type { MetricType } from "../storage.ts";
-import { addNative, copyNative, decodeNative, encodeNative, type NativeBuckets } from "./native.ts";
+import {
+  addNative,
+  addParsed,
+  copyNative,
+  decodeNative,
+  emptyNative,
+  encodeNative,
+  type NativeBuckets,
+  parseNative,
+} from "./native.ts";
 
 /** A decoded histogram value. */
 export interface HistogramValue {
@@ -85,14 +94,14 @@ export function addHistogram(encoded: string, into: HistogramTotals, first = fal
     start = end + 1;
   }
   if (n === 0 && classicEnd !== bar2 + 1) return false;
-  const native = bar3 === -1 ? undefined : decodeNative(encoded.slice(bar3 + 1));
+  const native = bar3 === -1 ? undefined : parseNative(encoded, bar3 + 1);
   if (bar3 !== -1 && native === undefined) return false;
   for (let i = 0; i < n; i++) into.buckets[i] += parsed[i];
   into.sum += sum;
   into.count += count;
   if (native === undefined) into.native = null;
-  else if (first) into.native = native;
-  else if (into.native) addNative(into.native, native);
+  else if (first) addParsed(into.native = emptyNative(native.schema), native);
+  else if (into.native) addParsed(into.native, native);
   return true;
 }
 

@@ -7,6 +7,7 @@
 import { type ModeRule, modeRule } from "../values/modes.ts";
 import { appendLabel, splitSeriesKey } from "../codec/series_key.ts";
 import type { MetricDescriptor, ProcessRecord, StoredState } from "../storage.ts";
+import { fitBudget } from "../codec/native.ts";
 import { addHistogram, decodeCounter, decodeExemplar, decodeGauge, decodeSummary, EXEMPLARS } from "../codec/values.ts";
 
 /** The bucket label of an exemplar's key, at the end of its labels part. */
@@ -110,8 +111,12 @@ class Merger {
   finish(): Map<string, MergedFamily> {
     for (const slot of this.#slots.values()) {
       if (slot === null || !slot.seen) continue;
-      if (slot.distribution !== undefined) slot.family.distributions.set(slot.labels, slot.distribution);
-      else if (slot.kind !== "each") slot.family.values.set(slot.labels, slot.value);
+      const d = slot.distribution;
+      if (d !== undefined) {
+        // Summed over processes, the buckets are kept within the budget one process keeps to.
+        if (d.native) fitBudget(d.native);
+        slot.family.distributions.set(slot.labels, d);
+      } else if (slot.kind !== "each") slot.family.values.set(slot.labels, slot.value);
     }
     for (const [name, kept] of this.#exemplars) {
       const family = this.#families.get(name);

@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import { Writer } from "../codec/protobuf.ts";
+import { varintSize, Writer, zigzag } from "../codec/protobuf.ts";
 import { labelsOf } from "../codec/series_key.ts";
 import { type NativeBuckets, ZERO_THRESHOLD } from "../codec/native.ts";
 import type { Distribution, Exemplar, MergedFamily } from "./family.ts";
@@ -29,57 +29,94 @@ export const PROTOBUF_CONTENT_TYPE =
 
 const TYPES = { counter: 0, gauge: 1, summary: 2, histogram: 4 } as const;
 
+/**
+ * The encoded label pairs of each labels part seen, kept between scrapes: the same series come
+ * back at every scrape, and their labels are then neither parsed nor encoded again. Emptied when
+ * it holds more than {@link LABEL_CACHE_LIMIT} (series come and go).
+ */
+const labelCache = new Map<string, Uint8Array>();
+const LABEL_CACHE_LIMIT = 200_000;
+
+/** The LabelPair fields (field 1 of Metric and of Exemplar) of `pairs`. */
+function pairsBytes(pairs: ReadonlyArray<readonly [string, string]>): Uint8Array {
+  const w = new Writer();
+  const pair = new Writer();
+  for (const [name, value] of pairs) {
+    pair.reset();
+    pair.string(1, name);
+    pair.string(2, value);
+    w.message(1, pair);
+  }
+  return w.done();
+}
+
+function labelPairs(labels: string): Uint8Array {
+  let bytes = labelCache.get(labels);
+  if (bytes !== undefined) return bytes;
+  bytes = pairsBytes(labelsOf(labels));
+  if (labelCache.size >= LABEL_CACHE_LIMIT) labelCache.clear();
+  labelCache.set(labels, bytes);
+  return bytes;
+}
+
+/** The writers of one encoding, one per nesting level, reused from message to message. */
+interface Writers {
+  readonly family: Writer;
+  readonly value: Writer;
+  readonly inner: Writer;
+}
+
 /** Encodes `families` (in name order) as length-delimited MetricFamily messages. */
 export function encodeProtobuf(families: Iterable<MergedFamily>): Uint8Array {
   const sorted = [...families].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const out = new Writer();
+  const writers: Writers = { family: new Writer(), value: new Writer(), inner: new Writer() };
   for (const family of sorted) {
     if (family.values.size === 0 && family.distributions.size === 0) continue;
-    const message = encodeFamily(family);
-    out.varint(message.length);
-    out.bytes(message);
+    encodeFamily(family, writers);
+    out.varint(writers.family.length);
+    out.append(writers.family);
   }
   return out.done();
 }
 
-function encodeFamily(family: MergedFamily): Uint8Array {
+function encodeFamily(family: MergedFamily, writers: Writers): void {
   const { type, help } = family.descriptor;
-  const w = new Writer();
+  const { family: w, value } = writers;
+  w.reset();
   w.string(1, family.name);
   w.string(2, help);
   w.varintField(3, TYPES[type]);
   const exemplars = family.exemplars;
   if (type === "counter" || type === "gauge") {
-    for (const [labels, value] of family.values) {
-      const inner = new Writer();
-      inner.doubleField(1, value);
+    for (const [labels, v] of family.values) {
+      value.reset();
+      value.doubleField(1, v);
       const exemplar = type === "counter" ? exemplars?.get(labels) : undefined;
-      if (exemplar !== undefined) inner.field(2, encodeExemplar(exemplar));
-      w.field(4, metric(labels, type === "counter" ? 3 : 2, inner.done()));
+      if (exemplar !== undefined) value.field(2, encodeExemplar(exemplar));
+      metric(w, labels, type === "counter" ? 3 : 2, value);
     }
-    return w.done();
+    return;
   }
   const bounds = family.descriptor.buckets ?? [];
   for (const [labels, d] of family.distributions) {
-    const body = type === "histogram" ? encodeHistogram(labels, bounds, d, exemplars) : encodeSummary(d);
-    w.field(4, metric(labels, type === "histogram" ? 7 : 4, body));
+    value.reset();
+    if (type === "histogram") encodeHistogram(writers, labels, bounds, d, exemplars);
+    else {
+      value.varintField(1, Math.round(d.count)); // a summary's count has no float field
+      value.doubleField(2, d.sum);
+    }
+    metric(w, labels, type === "histogram" ? 7 : 4, value);
   }
-  return w.done();
 }
 
-/** A Metric: its label pairs, then its value message as field `field`. */
-function metric(labels: string, field: number, value: Uint8Array): Uint8Array {
-  const w = new Writer();
-  for (const [name, v] of labelsOf(labels)) w.field(1, labelPair(name, v));
-  w.field(field, value);
-  return w.done();
-}
-
-function labelPair(name: string, value: string): Uint8Array {
-  const w = new Writer();
-  w.string(1, name);
-  w.string(2, value);
-  return w.done();
+/** A Metric (field 4 of its family): its label pairs, then its value message as field `field`. */
+function metric(w: Writer, labels: string, field: number, value: Writer): void {
+  const pairs = labelPairs(labels);
+  w.varint((4 << 3) | 2);
+  w.varint(pairs.length + 1 + varintSize(value.length) + value.length);
+  w.bytes(pairs);
+  w.message(field, value);
 }
 
 /** A count: a varint where it is whole (always, for counts summed from processes). */
@@ -88,90 +125,107 @@ function count(w: Writer, field: number, floatField: number, value: number): voi
   else w.doubleField(floatField, value);
 }
 
-function encodeSummary(d: Distribution): Uint8Array {
-  const w = new Writer();
-  w.varintField(1, Math.round(d.count)); // a summary's count has no float field
-  w.doubleField(2, d.sum);
-  return w.done();
-}
-
 function encodeHistogram(
+  writers: Writers,
   labels: string,
   bounds: readonly number[],
   d: Distribution,
   exemplars: ReadonlyMap<string, Exemplar> | undefined,
-): Uint8Array {
-  const w = new Writer();
+): void {
+  const { value: w, inner } = writers;
   count(w, 1, 4, d.count);
   w.doubleField(2, d.sum);
   const bucket = (cumulative: number, upper: number, exemplar: Exemplar | undefined) => {
-    const b = new Writer();
-    count(b, 1, 4, cumulative);
-    b.doubleField(2, upper);
-    if (exemplar !== undefined) b.field(3, encodeExemplar(exemplar));
-    w.field(3, b.done());
+    if (exemplar === undefined && Number.isSafeInteger(cumulative)) {
+      // The common bucket, written in place: its count, then its bound.
+      w.varint((3 << 3) | 2);
+      w.varint(1 + varintSize(cumulative) + 9);
+      w.varintField(1, cumulative);
+      w.doubleField(2, upper);
+      return;
+    }
+    inner.reset();
+    count(inner, 1, 4, cumulative);
+    inner.doubleField(2, upper);
+    if (exemplar !== undefined) inner.field(3, encodeExemplar(exemplar));
+    w.message(3, inner);
   };
-  for (let i = 0; i < bounds.length; i++) bucket(d.buckets[i], bounds[i], exemplars?.get(`${labels}|${i}`));
+  for (let i = 0; i < bounds.length; i++) {
+    bucket(d.buckets[i], bounds[i], exemplars === undefined ? undefined : exemplars.get(`${labels}|${i}`));
+  }
   // The +Inf bucket is implied by the count; written only to carry its exemplar.
   const last = exemplars?.get(`${labels}|${bounds.length}`);
   if (last !== undefined) bucket(d.count, Infinity, last);
-  if (d.native) encodeNative(w, d.native);
-  return w.done();
+  if (d.native) encodeNative(writers, d.native);
 }
 
-function encodeNative(w: Writer, native: NativeBuckets): void {
+function encodeNative(writers: Writers, native: NativeBuckets): void {
+  const w = writers.value;
   w.sintField(5, native.schema);
   w.doubleField(6, ZERO_THRESHOLD);
   if (native.zeroCount > 0) count(w, 7, 8, native.zeroCount);
   encodeSide(w, 9, 10, native.negative);
   if (native.positive.size === 0 && native.negative.size === 0) {
     // No bucket yet: an empty span still marks the histogram as native.
-    const span = new Writer();
-    w.field(12, span.done());
+    w.varint((12 << 3) | 2);
+    w.varint(0);
   }
   encodeSide(w, 12, 13, native.positive);
 }
 
+/** The bucket indices of one side, ascending, in an array reused from series to series. */
+const indices: number[] = [];
+
 /** One side's buckets as spans of consecutive indices and the deltas between their counts. */
 function encodeSide(w: Writer, spanField: number, deltaField: number, buckets: ReadonlyMap<number, number>): void {
   if (buckets.size === 0) return;
-  const indices = [...buckets.keys()].sort((a, b) => a - b);
-  const deltas: number[] = [];
-  let previousCount = 0;
-  let spanStart = 0;
-  let previousIndex = 0;
-  const flush = (offset: number, length: number) => {
-    const span = new Writer();
-    span.sintField(1, offset);
-    span.varintField(2, length);
-    w.field(spanField, span.done());
-  };
-  let offset = indices[0];
-  for (let i = 0; i < indices.length; i++) {
-    const index = indices[i];
-    if (i > 0 && index !== previousIndex + 1) {
-      flush(offset, i - spanStart);
-      offset = index - previousIndex - 1;
-      spanStart = i;
-    }
-    const c = buckets.get(index)!;
-    deltas.push(c - previousCount);
-    previousCount = c;
-    previousIndex = index;
+  indices.length = 0;
+  let ascending = true;
+  for (const index of buckets.keys()) {
+    if (indices.length > 0 && index < indices[indices.length - 1]) ascending = false;
+    indices.push(index);
   }
-  flush(offset, indices.length - spanStart);
-  w.packedSints(deltaField, deltas);
+  if (!ascending) indices.sort((a, b) => a - b);
+  const n = indices.length;
+  // A span per run of consecutive indices: the first's offset is its index, a later one's the gap before it.
+  let spanStart = 0;
+  for (let i = 1; i <= n; i++) {
+    if (i < n && indices[i] === indices[i - 1] + 1) continue;
+    const offset = zigzag(spanStart === 0 ? indices[0] : indices[spanStart] - indices[spanStart - 1] - 1);
+    const length = i - spanStart;
+    w.varint((spanField << 3) | 2);
+    w.varint(2 + varintSize(offset) + varintSize(length));
+    w.varintField(1, offset);
+    w.varintField(2, length);
+    spanStart = i;
+  }
+  // Each count as the difference from the one before, packed.
+  let size = 0;
+  let previous = 0;
+  for (let i = 0; i < n; i++) {
+    const c = buckets.get(indices[i])!;
+    size += varintSize(zigzag(c - previous));
+    previous = c;
+  }
+  w.varint((deltaField << 3) | 2);
+  w.varint(size);
+  previous = 0;
+  for (let i = 0; i < n; i++) {
+    const c = buckets.get(indices[i])!;
+    w.varint(zigzag(c - previous));
+    previous = c;
+  }
 }
 
 function encodeExemplar(e: Exemplar): Uint8Array {
   const w = new Writer();
-  for (const [name, value] of labelsOf(`{${e.labels}}`)) w.field(1, labelPair(name, value));
+  w.bytes(pairsBytes(labelsOf(`{${e.labels}}`)));
   w.doubleField(2, e.value);
   const ts = new Writer();
   const seconds = Math.floor(e.at / 1000);
   ts.varintField(1, seconds);
   const nanos = Math.round((e.at - seconds * 1000) * 1e6);
   if (nanos > 0) ts.varintField(2, nanos);
-  w.field(3, ts.done());
+  w.message(3, ts);
   return w.done();
 }
