@@ -10,6 +10,9 @@ import type { Storage } from "../../../src/core/storage.ts";
 import type { TestClock } from "../../support/clock.ts";
 import { sample, SimProcess, testCollector } from "../../support/sim.ts";
 import { type CopyDamage, needs, rule, type Suite, use } from "../conformance.ts";
+import { update } from "./updates.ts";
+import { emptyNative, lowerTo, nativeTotal, observeNative } from "../../../src/core/codec/native.ts";
+import { decodeHistogram, encodeHistogram } from "../../../src/core/codec/values.ts";
 
 const DEAD_MS = 60_000;
 const ROUTE = { route: "/" };
@@ -29,8 +32,55 @@ async function total(c: Collector): Promise<number> {
   return sample(await c.render("prometheus"), REQUESTS) ?? 0;
 }
 
+/** A native histogram's stored value (buckets at 0.1 and 1), observing `values` from schema 3. */
+function nativeValue(values: readonly number[]): string {
+  const native = emptyNative();
+  for (const v of values) observeNative(native, v);
+  const sum = values.reduce((a, b) => a + b, 0);
+  return encodeHistogram(sum, values.length, [
+    values.filter((v) => v <= 0.1).length,
+    values.filter((v) => v <= 1).length,
+  ], native);
+}
+
+const sorted = (m: ReadonlyMap<number, number>) => [...m].sort((a, b) => a[0] - b[0]);
+
 /** The retirement rules, on the backend `suite` makes. */
 export function retirementRules({ capabilities, clock, forProcesses }: Suite): void {
+  test("native histograms: summed over processes at the coarser schema, folded exactly when one retires", async () => {
+    const storage = await forProcesses();
+    const key = 'h_seconds{route="/"}';
+    // a's observations span 2^-20..2^20 (its resolution lowered); b's stay within one power of ten.
+    const wide = Array.from({ length: 400 }, (_, i) => 2 ** ((i % 41) - 20) * (1 + i / 1000));
+    const narrow = [0.012, 0.05, 0.07, 0.3];
+    assert.ok(decodeHistogram(nativeValue(wide), 2)!.native!.schema < 3, "a's resolution is lowered");
+    await storage.publish(update("a", clock.now(), { [key]: nativeValue(wide) }));
+    await storage.publish(update("b", clock.now(), { [key]: nativeValue(narrow) }));
+    const expected = emptyNative();
+    for (const v of [...wide, ...narrow]) observeNative(expected, v);
+    const check = async (what: string) => {
+      const d = (await collector(storage, clock).collect()).families.get("h_seconds")!.distributions.get(
+        '{route="/"}',
+      )!;
+      assert.equal(d.count, wide.length + narrow.length, what);
+      lowerTo(expected, d.native!.schema);
+      assert.deepEqual(sorted(d.native!.positive), sorted(expected.positive), what);
+      assert.equal(nativeTotal(d.native!), d.count, what);
+    };
+    await check("both live");
+    clock.advance(DEAD_MS + 1);
+    await storage.publish(update("b", clock.now(), { [key]: nativeValue(narrow) })); // a looks dead
+    await check("a retired in this scrape");
+    const retired = decodeHistogram((await storage.read()).retired.get(key)!, 2)!;
+    assert.deepEqual(
+      [retired.count, nativeTotal(retired.native!)],
+      [wide.length, wide.length],
+      "the retired total is native",
+    );
+    await check("a in the retired total");
+    await storage.close();
+  });
+
   test("two collectors scraping at the same moment retire a dead process once; a mistaken retirement counts nothing twice", async () => {
     const storage = await forProcesses();
     const a = new SimProcess(storage, clock);
