@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Hono } from "hono";
 import { compress, uncompress } from "snappyjs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { ConfigError, Gauge, prometheus, Registry } from "../../mod.ts";
 import { createExporter } from "../../src/adapter/auto.ts";
 import { parseExposition } from "../../src/core/push/exposition.ts";
@@ -132,6 +134,99 @@ describe("remote write", () => {
       () => resolveRemoteWrite({ url: "https://x/w", token: "t", username: "u" }, env({})),
       (e: unknown) => e instanceof ConfigError,
     );
+    // Labels: the option over the environment; checked; none given is the default (job).
+    const url = "https://x/w";
+    assert.equal(resolveRemoteWrite({ url }, env({}))?.labels, undefined);
+    assert.deepEqual(
+      resolveRemoteWrite(
+        undefined,
+        env({ PROMETHEUS_REMOTE_WRITE_URL: url, PROMETHEUS_REMOTE_WRITE_LABELS: "job=api, region=eu" }),
+      )
+        ?.labels,
+      [["job", "api"], ["region", "eu"]],
+    );
+    assert.deepEqual(resolveRemoteWrite({ url, labels: { app: "shop" } }, env({}))?.labels, [["app", "shop"]]);
+    for (
+      const [options, vars] of [
+        [{ url, labels: { "bad name": "x" } }, {}],
+        [{ url, labels: { app: "" } }, {}],
+        [undefined, { PROMETHEUS_REMOTE_WRITE_URL: url, PROMETHEUS_REMOTE_WRITE_LABELS: "job" }],
+        [undefined, { PROMETHEUS_REMOTE_WRITE_URL: url, PROMETHEUS_REMOTE_WRITE_LABELS: "__name__=x" }],
+      ] as const
+    ) {
+      assert.throws(
+        () => resolveRemoteWrite(options as never, env(vars as Record<string, string>)),
+        (e: unknown) => e instanceof ConfigError && /LABELS|labels/.test(e.setting),
+      );
+    }
+  });
+
+  test("a 5xx is retried with backoff, a 4xx is not; a large aggregate goes in batches; every series has the job label", async () => {
+    const receiver = await startPrometheus({ scrapeConfigs: "" }, 1000, 500, ["--web.enable-remote-write-receiver"]);
+    // A receiver's 503 or 400 cannot be had from Prometheus on demand: this proxy in front of the
+    // real one answers them itself for the requests it is told to, and counts the requests.
+    let refuse: { status: number; times: number } = { status: 0, times: 0 };
+    let requests = 0;
+    const proxy = createServer((req, res) => {
+      requests++;
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", async () => {
+        if (refuse.times > 0) {
+          refuse.times--;
+          res.writeHead(refuse.status).end("refused by the test's proxy");
+          return;
+        }
+        const answer = await fetch(`${receiver.url}${req.url}`, {
+          method: "POST",
+          headers: req.headers as Record<string, string>,
+          body: Buffer.concat(chunks),
+        });
+        res.writeHead(answer.status).end(await answer.text());
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/api/v1/write`;
+    const logger = new MemoryLogger();
+    const registry = new Registry();
+    const wide = new Gauge({ name: "wide_series", help: "Many series.", labelNames: ["n"], registers: [registry] });
+    for (let n = 0; n < 2500; n++) wide.set({ n: String(n) }, n);
+    const exporter = createExporter({
+      registry,
+      storage: new MemoryStorage(),
+      metricsServer: false,
+      handleSignals: false,
+      logger,
+      remoteWrite: { url, intervalMs: 60_000 },
+    });
+    try {
+      refuse = { status: 503, times: 1 };
+      await exporter.whenReady(); // the first push: its first request answered 503, then retried
+      await until(
+        "the 2500 series, and the rest, in Prometheus",
+        async () => (await receiver.query('count(wide_series{job="hono"})'))[0] === 2500,
+        20_000,
+        200,
+      );
+      assert.ok(requests >= 3, `one refused, then at least two batches: ${requests} requests`);
+      assert.deepEqual(
+        logger.lines.filter((l) => l.includes("remote write")),
+        [],
+        "a retry that lands is not an outage",
+      );
+      const [withoutJob] = await receiver.query('count({__name__=~".+", job=""})');
+      assert.equal(withoutJob ?? 0, 0, "every series pushed has the job label");
+      // A 400 is not retried: the same request would be refused again.
+      requests = 0;
+      refuse = { status: 400, times: 100 };
+      await exporter.onExit(); // its last push
+      assert.equal(requests, 1, "one request, not retried");
+      assert.match(logger.lines.join("\n"), /remote write to .* failed \(Error: answered 400/);
+    } finally {
+      await exporter.onExit();
+      await new Promise((resolve) => proxy.close(resolve));
+      await receiver.stop();
+    }
   });
 
   test("a real Prometheus that scrapes nothing holds the exact counts pushed; a refusing receiver is said once", async () => {

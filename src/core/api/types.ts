@@ -246,6 +246,12 @@ export interface RemoteWriteOptions {
   readonly intervalMs?: number;
   /** How long one push may take, in ms. Env `PROMETHEUS_REMOTE_WRITE_TIMEOUT_SECONDS` (seconds); default 5000. */
   readonly timeoutMs?: number;
+  /**
+   * Labels added to every series pushed (where the series has no label of that name), as a
+   * Prometheus server's external labels are: they tell this app's series from another's in the
+   * receiver. Env `PROMETHEUS_REMOTE_WRITE_LABELS` (`job=api,region=eu`); default `{ job: <namespace> }`.
+   */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** How the request counter and duration histogram are named: see {@link PrometheusOptions.naming}. */

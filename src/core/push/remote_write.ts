@@ -15,6 +15,7 @@ import type { Logger } from "../log.ts";
 import { unrefIfPossible } from "../timers.ts";
 import { Counter, type Registry } from "../values/metrics.ts";
 import { parseExposition } from "./exposition.ts";
+import { isValidLabelName } from "../codec/series_key.ts";
 import { encodeWriteRequest, type WrittenSeries } from "./protobuf.ts";
 
 /** Where and how often to push, resolved (see `remoteWrite` in the host options). */
@@ -25,7 +26,22 @@ export interface RemoteWriteSettings {
   readonly password?: string;
   readonly intervalMs: number;
   readonly timeoutMs: number;
+  /** Added to every series; undefined for the default, `job` the exporter's namespace. */
+  readonly labels?: ReadonlyArray<readonly [string, string]>;
 }
+
+/**
+ * The most series in one request: a large aggregate goes as several (Prometheus' own sender sends
+ * at most 2000 samples per request by default, and receivers cap a request's size).
+ */
+export const MAX_SERIES_PER_REQUEST = 2000;
+
+/** Retries of one request after a 5xx, a 429 or no answer, waiting 250 ms, then twice as long each time. */
+const RETRIES = 3;
+const FIRST_RETRY_MS = 250;
+
+/** A refusal the protocol says not to retry (a 4xx other than 429): the same request would fail again. */
+class Refused extends Error {}
 
 /** Pushes the aggregate `collect` renders, every `intervalMs`, until stopped. */
 export class RemoteWriter {
@@ -43,6 +59,7 @@ export class RemoteWriter {
   #inFlight: Promise<void> | undefined;
   /** The series the last push that landed carried, by their labels: one missing now gets a stale marker. */
   #carried = new Map<string, Array<[string, string]>>();
+  readonly #labels: ReadonlyArray<readonly [string, string]>;
 
   /**
    * @param settings Receiver, credentials, interval and timeout.
@@ -61,6 +78,7 @@ export class RemoteWriter {
     serves: () => boolean = () => true,
   ) {
     this.#settings = settings;
+    this.#labels = settings.labels ?? [["job", namespace]];
     this.#serves = serves;
     this.#collect = collect;
     this.#logger = logger;
@@ -113,7 +131,11 @@ export class RemoteWriter {
     let samples = 0;
     try {
       const now = Date.now();
-      const series: WrittenSeries[] = parseExposition(await this.#collect()).map((s) => ({ ...s, timestamp: now }));
+      const series: WrittenSeries[] = parseExposition(await this.#collect()).map((s) => ({
+        labels: this.#withLabels(s.labels),
+        value: s.value,
+        timestamp: now,
+      }));
       // A series that ended (a process gone from a live gauge mode, a retired one's gauges) is
       // marked stale, as the protocol asks, so that queries stop showing its last value at once.
       const carried = new Map(series.map((s) => [JSON.stringify(s.labels), s.labels as Array<[string, string]>]));
@@ -122,18 +144,13 @@ export class RemoteWriter {
       }
       samples = series.length;
       const { compress } = await import("snappyjs");
-      const body = compress(encodeWriteRequest(series)) as Uint8Array<ArrayBuffer>;
-      const response = await fetch(this.#settings.url, {
-        method: "POST",
-        headers: this.#headers(),
-        body,
-        signal: AbortSignal.timeout(this.#settings.timeoutMs),
-      });
-      if (!response.ok) {
-        const text = (await response.text()).replace(/\s+/g, " ").slice(0, 200);
-        throw new Error(`answered ${response.status}${text ? `: ${text}` : ""}`);
+      // Retries end before the next push is due: that one carries every value again.
+      const deadline = performance.now() + this.#settings.intervalMs;
+      for (let start = 0; start < series.length; start += MAX_SERIES_PER_REQUEST) {
+        const batch = series.slice(start, start + MAX_SERIES_PER_REQUEST);
+        await this.#send(compress(encodeWriteRequest(batch)) as Uint8Array<ArrayBuffer>, deadline);
+        samples -= batch.length;
       }
-      await response.body?.cancel();
       this.#carried = carried;
       this.#pushes.inc({ result: "ok" });
       if (this.#failing) {
@@ -151,6 +168,41 @@ export class RemoteWriter {
         );
       }
     }
+  }
+
+  /** Sends one request, retrying with backoff what the protocol says to retry, until `deadline`. */
+  async #send(body: Uint8Array<ArrayBuffer>, deadline: number): Promise<void> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        const response = await fetch(this.#settings.url, {
+          method: "POST",
+          headers: this.#headers(),
+          body,
+          signal: AbortSignal.timeout(this.#settings.timeoutMs),
+        });
+        if (response.ok) {
+          await response.body?.cancel();
+          return;
+        }
+        const text = (await response.text()).replace(/\s+/g, " ").slice(0, 200);
+        const message = `answered ${response.status}${text ? `: ${text}` : ""}`;
+        const retryable = response.status >= 500 || response.status === 429;
+        throw retryable ? new Error(message) : new Refused(message);
+      } catch (error) {
+        const wait = FIRST_RETRY_MS * 2 ** attempt;
+        if (error instanceof Refused || attempt >= RETRIES || performance.now() + wait >= deadline) throw error;
+        await new Promise((resolve) => unrefIfPossible(setTimeout(resolve, wait)));
+      }
+    }
+  }
+
+  /** `labels` with this writer's labels added where the series has none of that name. */
+  #withLabels(labels: ReadonlyArray<readonly [string, string]>): Array<[string, string]> {
+    const out = labels as Array<[string, string]>;
+    for (const [name, value] of this.#labels) {
+      if (!out.some(([n]) => n === name)) out.push([name, value]);
+    }
+    return out;
   }
 
   #headers(): Record<string, string> {
@@ -238,6 +290,7 @@ export function resolveRemoteWrite(
   }
   return {
     url,
+    labels: remoteWriteLabels(options?.labels, env("PROMETHEUS_REMOTE_WRITE_LABELS")),
     token: token || undefined,
     username: username || undefined,
     password: password || undefined,
@@ -256,4 +309,34 @@ export function resolveRemoteWrite(
       600_000,
     ),
   };
+}
+
+/** The labels option, or the environment's `name=value,…`, checked; undefined for the default. */
+function remoteWriteLabels(
+  option: Readonly<Record<string, string>> | undefined,
+  raw: string | undefined,
+): Array<[string, string]> | undefined {
+  const setting = option !== undefined ? "remoteWrite.labels" : "PROMETHEUS_REMOTE_WRITE_LABELS";
+  let pairs: Array<[string, unknown]>;
+  if (option !== undefined) {
+    if (typeof option !== "object" || option === null) {
+      throw new ConfigError(setting, "expected an object of label name to value");
+    }
+    pairs = Object.entries(option);
+  } else if (raw !== undefined && raw.trim() !== "") {
+    pairs = raw.split(",").map((pair) => {
+      const eq = pair.indexOf("=");
+      if (eq === -1) {
+        throw new ConfigError(setting, `expected name=value pairs separated by commas, got ${JSON.stringify(pair)}`);
+      }
+      return [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()];
+    });
+  } else return undefined;
+  for (const [name, value] of pairs) {
+    if (!isValidLabelName(name)) throw new ConfigError(setting, `${JSON.stringify(name)} is not a label name`);
+    if (typeof value !== "string" || value === "") {
+      throw new ConfigError(setting, `the label ${name} needs a value (a string, not empty)`);
+    }
+  }
+  return pairs as Array<[string, string]>;
 }
