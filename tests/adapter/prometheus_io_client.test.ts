@@ -1,7 +1,7 @@
 /**
  * Apps on @prometheus-io/client, prom-client's successor: two processes declare their metrics with
  * it, on its own global registry, and publish to one directory; the aggregate holds both, with the
- * gauge mode the exporter was given.
+ * gauge mode the exporter was given, and their histogram summed, classic and native.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -9,7 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { createExporter } from "../../src/adapter/node/index.ts";
-import { Registry } from "../../mod.ts";
+import { Hono } from "hono";
+import { metricsHandler, Registry } from "../../mod.ts";
+import { decodeFamilies, nativeBucketsOf } from "../support/metrics_proto.ts";
 import { RUNTIME } from "../support/runtime.ts";
 import { sample } from "../support/sim.ts";
 import { type Running, start } from "../support/spawn.ts";
@@ -41,6 +43,16 @@ test(`two processes on @prometheus-io/client aggregate in one directory (${RUNTI
       const text = await reader.collect();
       assert.equal(sample(text, 'jobs_done_total{kind="mail"}'), 7, text);
       assert.equal(sample(text, "queue_depth"), 7, "livesum over the two processes");
+      assert.equal(sample(text, 'job_seconds_count{kind="mail"}'), 7, text);
+      const app = new Hono();
+      app.get("/metrics", metricsHandler(reader));
+      const accept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited";
+      const response = await app.request("/metrics", { headers: { accept } });
+      const family = decodeFamilies(new Uint8Array(await response.arrayBuffer())).find((f) => f.name === "job_seconds");
+      const histogram = family.metric[0].histogram;
+      assert.equal(histogram.sampleCount, 7);
+      const inBuckets = [...nativeBucketsOf(histogram, "positive").values()].reduce((a, b) => a + b, 0);
+      assert.deepEqual([histogram.schema, inBuckets], [3, 7], "native, every job in one bucket");
     } finally {
       await reader.onExit();
     }
