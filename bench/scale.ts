@@ -63,11 +63,13 @@ export interface FormatSizes {
 
 async function formatSizes(collector: Collector, rounds: number): Promise<FormatSizes> {
   const collectMs = await time(rounds, () => collector.collect());
+  // A render takes tens of milliseconds: more rounds, for a steadier median.
+  const renders = Math.max(rounds, 9);
   const families = (await collector.collect()).families;
   const measure = async (run: () => string | Uint8Array) => {
     const out = run();
     const bytes = typeof out === "string" ? new TextEncoder().encode(out).length : out.length;
-    return { bytes, ms: await time(rounds, () => Promise.resolve(run())) };
+    return { bytes, ms: await time(renders, () => Promise.resolve(run())) };
   };
   return {
     collectMs,

@@ -173,20 +173,34 @@ function encodeNative(writers: Writers, native: NativeBuckets): void {
   encodeSide(w, 12, 13, native.positive);
 }
 
-/** The bucket indices of one side, ascending, in an array reused from series to series. */
-const indices: number[] = [];
+/** One side's bucket indices and counts, ascending, in arrays reused from series to series. */
+let indices = new Float64Array(256);
+let counts = new Float64Array(256);
+
+/** Fills `indices` and `counts` from `buckets`, ascending by index; returns how many. */
+function ascending(buckets: ReadonlyMap<number, number>): number {
+  if (buckets.size > indices.length) {
+    indices = new Float64Array(buckets.size * 2);
+    counts = new Float64Array(buckets.size * 2);
+  }
+  let n = 0;
+  let sorted = true;
+  buckets.forEach((count, index) => {
+    if (n > 0 && index < indices[n - 1]) sorted = false;
+    indices[n] = index;
+    counts[n++] = count;
+  });
+  if (!sorted) {
+    indices.subarray(0, n).sort();
+    for (let i = 0; i < n; i++) counts[i] = buckets.get(indices[i])!;
+  }
+  return n;
+}
 
 /** One side's buckets as spans of consecutive indices and the deltas between their counts. */
 function encodeSide(w: Writer, spanField: number, deltaField: number, buckets: ReadonlyMap<number, number>): void {
   if (buckets.size === 0) return;
-  indices.length = 0;
-  let ascending = true;
-  for (const index of buckets.keys()) {
-    if (indices.length > 0 && index < indices[indices.length - 1]) ascending = false;
-    indices.push(index);
-  }
-  if (!ascending) indices.sort((a, b) => a - b);
-  const n = indices.length;
+  const n = ascending(buckets);
   // A span per run of consecutive indices: the first's offset is its index, a later one's the gap before it.
   let spanStart = 0;
   for (let i = 1; i <= n; i++) {
@@ -201,20 +215,10 @@ function encodeSide(w: Writer, spanField: number, deltaField: number, buckets: R
   }
   // Each count as the difference from the one before, packed.
   let size = 0;
-  let previous = 0;
-  for (let i = 0; i < n; i++) {
-    const c = buckets.get(indices[i])!;
-    size += varintSize(zigzag(c - previous));
-    previous = c;
-  }
+  for (let i = 0; i < n; i++) size += varintSize(zigzag(counts[i] - (i === 0 ? 0 : counts[i - 1])));
   w.varint((deltaField << 3) | 2);
   w.varint(size);
-  previous = 0;
-  for (let i = 0; i < n; i++) {
-    const c = buckets.get(indices[i])!;
-    w.varint(zigzag(c - previous));
-    previous = c;
-  }
+  for (let i = 0; i < n; i++) w.varint(zigzag(counts[i] - (i === 0 ? 0 : counts[i - 1])));
 }
 
 function encodeExemplar(e: Exemplar): Uint8Array {
