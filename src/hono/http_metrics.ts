@@ -7,6 +7,7 @@ import type { Registry } from "../core/values/metrics.ts";
 import { Counter, Histogram } from "../core/values/metrics.ts";
 import { RequestTable } from "./request_table.ts";
 import { SizeTable } from "./size_table.ts";
+import type { EncodedMetric } from "../core/publish/snapshot.ts";
 import type { HttpNaming } from "../core/api/types.ts";
 import { recordingKey } from "./outermost.ts";
 import { ConfigError } from "../core/errors.ts";
@@ -113,6 +114,7 @@ export function httpMetrics(registry: Registry, options: HttpMetricsOptions): Ht
           }]: give every middleware of one registry the same customLabels`,
       );
     }
+    if (options.exemplars) { for (const family of existing.requests.keepExemplars()) register(registry, family); }
     return existing;
   }
   const p = `${options.namespace}_worker_`;
@@ -161,13 +163,15 @@ export function httpMetrics(registry: Registry, options: HttpMetricsOptions): Ht
     }),
     recording: recordingKey(),
   };
-  // prom-client registries hold any object with its metric shape; this one renders like the rest.
-  registry.registerMetric(metrics.requests.counter as unknown as Parameters<Registry["registerMetric"]>[0]);
-  registry.registerMetric(metrics.requests.histogram as unknown as Parameters<Registry["registerMetric"]>[0]);
-  registry.registerMetric(metrics.responseSize as unknown as Parameters<Registry["registerMetric"]>[0]);
-  for (const family of metrics.requests.exemplars) {
-    registry.registerMetric(family as unknown as Parameters<Registry["registerMetric"]>[0]);
+  for (const metric of [metrics.requests.counter, metrics.requests.histogram, metrics.responseSize]) {
+    register(registry, metric);
   }
+  for (const family of metrics.requests.exemplars) register(registry, family);
   byNamespace.set(key, metrics);
   return metrics;
+}
+
+/** prom-client registries hold any object with its metric shape; these render like the rest. */
+function register(registry: Registry, metric: EncodedMetric): void {
+  registry.registerMetric(metric as unknown as Parameters<Registry["registerMetric"]>[0]);
 }

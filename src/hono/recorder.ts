@@ -13,7 +13,7 @@ import { onMalformedRequest } from "../core/serve/malformed.ts";
 import { declaredLength, noteResponseBodies, responseSize } from "./content_length.ts";
 import { type HttpMetrics, httpMetrics } from "./http_metrics.ts";
 import { checkHttpOptions, CustomLabels } from "./http_options.ts";
-import { exemplarLabels, exemplarOf } from "./traceparent.ts";
+import { exemplarLabels, exemplarOf } from "./exemplar.ts";
 
 /** The HTTP options of the middleware and the wrapper. */
 export type HttpOptions = Omit<PrometheusOptions, "exporter">;

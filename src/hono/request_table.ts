@@ -80,7 +80,7 @@ export class RequestTable {
   readonly counter: EncodedMetric;
   readonly histogram: EncodedMetric;
   /** The exemplars of the two metrics, when they are kept. */
-  readonly exemplars: readonly EncodedMetric[];
+  exemplars: readonly EncodedMetric[] = [];
 
   /** @param options Names, buckets and labels of the two metrics. */
   constructor(options: RequestTableOptions) {
@@ -110,6 +110,16 @@ export class RequestTable {
       reset: () => this.#reset(),
       encodeSnapshot: () => this.#encodeHistogram(histogramHelp),
     };
+    if (options.exemplars) this.keepExemplars();
+  }
+
+  /**
+   * Keeps each row's latest exemplar from now on (a second middleware of the registry may ask for
+   * them after the first did not); returns the two families of exemplars to register, or none
+   * when they were kept already.
+   */
+  keepExemplars(): readonly EncodedMetric[] {
+    if (this.exemplars.length > 0) return [];
     const exemplarFamily = (target: string, buckets: boolean): EncodedMetric => ({
       name: `${EXEMPLARS}${target}`,
       help: `Exemplars of ${target}.`,
@@ -120,7 +130,7 @@ export class RequestTable {
       reset: () => {},
       encodeSnapshot: () => this.#encodeExemplars(`${EXEMPLARS}${target}`, buckets),
     });
-    this.exemplars = options.exemplars ? [exemplarFamily(counterName, false), exemplarFamily(histogramName, true)] : [];
+    return this.exemplars = [exemplarFamily(this.counter.name, false), exemplarFamily(this.histogram.name, true)];
   }
 
   /**

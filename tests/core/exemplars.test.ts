@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import { type Exporter, instrument, metricsHandler, prometheus, Registry } from "../../mod.ts";
 import { createExporter, serve } from "../../src/adapter/auto.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
-import { exemplarOf } from "../../src/hono/traceparent.ts";
+import { exemplarOf } from "../../src/hono/exemplar.ts";
 import { ConfigError } from "../../src/core/errors.ts";
 import { MemoryLogger } from "../support/sim.ts";
 import { until } from "../support/poll.ts";

@@ -1,32 +1,33 @@
 /**
  * Native histograms: the bucket of an observation at every schema, the budget that lowers the
- * resolution, the stored encoding, the merge across processes at different schemas and the
- * retirement fold, the app's own prom-client histograms, and the protobuf exposition read back
- * by an independent decoder (protobufjs with Prometheus' metrics.proto).
+ * resolution, the stored encoding, the merge across processes at different schemas, values
+ * without native buckets placed from their classic ones, the retirement fold, and the protobuf
+ * exposition read back by an independent decoder (protobufjs with Prometheus' metrics.proto).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Hono } from "hono";
-import { ConfigError, Histogram, metricsHandler, prometheus, Registry } from "../../mod.ts";
-import { createExporter } from "../../src/adapter/auto.ts";
-import { MemoryStorage } from "../../src/storage/memory.ts";
+import { decodeNative, encodeNative, NativeReader } from "../../src/core/codec/native_text.ts";
 import {
   bucketIndex,
-  decodeNative,
   emptyNative,
-  encodeNative,
   lowerTo,
   MAX_NATIVE_BUCKETS,
   type NativeBuckets,
+  nativeOfClassic,
   nativeTotal,
   observeNative,
   ZERO_THRESHOLD,
 } from "../../src/core/codec/native.ts";
-import { addHistogram, combine, decodeHistogram, encodeHistogram } from "../../src/core/codec/values.ts";
+import {
+  addHistogram,
+  combine,
+  decodeHistogram,
+  encodeHistogram,
+  type HistogramTotals,
+} from "../../src/core/codec/values.ts";
 import { mergeState } from "../../src/core/collect/merge.ts";
 import type { MetricDescriptor, ProcessRecord } from "../../src/core/storage.ts";
 import { contentTypeOf, negotiateFormat } from "../../src/core/render/render.ts";
-import { resolveConfig } from "../../src/core/config/config.ts";
 import { encodeProtobuf } from "../../src/core/render/protobuf.ts";
 import { decodeFamilies, nativeBucketsOf } from "../support/metrics_proto.ts";
 
@@ -117,17 +118,44 @@ describe("native histograms: buckets", () => {
     const text = encodeHistogram(1.5, 3, [1, 2], n);
     assert.deepEqual(decodeHistogram(text, 2)?.native, n);
     assert.equal(decodeHistogram(`${text}x`, 2), undefined);
-    const totals = {
-      sum: 0,
-      count: 0,
-      buckets: new Float64Array(2),
-      native: undefined as NativeBuckets | null | undefined,
-    };
-    assert.equal(addHistogram(`1|3|1,2|3/0/1:x/`, totals, true), false, "a corrupt native part: the whole value");
+    const totals: HistogramTotals = { sum: 0, count: 0, buckets: new Float64Array(2) };
+    const reader = new NativeReader();
+    assert.equal(addHistogram(`1|3|1,2|3/0/1:x/`, totals, reader), false, "a corrupt native part: the whole value");
     assert.equal(totals.count, 0);
-    assert.equal(addHistogram(text, totals, true), true);
-    assert.equal(totals.count, 3);
+    const counted = encodeHistogram(1.5, nativeTotal(n), [1, 2], n);
+    assert.equal(addHistogram(counted, totals, reader), true);
+    assert.equal(totals.count, nativeTotal(n));
     assert.deepEqual(totals.native, n);
+    // Native buckets that do not hold the value's count are read as none.
+    assert.equal(addHistogram(text, totals, reader), true);
+    assert.equal(totals.nativeClassic!.count, nativeTotal(n));
+  });
+
+  test("one reader reads values of any size, one after the other", () => {
+    // Over the reader's first arrays: 400 buckets, as a retired total of many processes may hold.
+    const big = emptyNative(3);
+    for (let i = 0; i < 400; i++) big.positive.set(i * 3, i + 1);
+    const small = observed([0.5, 2], 3);
+    const reader = new NativeReader();
+    for (const native of [small, big, small, big]) {
+      assert.equal(reader.read(encodeNative(native)), true);
+      const into = emptyNative(3);
+      reader.addTo(into);
+      assert.deepEqual(sortedEntries(into.positive), sortedEntries(native.positive));
+      assert.equal(reader.total, nativeTotal(native));
+    }
+  });
+
+  test("observations known only by classic buckets: at their bucket's upper bound, the overflow past the last", () => {
+    const bounds = [0.1, 1, 10];
+    const native = nativeOfClassic(bounds, [2, 2, 5], 8, 3); // 2 up to 0.1, 0 in (0.1, 1], 3 in (1, 10], 3 above
+    assert.equal(nativeTotal(native), 8);
+    assert.deepEqual(sortedEntries(native.positive), [
+      [bucketIndex(0.1, 3), 2],
+      [bucketIndex(10, 3), 3],
+      [bucketIndex(10, 3) + 1, 3],
+    ]);
+    assert.equal(nativeTotal(nativeOfClassic([], [], 4, 3)), 4, "no bound: all in the zero bucket");
   });
 });
 
@@ -168,7 +196,7 @@ describe("native histograms: across processes", () => {
     assert.equal(d.native!.zeroCount, expected.zeroCount);
   });
 
-  test("a process without native buckets makes the series classic only; the count stays exact", () => {
+  test("a value without native buckets joins them from its classic buckets; the count stays exact", () => {
     const classic = encodeHistogram(0.5, 1, [1]);
     const state = {
       descriptors: DESCRIPTORS,
@@ -181,19 +209,34 @@ describe("native histograms: across processes", () => {
     const d = mergeState(state as never, { isLive: () => true, processLabel: "process_id" }).families.get("d")!
       .distributions.get("")!;
     assert.equal(d.count, 3);
-    assert.equal(d.native, null);
+    assert.equal(nativeTotal(d.native!), 3);
+    const expected = observed([0.1, 2, 1], 3); // b's observation at its bucket's bound, 1
+    assert.deepEqual(sortedEntries(d.native!.positive), sortedEntries(expected.positive));
+    // A family no value of which has native buckets stays classic.
+    const only = mergeState(
+      { descriptors: DESCRIPTORS, retired: new Map(), processes: [processOf("b", new Map([["d", classic]]))] } as never,
+      { isLive: () => true, processLabel: "process_id" },
+    );
+    assert.equal(only.families.get("d")!.distributions.get("")!.native, undefined);
   });
 
   test("retirement folds native buckets; a baseline is taken off them", () => {
     const x = histogramValue([0.1, 0.2, 5]);
     const y = histogramValue([0.3, 7, -2]);
-    const total = decodeHistogram(combine("histogram", x, y, 1, 1)!, 1)!;
+    const total = decodeHistogram(combine("histogram", x, y, 1, [1])!, 1)!;
     assert.equal(total.count, 6);
     assert.equal(nativeTotal(total.native!), 6);
-    const back = decodeHistogram(combine("histogram", combine("histogram", x, y, 1, 1)!, y, -1, 1)!, 1)!;
+    const back = decodeHistogram(combine("histogram", combine("histogram", x, y, 1, [1])!, y, -1, [1])!, 1)!;
     assert.deepEqual(sortedEntries(back.native!.positive), sortedEntries(decodeHistogram(x, 1)!.native!.positive));
-    // One side classic: the fold is classic, never half native.
-    assert.equal(decodeHistogram(combine("histogram", x, encodeHistogram(1, 1, [0]), 1, 1)!, 1)!.native, undefined);
+    // A retired total stored before native histograms were on: the fold places it from its classic buckets.
+    const legacy = encodeHistogram(9, 4, [3]); // 3 up to 1, 1 above
+    const folded = decodeHistogram(combine("histogram", legacy, x, 1, [1])!, 1)!;
+    assert.deepEqual([folded.count, nativeTotal(folded.native!)], [7, 7]);
+    // The budget holds for a fold too.
+    const wide = histogramValue(values(3000, 9));
+    const many = decodeHistogram(combine("histogram", wide, histogramValue(values(3000, 10)), 1, [1])!, 1)!;
+    assert.ok(many.native!.positive.size + many.native!.negative.size <= MAX_NATIVE_BUCKETS);
+    assert.equal(nativeTotal(many.native!), 6000);
   });
 });
 
@@ -288,165 +331,5 @@ describe("native histograms: the protobuf exposition", () => {
     const hist = decoded[0].metric[0].histogram;
     assert.equal(hist.schema, 3);
     assert.equal(hist.positiveSpan.length, 1);
-  });
-});
-
-function app(exporter: ReturnType<typeof createExporter>): Hono {
-  const hono = new Hono();
-  hono.use(prometheus({ exporter }));
-  hono.get("/metrics", metricsHandler(exporter));
-  hono.get("/sleep/:ms", async (c) => {
-    await new Promise((r) => setTimeout(r, Number(c.req.param("ms"))));
-    return c.text("ok");
-  });
-  return hono;
-}
-
-const PROTOBUF_ACCEPT = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited";
-
-describe("native histograms: in an app", () => {
-  test("off by default: the protobuf exposition has classic histograms only", async () => {
-    const exporter = createExporter({
-      registry: new Registry(),
-      storage: new MemoryStorage(),
-      metricsServer: false,
-      handleSignals: false,
-    });
-    try {
-      const hono = app(exporter);
-      await hono.request("/sleep/1");
-      const response = await hono.request("/metrics", { headers: { accept: PROTOBUF_ACCEPT } });
-      assert.equal(response.headers.get("content-type"), contentTypeOf("protobuf"));
-      const families = decodeFamilies(new Uint8Array(await response.arrayBuffer()));
-      const duration = families.find((f) => f.name === "hono_worker_request_duration_seconds");
-      assert.ok(duration, "the duration histogram is exposed");
-      assert.equal(duration.metric[0].histogram.schema, undefined);
-      assert.equal(duration.metric[0].histogram.zeroThreshold, undefined);
-    } finally {
-      await exporter.onExit();
-    }
-  });
-
-  test("two processes: the HTTP duration and the app's own histogram, native, summed", async () => {
-    const storage = new MemoryStorage();
-    const exporters = [0, 1].map(() => {
-      const registry = new Registry();
-      // Declared before the exporter, observed through labels() and startTimer().
-      const jobs = new Histogram({ name: "jobs_seconds", help: "Jobs.", labelNames: ["kind"], registers: [registry] });
-      const exporter = createExporter({
-        registry,
-        storage,
-        metricsServer: false,
-        handleSignals: false,
-        nativeHistograms: true,
-      });
-      // And one declared after it.
-      const late = new Histogram({ name: "late_seconds", help: "Late.", registers: [registry] });
-      return { exporter, jobs, late };
-    });
-    try {
-      let requests = 0;
-      for (const [i, { exporter, jobs, late }] of exporters.entries()) {
-        const hono = app(exporter);
-        for (let k = 0; k <= i; k++) {
-          await hono.request(`/sleep/${k + 1}`);
-          requests++;
-        }
-        jobs.labels("a").observe(0.25);
-        jobs.observe({ kind: "a" }, 4);
-        jobs.startTimer({ kind: "b" })();
-        late.observe(-3);
-        await exporter.flush();
-      }
-      const response = await app(exporters[0].exporter).request("/metrics", { headers: { accept: PROTOBUF_ACCEPT } });
-      const families = decodeFamilies(new Uint8Array(await response.arrayBuffer()));
-      const byName = new Map(families.map((f) => [f.name, f]));
-      const duration = byName.get("hono_worker_request_duration_seconds").metric
-        .map((m: { histogram: unknown }) => m.histogram)
-        .filter((h: { sampleCount: number }) => h.sampleCount > 0);
-      const served = duration.reduce((n: number, h: { sampleCount: number }) => n + h.sampleCount, 0);
-      assert.equal(served, requests);
-      for (const h of duration) {
-        assert.equal(h.schema, 3);
-        const inBuckets = [...nativeBucketsOf(h, "positive").values()].reduce((a, b) => a + b, h.zeroCount ?? 0);
-        assert.equal(inBuckets, h.sampleCount, "every request is in one native bucket");
-      }
-      const jobs = byName.get("jobs_seconds").metric.map((
-        m: { label: unknown; histogram: { sampleCount: number; positiveSpan?: unknown[] } },
-      ) => m.histogram);
-      assert.deepEqual(jobs.map((h: { sampleCount: number }) => h.sampleCount).sort(), [2, 4]);
-      for (const h of jobs) assert.ok(h.positiveSpan && h.positiveSpan.length > 0, "the app's histogram is native");
-      const late = byName.get("late_seconds").metric[0].histogram;
-      assert.deepEqual([late.sampleCount, [...nativeBucketsOf(late, "negative").values()]], [2, [2]]);
-      // The text formats are unchanged: classic buckets only.
-      const text = await (await app(exporters[0].exporter).request("/metrics")).text();
-      assert.match(text, /jobs_seconds_bucket\{kind="a",le="\+Inf"\} 4/);
-    } finally {
-      for (const { exporter } of exporters) await exporter.onExit();
-    }
-  });
-
-  test("by name: only the histograms named are native; a bad setting fails at start", async () => {
-    const registry = new Registry();
-    const named = new Histogram({ name: "named_seconds", help: "N.", registers: [registry] });
-    const other = new Histogram({ name: "other_seconds", help: "O.", registers: [registry] });
-    const exporter = createExporter({
-      registry,
-      storage: new MemoryStorage(),
-      metricsServer: false,
-      handleSignals: false,
-      nativeHistograms: ["named_seconds"],
-    });
-    try {
-      named.observe(1);
-      other.observe(1);
-      const response = await app(exporter).request("/metrics", { headers: { accept: PROTOBUF_ACCEPT } });
-      const byName = new Map(decodeFamilies(new Uint8Array(await response.arrayBuffer())).map((f) => [f.name, f]));
-      assert.equal(byName.get("named_seconds").metric[0].histogram.schema, 3);
-      assert.equal(byName.get("other_seconds").metric[0].histogram.schema, undefined);
-    } finally {
-      await exporter.onExit();
-    }
-    for (const bad of [["not a name"], "yes" as never, [3 as never]]) {
-      assert.throws(
-        () =>
-          createExporter({
-            registry: new Registry(),
-            storage: new MemoryStorage(),
-            metricsServer: false,
-            nativeHistograms: bad,
-          }),
-        (e: unknown) => e instanceof ConfigError && /nativeHistograms/.test(String(e)),
-      );
-    }
-    const env = (value: string) =>
-      resolveConfig({}, (name) => name === "PROMETHEUS_NATIVE_HISTOGRAMS" ? value : undefined);
-    assert.deepEqual(env("a_seconds, b_seconds").nativeHistograms, ["a_seconds", "b_seconds"]);
-    assert.equal(env("TRUE").nativeHistograms, true);
-    assert.equal(env("off").nativeHistograms, false);
-    assert.throws(() => env("a b"), /PROMETHEUS_NATIVE_HISTOGRAMS/);
-  });
-
-  test("a histogram observed before the exporter is made stays classic, never half native", async () => {
-    const registry = new Registry();
-    const early = new Histogram({ name: "early_seconds", help: "E.", registers: [registry] });
-    early.observe(1);
-    const exporter = createExporter({
-      registry,
-      storage: new MemoryStorage(),
-      metricsServer: false,
-      handleSignals: false,
-      nativeHistograms: true,
-    });
-    try {
-      early.observe(2);
-      const response = await app(exporter).request("/metrics", { headers: { accept: PROTOBUF_ACCEPT } });
-      const byName = new Map(decodeFamilies(new Uint8Array(await response.arrayBuffer())).map((f) => [f.name, f]));
-      const h = byName.get("early_seconds").metric[0].histogram;
-      assert.equal(h.sampleCount, 2);
-      assert.equal(h.schema, undefined);
-    } finally {
-      await exporter.onExit();
-    }
   });
 });

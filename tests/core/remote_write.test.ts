@@ -15,7 +15,7 @@ import { ConfigError, Gauge, prometheus, Registry } from "../../mod.ts";
 import { createExporter } from "../../src/adapter/auto.ts";
 import { parseExposition } from "../../src/core/push/exposition.ts";
 import { encodeWriteRequest } from "../../src/core/push/protobuf.ts";
-import { resolveRemoteWrite } from "../../src/core/push/remote_write.ts";
+import { RemoteWriter, resolveRemoteWrite } from "../../src/core/push/remote_write.ts";
 import { MemoryStorage } from "../../src/storage/memory.ts";
 import { until } from "../support/poll.ts";
 import { startPrometheus } from "../support/prometheus.ts";
@@ -162,6 +162,7 @@ describe("remote write", () => {
   });
 
   test("a 5xx is retried with backoff, a 4xx is not; a large aggregate goes in batches; every series has the job label", async () => {
+    // (The last push, at exit, is bounded by the timeout: it retries nothing.)
     const receiver = await startPrometheus({ scrapeConfigs: "" }, 1000, 500, ["--web.enable-remote-write-receiver"]);
     // A receiver's 503 or 400 cannot be had from Prometheus on demand: this proxy in front of the
     // real one answers them itself for the requests it is told to, and counts the requests.
@@ -216,12 +217,27 @@ describe("remote write", () => {
       );
       const [withoutJob] = await receiver.query('count({__name__=~".+", job=""})');
       assert.equal(withoutJob ?? 0, 0, "every series pushed has the job label");
-      // A 400 is not retried: the same request would be refused again.
+      // A 400 is not retried (the same request would be refused again), and refuses that batch only.
+      const text = Array.from({ length: 2500 }, (_, n) => `direct_series{n="${n}"} ${n}`).join("\n");
+      const direct = new RemoteWriter(
+        { url, intervalMs: 60_000, timeoutMs: 5000 },
+        () => Promise.resolve(text),
+        logger,
+        new Registry(),
+        "direct",
+      );
       requests = 0;
-      refuse = { status: 400, times: 100 };
-      await exporter.onExit(); // its last push
-      assert.equal(requests, 1, "one request, not retried");
+      refuse = { status: 400, times: 1 };
+      await direct.push();
+      assert.equal(requests, 2, "the refused batch sent once, the other one too");
       assert.match(logger.lines.join("\n"), /remote write to .* failed \(Error: answered 400/);
+      assert.equal((await receiver.query("count(direct_series)"))[0], 500, "the batch that was not refused landed");
+      // At exit a 503 is not retried: the last push ends within the timeout (and a receiver that
+      // fails is not sent the next batch either).
+      requests = 0;
+      refuse = { status: 503, times: 100 };
+      await direct.stop();
+      assert.equal(requests, 1, "one request, not retried");
     } finally {
       await exporter.onExit();
       await new Promise((resolve) => proxy.close(resolve));

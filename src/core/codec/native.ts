@@ -4,8 +4,7 @@
  * mirrored), and those within {@link ZERO_THRESHOLD} of zero are counted apart. A process keeps at
  * most {@link MAX_NATIVE_BUCKETS} buckets per series, halving the resolution (one schema lower)
  * when an observation would exceed them; the merge of processes lowers the finer of two schemas,
- * so every sum is exact. Stored as the fourth part of a histogram's value (see `values.ts`):
- * `schema/zero count/index:count,…/index:count,…` (positive buckets, then negative).
+ * so every sum is exact. Stored as the fourth part of a histogram's value (`native_text.ts`).
  * @module
  */
 
@@ -37,7 +36,11 @@ export function emptyNative(schema = NATIVE_SCHEMA): NativeBuckets {
   return { schema, zeroCount: 0, positive: new Map(), negative: new Map() };
 }
 
-/** `2^(k/2^s - 1)` for k below 2^s: where each bucket of one power of two ends, as a fraction of it. */
+/**
+ * `2^(k/2^s - 1)` for k below 2^s: where each bucket of one power of two ends, as a fraction of it.
+ * Computed, so a bound may differ from the table of Prometheus' Go code in its last bit: only an
+ * observation exactly on such a bound could land in the bucket next to Go's.
+ */
 const BOUNDS: number[][] = [];
 for (let s = 1; s <= MAX_NATIVE_SCHEMA; s++) {
   const n = 2 ** s;
@@ -68,14 +71,7 @@ export function bucketIndex(value: number, schema: number): number {
 
 /** Adds one observation, lowering the resolution when the bucket budget would be exceeded. */
 export function observeNative(native: NativeBuckets, value: number): void {
-  const abs = Math.abs(value);
-  if (!(abs > ZERO_THRESHOLD)) {
-    native.zeroCount++;
-    return;
-  }
-  const buckets = value > 0 ? native.positive : native.negative;
-  const index = bucketIndex(abs === Infinity ? Number.MAX_VALUE : abs, native.schema);
-  buckets.set(index, (buckets.get(index) ?? 0) + 1);
+  place(native, value, 1);
   fitBudget(native);
 }
 
@@ -144,134 +140,49 @@ export function nativeTotal(native: NativeBuckets): number {
   return total;
 }
 
-/** The stored text of `native`. */
-export function encodeNative(native: NativeBuckets): string {
-  return `${native.schema}/${native.zeroCount}/${encodeBuckets(native.positive)}/${encodeBuckets(native.negative)}`;
-}
-
-function encodeBuckets(buckets: ReadonlyMap<number, number>): string {
-  let out = "";
-  for (const index of [...buckets.keys()].sort((a, b) => a - b)) {
-    out += `${out === "" ? "" : ","}${index}:${buckets.get(index)}`;
-  }
-  return out;
-}
-
 /**
- * A native part as read from its text, before it is added anywhere: its buckets in a scratch that
- * the next read reuses (the merge reads one per stored value, so it allocates nothing per value).
+ * The native buckets of observations known only by their classic buckets (`cumulative` counts at
+ * the ascending `bounds`, `count` in all): each is placed at its bucket's upper bound, those above
+ * the last bound in the native bucket after it. Counts and the sum stay exact; where in its
+ * classic bucket an observation fell is not known, so quantiles over these are as coarse as the
+ * classic buckets. How observations stored before native histograms were on join native ones.
  */
-export interface ParsedNative {
-  schema: number;
-  zeroCount: number;
-  /** Buckets read. */
-  length: number;
-  /** Per bucket: 1 for a positive observation's, -1 for a negative one's. */
-  side: Int8Array;
-  index: Float64Array;
-  count: Float64Array;
-}
-
-let scratch: ParsedNative = {
-  schema: 0,
-  zeroCount: 0,
-  length: 0,
-  side: new Int8Array(256),
-  index: new Float64Array(256),
-  count: new Float64Array(256),
-};
-
-/**
- * Reads the native part that starts at `start` of `text` and runs to its end (what
- * {@link encodeNative} wrote) into a shared scratch, valid until the next call; undefined when it
- * is corrupt: a schema out of range, a count that is not one, indices not ascending on a side.
- */
-export function parseNative(text: string, start = 0): ParsedNative | undefined {
-  const p = scratch;
-  p.length = 0;
-  const slash1 = text.indexOf("/", start);
-  const slash2 = slash1 === -1 ? -1 : text.indexOf("/", slash1 + 1);
-  const slash3 = slash2 === -1 ? -1 : text.indexOf("/", slash2 + 1);
-  if (slash3 === -1 || text.indexOf("/", slash3 + 1) !== -1) return undefined;
-  p.schema = readNumber(text, start, slash1);
-  p.zeroCount = readNumber(text, slash1 + 1, slash2);
-  if (!Number.isInteger(p.schema) || p.schema < MIN_NATIVE_SCHEMA || p.schema > MAX_NATIVE_SCHEMA) return undefined;
-  if (!isCount(p.zeroCount)) return undefined;
-  return readSide(text, slash2 + 1, slash3, 1) && readSide(text, slash3 + 1, text.length, -1) ? p : undefined;
-}
-
-/** Reads one side's `index:count,…` between `from` and `to` into the scratch; false when corrupt. */
-function readSide(text: string, from: number, to: number, side: 1 | -1): boolean {
-  let previous = -Infinity;
-  let i = from;
-  while (i < to) {
-    const colon = text.indexOf(":", i);
-    let comma = text.indexOf(",", i);
-    if (comma === -1 || comma > to) comma = to;
-    if (colon === -1 || colon >= comma) return false;
-    const index = readNumber(text, i, colon);
-    const count = readNumber(text, colon + 1, comma);
-    if (!Number.isSafeInteger(index) || index <= previous || !isCount(count)) return false;
-    previous = index;
-    if (count > 0) push(side, index, count);
-    i = comma + 1;
-    if (comma === to) return true;
+export function nativeOfClassic(
+  bounds: readonly number[],
+  cumulative: ArrayLike<number>,
+  count: number,
+  schema: number,
+): NativeBuckets {
+  const native = emptyNative(schema);
+  let below = 0;
+  for (let i = 0; i < bounds.length; i++) {
+    const c = cumulative[i] - below;
+    below = cumulative[i];
+    if (c > 0) place(native, bounds[i], c);
   }
-  return i === from; // an empty side (one that ends on a comma is corrupt)
-}
-
-/** `Number(text.slice(start, end))`, without the slice for whole numbers (what is stored); NaN for nothing. */
-function readNumber(text: string, start: number, end: number): number {
-  let i = start;
-  const negative = text.charCodeAt(i) === 45; // "-"
-  if (negative) i++;
-  if (i === end || end - i > 15) return end > start ? Number(text.slice(start, end)) : NaN;
-  let value = 0;
-  for (; i < end; i++) {
-    const digit = text.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return Number(text.slice(start, end));
-    value = value * 10 + digit;
-  }
-  return negative ? -value : value;
-}
-
-function push(side: 1 | -1, index: number, count: number): void {
-  let p = scratch;
-  if (p.length === p.side.length) {
-    const n = p.side.length * 2;
-    const grown = { ...p, side: new Int8Array(n), index: new Float64Array(n), count: new Float64Array(n) };
-    grown.side.set(p.side);
-    grown.index.set(p.index);
-    grown.count.set(p.count);
-    scratch = p = grown;
-  }
-  p.side[p.length] = side;
-  p.index[p.length] = index;
-  p.count[p.length] = count;
-  p.length++;
-}
-
-/** Adds what {@link parseNative} read into `into`, at the coarser of the two schemas. */
-export function addParsed(into: NativeBuckets, parsed: ParsedNative): void {
-  if (parsed.schema < into.schema) lowerTo(into, parsed.schema);
-  const factor = 2 ** (parsed.schema - into.schema);
-  into.zeroCount += parsed.zeroCount;
-  for (let k = 0; k < parsed.length; k++) {
-    const buckets = parsed.side[k] === 1 ? into.positive : into.negative;
-    const index = factor === 1 ? parsed.index[k] : Math.ceil(parsed.index[k] / factor);
-    buckets.set(index, (buckets.get(index) ?? 0) + parsed.count[k]);
-  }
-}
-
-/** Reads what {@link encodeNative} wrote; undefined when it is corrupt. */
-export function decodeNative(text: string): NativeBuckets | undefined {
-  const parsed = parseNative(text);
-  if (parsed === undefined) return undefined;
-  const native = emptyNative(parsed.schema);
-  addParsed(native, parsed);
+  const above = count - below;
+  const last = bounds[bounds.length - 1];
+  if (above > 0 && last !== undefined && last > ZERO_THRESHOLD) {
+    const index = bucketIndex(Math.min(last, Number.MAX_VALUE), schema) + 1;
+    native.positive.set(index, (native.positive.get(index) ?? 0) + above);
+  } else if (above > 0) native.zeroCount += above; // no positive bound: nothing better is known
+  fitBudget(native);
   return native;
 }
 
-function isCount(n: number): boolean {
+/** Adds `count` observations at `value`'s native bucket. */
+function place(native: NativeBuckets, value: number, count: number): void {
+  const abs = Math.abs(value);
+  if (!(abs > ZERO_THRESHOLD)) {
+    native.zeroCount += count;
+    return;
+  }
+  const buckets = value > 0 ? native.positive : native.negative;
+  const index = bucketIndex(abs === Infinity ? Number.MAX_VALUE : abs, native.schema);
+  buckets.set(index, (buckets.get(index) ?? 0) + count);
+}
+
+/** Whether `n` can be a count: not negative, finite. */
+export function isCount(n: number): boolean {
   return n >= 0 && n !== Infinity;
 }

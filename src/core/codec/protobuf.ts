@@ -10,10 +10,16 @@ const utf8 = new TextEncoder();
 
 /** A growable byte buffer with the protobuf primitives. */
 export class Writer {
-  #bytes = new Uint8Array(256);
-  #view = new DataView(this.#bytes.buffer);
+  #bytes: Uint8Array;
+  #view: DataView;
   /** Bytes written so far. */
   length = 0;
+
+  /** @param size The bytes to start with (it grows as needed). */
+  constructor(size = 64) {
+    this.#bytes = new Uint8Array(size);
+    this.#view = new DataView(this.#bytes.buffer);
+  }
 
   #room(n: number): void {
     if (this.length + n <= this.#bytes.length) return;
@@ -96,16 +102,6 @@ export class Writer {
     this.varintField(number, zigzag(value));
   }
 
-  /** A packed repeated `sint64` field. */
-  packedSints(number: number, values: readonly number[]): void {
-    if (values.length === 0) return;
-    let size = 0;
-    for (const v of values) size += varintSize(zigzag(v));
-    this.varint((number << 3) | 2);
-    this.varint(size);
-    for (const v of values) this.varint(zigzag(v));
-  }
-
   /** A copy of what was written. */
   done(): Uint8Array {
     return this.#bytes.slice(0, this.length);
@@ -122,4 +118,16 @@ export function varintSize(value: number): number {
 /** Zigzag, as `sint32`/`sint64` are written: 0, -1, 1, -2 … as 0, 1, 2, 3 … (exact up to 2^52 in magnitude). */
 export function zigzag(n: number): number {
   return n >= 0 ? n * 2 : -n * 2 - 1;
+}
+
+/** A LabelPair (`{ string name = 1; string value = 2; }`) as field `field` of the message `w` writes. */
+export function labelPair(w: Writer, field: number, name: string, value: string): void {
+  const nameBytes = utf8.encode(name);
+  const valueBytes = utf8.encode(value);
+  const length = (nameBytes.length > 0 ? 1 + varintSize(nameBytes.length) + nameBytes.length : 0) +
+    (valueBytes.length > 0 ? 1 + varintSize(valueBytes.length) + valueBytes.length : 0);
+  w.varint((field << 3) | 2);
+  w.varint(length);
+  if (nameBytes.length > 0) w.field(1, nameBytes);
+  if (valueBytes.length > 0) w.field(2, valueBytes);
 }

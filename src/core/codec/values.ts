@@ -2,20 +2,21 @@
  * The compact encoding of one series' value, as stored:
  * counter and gauge `"12.5"`, a gauge that records when it was set `"12.5@1732460000000"`,
  * histogram `"sum|count|c1,c2,..."` (cumulative counts of the finite buckets), with `"|<native buckets>"`
- * after them when the series is a native histogram too (see `native.ts`), summary `"sum|count"`.
+ * after them when the series is a native histogram too (see `native_text.ts`), summary `"sum|count"`.
  * @module
  */
 import type { MetricType } from "../storage.ts";
 import {
   addNative,
-  addParsed,
-  copyNative,
-  decodeNative,
   emptyNative,
-  encodeNative,
+  fitBudget,
+  isCount,
   type NativeBuckets,
-  parseNative,
+  nativeOfClassic,
+  nativeTotal,
 } from "./native.ts";
+import { decodeNative, encodeNative, type NativeReader } from "./native_text.ts";
+import { readNumber } from "./numbers.ts";
 
 /** A decoded histogram value. */
 export interface HistogramValue {
@@ -59,24 +60,26 @@ export interface HistogramTotals {
   sum: number;
   count: number;
   buckets: Float64Array;
+  /** The native buckets of the values that had them, summed; undefined while none had. */
+  native?: NativeBuckets;
   /**
-   * The native buckets summed so far; null once a value without them was added (its observations
-   * are in no native bucket, so the sum of native buckets would not be the count).
+   * The count and cumulative buckets of the values that had native buckets: the rest of the
+   * totals joins the native buckets from its classic ones ({@link completeNative}).
    */
-  native?: NativeBuckets | null;
+  nativeClassic?: { count: number; buckets: Float64Array };
 }
 
 /**
  * Adds an encoded histogram into running totals without allocating for a classic one (the
- * collector's hot path); `first` tells the first value added. Returns false, leaving the totals
+ * collector's hot path); `reader` reads native buckets. Returns false, leaving the totals
  * untouched, when the value is corrupt.
  */
-export function addHistogram(encoded: string, into: HistogramTotals, first = false): boolean {
+export function addHistogram(encoded: string, into: HistogramTotals, reader: NativeReader): boolean {
   const bar1 = encoded.indexOf("|");
   const bar2 = bar1 === -1 ? -1 : encoded.indexOf("|", bar1 + 1);
   if (bar2 === -1) return false;
-  const sum = parseNumber(encoded, 0, bar1);
-  const count = parseNumber(encoded, bar1 + 1, bar2);
+  const sum = readNumber(encoded, 0, bar1);
+  const count = readNumber(encoded, bar1 + 1, bar2);
   if (Number.isNaN(sum) || !isCount(count)) return false;
   const n = into.buckets.length;
   const parsed = n <= SCRATCH.length ? SCRATCH : new Float64Array(n);
@@ -88,39 +91,46 @@ export function addHistogram(encoded: string, into: HistogramTotals, first = fal
     let end = encoded.indexOf(",", start);
     if (end === -1 || end > classicEnd) end = classicEnd;
     if (end === start || (end === classicEnd) !== (i === n - 1)) return false;
-    const value = parseNumber(encoded, start, end);
+    const value = readNumber(encoded, start, end);
     if (!isCount(value)) return false;
     parsed[i] = value;
     start = end + 1;
   }
   if (n === 0 && classicEnd !== bar2 + 1) return false;
-  const native = bar3 === -1 ? undefined : parseNative(encoded, bar3 + 1);
-  if (bar3 !== -1 && native === undefined) return false;
+  if (bar3 !== -1 && !reader.read(encoded, bar3 + 1)) return false;
   for (let i = 0; i < n; i++) into.buckets[i] += parsed[i];
   into.sum += sum;
   into.count += count;
-  if (native === undefined) into.native = null;
-  else if (first) addParsed(into.native = emptyNative(native.schema), native);
-  else if (into.native) addParsed(into.native, native);
+  // Native buckets that do not hold the count (written by hand?) are read as none: the count wins.
+  if (bar3 === -1 || reader.total !== count) return true;
+  if (into.native === undefined) {
+    into.native = emptyNative(reader.schema);
+    into.nativeClassic = { count: 0, buckets: new Float64Array(n) };
+  }
+  reader.addTo(into.native);
+  const classic = into.nativeClassic!;
+  classic.count += count;
+  for (let i = 0; i < n; i++) classic.buckets[i] += parsed[i];
   return true;
 }
 
-const SCRATCH = new Float64Array(64);
-
-/** `Number(text.slice(start, end))`, without the slice for plain whole numbers (most counts). */
-function parseNumber(text: string, start: number, end: number): number {
-  if (end - start > 0 && end - start < 16) {
-    let value = 0;
-    let i = start;
-    for (; i < end; i++) {
-      const digit = text.charCodeAt(i) - 48;
-      if (digit < 0 || digit > 9) break;
-      value = value * 10 + digit;
-    }
-    if (i === end) return value;
+/**
+ * Where some values of a series had native buckets: places the observations of those that had
+ * none in native buckets from their classic ones (see {@link nativeOfClassic}), so that the
+ * native buckets hold the whole count, then keeps them within the bucket budget.
+ */
+export function completeNative(totals: HistogramTotals, bounds: readonly number[]): void {
+  const { native, nativeClassic } = totals;
+  if (native === undefined || nativeClassic === undefined) return;
+  const rest = totals.count - nativeClassic.count;
+  if (rest > 0) {
+    const buckets = totals.buckets.map((c, i) => c - nativeClassic.buckets[i]);
+    addNative(native, nativeOfClassic(bounds, buckets, rest, native.schema));
   }
-  return start === end ? NaN : Number(text.slice(start, end));
+  fitBudget(native);
 }
+
+const SCRATCH = new Float64Array(64);
 
 /** Encodes a summary value (its sum and count; quantiles cannot be merged exactly). */
 export function encodeSummary(sum: number, count: number): string {
@@ -156,10 +166,6 @@ export function decodeCounter(encoded: string): number | undefined {
   return encoded === "" || Number.isNaN(value) ? undefined : value;
 }
 
-function isCount(n: number): boolean {
-  return n >= 0 && n !== Infinity;
-}
-
 /**
  * Combines two encoded values of a summing type: `a + sign * b`, component by component.
  * Used to fold a retired process into the total (+1) and to take a baseline off (-1).
@@ -170,7 +176,7 @@ export function combine(
   a: string,
   b: string,
   sign: 1 | -1,
-  bucketCount: number,
+  bounds: readonly number[],
 ): string | undefined {
   if (type === "counter") {
     const x = decodeCounter(a);
@@ -183,18 +189,37 @@ export function combine(
     if (!x || !y) return undefined;
     return encodeSummary(x.sum + sign * y.sum, x.count + sign * y.count);
   }
-  const x = decodeHistogram(a, bucketCount);
-  const y = decodeHistogram(b, bucketCount);
+  const x = decodeHistogram(a, bounds.length);
+  const y = decodeHistogram(b, bounds.length);
   if (!x || !y) return undefined;
-  // Native buckets survive only where both sides have them, and the difference is no less than zero.
-  let native = x.native && y.native ? copyNative(x.native) : undefined;
-  if (native !== undefined && !addNative(native, y.native!, sign)) native = undefined;
   return encodeHistogram(
     x.sum + sign * y.sum,
     x.count + sign * y.count,
     x.buckets.map((v, i) => v + sign * y.buckets[i]),
-    native,
+    combinedNative(x, y, sign, bounds),
   );
+}
+
+/**
+ * The native buckets of `x + sign * y`, where either side has them: the other side's placed from
+ * its classic buckets; undefined where neither has them, or where the difference would fall below
+ * zero in a bucket (the value is then classic, and the merge places it).
+ */
+function combinedNative(
+  x: HistogramValue,
+  y: HistogramValue,
+  sign: 1 | -1,
+  bounds: readonly number[],
+): NativeBuckets | undefined {
+  // Native buckets that do not hold their value's count are read as none, as the merge does.
+  const valid = (v: HistogramValue) => v.native !== undefined && nativeTotal(v.native) === v.count;
+  if (!valid(x) && !valid(y)) return undefined;
+  const schema = Math.min(valid(x) ? x.native!.schema : Infinity, valid(y) ? y.native!.schema : Infinity);
+  const nativeOf = (v: HistogramValue) => valid(v) ? v.native! : nativeOfClassic(bounds, v.buckets, v.count, schema);
+  const total = nativeOf(x); // decoded here: changing it in place is safe
+  if (!addNative(total, nativeOf(y), sign)) return undefined;
+  fitBudget(total);
+  return total;
 }
 
 /**

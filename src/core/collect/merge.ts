@@ -7,8 +7,16 @@
 import { type ModeRule, modeRule } from "../values/modes.ts";
 import { appendLabel, splitSeriesKey } from "../codec/series_key.ts";
 import type { MetricDescriptor, ProcessRecord, StoredState } from "../storage.ts";
-import { fitBudget } from "../codec/native.ts";
-import { addHistogram, decodeCounter, decodeExemplar, decodeGauge, decodeSummary, EXEMPLARS } from "../codec/values.ts";
+import { NativeReader } from "../codec/native_text.ts";
+import {
+  addHistogram,
+  completeNative,
+  decodeCounter,
+  decodeExemplar,
+  decodeGauge,
+  decodeSummary,
+  EXEMPLARS,
+} from "../codec/values.ts";
 
 /** The bucket label of an exemplar's key, at the end of its labels part. */
 const BUCKET = /([{,])__bucket="(\d+)"\}$/;
@@ -70,6 +78,7 @@ class Merger {
   readonly examples: string[] = [];
   readonly #families = new Map<string, MergedFamily>();
   readonly #slots = new Map<string, Slot | null>();
+  readonly #reader = new NativeReader();
 
   constructor(readonly descriptors: ReadonlyMap<string, MetricDescriptor>) {}
 
@@ -113,8 +122,8 @@ class Merger {
       if (slot === null || !slot.seen) continue;
       const d = slot.distribution;
       if (d !== undefined) {
-        // Summed over processes, the buckets are kept within the budget one process keeps to.
-        if (d.native) fitBudget(d.native);
+        // Observations stored without native buckets join them; the budget holds for the sum too.
+        if (d.native !== undefined) completeNative(d, slot.family.descriptor.buckets ?? []);
         slot.family.distributions.set(slot.labels, d);
       } else if (slot.kind !== "each") slot.family.values.set(slot.labels, slot.value);
     }
@@ -180,7 +189,7 @@ class Merger {
   #addDistribution(slot: Slot, encoded: string): boolean {
     const into = slot.distribution!;
     if (slot.family.descriptor.type === "histogram") {
-      if (!addHistogram(encoded, into, !slot.seen)) return false;
+      if (!addHistogram(encoded, into, this.#reader)) return false;
     } else {
       const summary = decodeSummary(encoded);
       if (summary === undefined) return false;

@@ -55,7 +55,7 @@ export function readableRetired(state: StoredState): { retired: ReadonlyMap<stri
     if (value === undefined) return false;
     const d = descriptorOf(state, key);
     if (d === undefined || d.type === "gauge") return true; // not the retired total's to judge
-    return combine(d.type, value, value, 1, d.buckets?.length ?? 0) !== undefined;
+    return combine(d.type, value, value, 1, d.buckets ?? []) !== undefined;
   };
   for (const [key, value] of state.retired) {
     if (reads(key, value)) continue;
@@ -96,7 +96,7 @@ export function planRetirement(state: StoredState, dead: readonly ProcessRecord[
       const before = retired.get(key);
       // The total reads (checked before planning); a dead process's own unreadable value is
       // left out of the fold rather than allowed to overwrite the total.
-      const buckets = d.buckets?.length ?? 0;
+      const buckets = d.buckets ?? [];
       const after = before === undefined
         ? (combine(d.type, value, value, 1, buckets) === undefined ? undefined : value)
         : combine(d.type, before, value, 1, buckets);

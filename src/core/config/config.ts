@@ -155,7 +155,10 @@ function nativeHistogramsOf(setting: string, value: unknown): boolean | string[]
   }
   for (const name of value) {
     if (typeof name !== "string" || !isValidMetricName(name)) {
-      throw new ConfigError(setting, `${JSON.stringify(name)} is not a metric name`);
+      throw new ConfigError(
+        setting,
+        `${JSON.stringify(name)} is not a metric name: letters, digits, "_" and ":", not starting with a digit`,
+      );
     }
   }
   return [...value];

@@ -307,7 +307,7 @@ export class Publisher {
       const d = descriptors.get(splitSeriesKey(key)[0]);
       if (d === undefined || d.type === "gauge") continue;
       const before = this.#baseline.get(key);
-      const total = before === undefined ? value : combine(d.type, before, value, 1, d.buckets?.length ?? 0);
+      const total = before === undefined ? value : combine(d.type, before, value, 1, d.buckets ?? []);
       if (total !== undefined) this.#baseline.set(key, total);
     }
   }
@@ -360,7 +360,7 @@ export class Publisher {
       const base = this.#baseline.get(key);
       const d = base === undefined ? undefined : descriptors.get(splitSeriesKey(key)[0]);
       if (base !== undefined && d !== undefined && d.type !== "gauge") {
-        value = combine(d.type, raw, base, -1, d.buckets?.length ?? 0) ?? raw;
+        value = combine(d.type, raw, base, -1, d.buckets ?? []) ?? raw;
       }
       if (this.#acked.get(key) !== value) changed.set(key, value);
     }

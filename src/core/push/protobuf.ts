@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { Writer } from "../codec/protobuf.ts";
+import { labelPair, Writer } from "../codec/protobuf.ts";
 
 /** One series to write: its labels (`__name__` among them) and one sample. */
 export interface WrittenSeries {
@@ -24,13 +24,6 @@ export interface WrittenSeries {
 
 /** Prometheus' stale marker: the NaN 0x7ff0000000000002, little-endian, written byte by byte (a NaN's bits may not survive a Float64). */
 const STALE_NAN = new Uint8Array([0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
-
-function label(name: string, value: string): Uint8Array {
-  const w = new Writer();
-  w.string(1, name);
-  w.string(2, value);
-  return w.done();
-}
 
 function sample(value: number, timestamp: number, stale: boolean): Uint8Array {
   const w = new Writer();
@@ -49,7 +42,7 @@ export function encodeWriteRequest(series: readonly WrittenSeries[]): Uint8Array
     const ts = new Writer();
     const sorted = [...s.labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     // A label with an empty value is no label (the protocol says so).
-    for (const [name, value] of sorted) if (value !== "") ts.field(1, label(name, value));
+    for (const [name, value] of sorted) if (value !== "") labelPair(ts, 1, name, value);
     ts.field(2, sample(s.value, s.timestamp, s.stale === true));
     request.field(1, ts.done());
   }

@@ -60,6 +60,7 @@ export class RemoteWriter {
   /** The series the last push that landed carried, by their labels: one missing now gets a stale marker. */
   #carried = new Map<string, Array<[string, string]>>();
   readonly #labels: ReadonlyArray<readonly [string, string]>;
+  #stopping = false;
 
   /**
    * @param settings Receiver, credentials, interval and timeout.
@@ -113,10 +114,14 @@ export class RemoteWriter {
     unrefIfPossible(this.#timer);
   }
 
-  /** Stops the interval, after a last push (within the timeout). */
+  /**
+   * Stops the interval, after a last push: a push under way retries no more, and the last one
+   * sends each request once, all of them within the timeout.
+   */
   async stop(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#stopping = true;
     await this.#inFlight;
     await this.push();
   }
@@ -144,13 +149,24 @@ export class RemoteWriter {
       }
       samples = series.length;
       const { compress } = await import("snappyjs");
-      // Retries end before the next push is due: that one carries every value again.
-      const deadline = performance.now() + this.#settings.intervalMs;
+      // Retries end before the next push is due (that one carries every value again); the last
+      // push ends within the timeout.
+      const { intervalMs, timeoutMs } = this.#settings;
+      const deadline = performance.now() + (this.#stopping ? timeoutMs : intervalMs);
+      let refused: Refused | undefined;
       for (let start = 0; start < series.length; start += MAX_SERIES_PER_REQUEST) {
         const batch = series.slice(start, start + MAX_SERIES_PER_REQUEST);
-        await this.#send(compress(encodeWriteRequest(batch)) as Uint8Array<ArrayBuffer>, deadline);
-        samples -= batch.length;
+        try {
+          await this.#send(compress(encodeWriteRequest(batch)) as Uint8Array<ArrayBuffer>, deadline);
+          samples -= batch.length;
+        } catch (error) {
+          // A request refused is that request's samples lost, not the others'; a receiver that
+          // does not answer would not answer the next batches either.
+          if (!(error instanceof Refused)) throw error;
+          refused ??= error;
+        }
       }
+      if (refused !== undefined) throw refused;
       this.#carried = carried;
       this.#pushes.inc({ result: "ok" });
       if (this.#failing) {
@@ -174,11 +190,13 @@ export class RemoteWriter {
   async #send(body: Uint8Array<ArrayBuffer>, deadline: number): Promise<void> {
     for (let attempt = 0;; attempt++) {
       try {
+        const left = deadline - performance.now();
+        if (left <= 0) throw new Error(`no time left for the request (${this.#settings.timeoutMs} ms at shutdown)`);
         const response = await fetch(this.#settings.url, {
           method: "POST",
           headers: this.#headers(),
           body,
-          signal: AbortSignal.timeout(this.#settings.timeoutMs),
+          signal: AbortSignal.timeout(Math.min(this.#settings.timeoutMs, Math.ceil(left))),
         });
         if (response.ok) {
           await response.body?.cancel();
@@ -190,7 +208,8 @@ export class RemoteWriter {
         throw retryable ? new Error(message) : new Refused(message);
       } catch (error) {
         const wait = FIRST_RETRY_MS * 2 ** attempt;
-        if (error instanceof Refused || attempt >= RETRIES || performance.now() + wait >= deadline) throw error;
+        const last = error instanceof Refused || this.#stopping || attempt >= RETRIES;
+        if (last || performance.now() + wait >= deadline) throw error;
         await new Promise((resolve) => unrefIfPossible(setTimeout(resolve, wait)));
       }
     }
@@ -333,7 +352,12 @@ function remoteWriteLabels(
     });
   } else return undefined;
   for (const [name, value] of pairs) {
-    if (!isValidLabelName(name)) throw new ConfigError(setting, `${JSON.stringify(name)} is not a label name`);
+    if (!isValidLabelName(name)) {
+      throw new ConfigError(
+        setting,
+        `${JSON.stringify(name)} is not a label name: letters, digits and "_", not starting with a digit or "__"`,
+      );
+    }
     if (typeof value !== "string" || value === "") {
       throw new ConfigError(setting, `the label ${name} needs a value (a string, not empty)`);
     }

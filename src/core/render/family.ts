@@ -14,11 +14,10 @@ export interface Distribution {
   count: number;
   /** Cumulative finite bucket counts (histograms only). */
   buckets: Float64Array;
-  /**
-   * The native buckets, when every process's value of the series has them (histograms only);
-   * null when one has not.
-   */
-  native?: NativeBuckets | null;
+  /** The native buckets, where any process's value of the series has them (histograms only). */
+  native?: NativeBuckets;
+  /** The count and cumulative buckets of the values that had native buckets (see `completeNative`). */
+  nativeClassic?: { count: number; buckets: Float64Array };
 }
 
 /** One merged metric family, ready to render. */

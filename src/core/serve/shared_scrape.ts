@@ -6,7 +6,7 @@
  */
 import type { MergeResult } from "../collect/merge.ts";
 import { render, type ScrapeFormat } from "../render/render.ts";
-import { encodeProtobuf } from "../render/protobuf.ts";
+import { ProtobufEncoder } from "../render/protobuf.ts";
 
 interface Collection {
   readonly merged: Promise<MergeResult>;
@@ -19,6 +19,8 @@ export class SharedScrape {
   readonly #gather: () => Promise<MergeResult>;
   readonly #minIntervalMs: number;
   #last: Collection | undefined;
+  /** Kept between scrapes: it keeps each series' encoded labels. */
+  readonly #protobuf = new ProtobufEncoder();
 
   /**
    * @param gather Collects the aggregate (publishing this process's values first, where configured).
@@ -36,7 +38,7 @@ export class SharedScrape {
     let body = collection.rendered.get(format);
     if (body === undefined) {
       const families = merged.families.values();
-      body = format === "protobuf" ? encodeProtobuf(families) : render(families, format);
+      body = format === "protobuf" ? this.#protobuf.encode(families) : render(families, format);
       collection.rendered.set(format, body);
     }
     return body;

@@ -1,11 +1,11 @@
 /**
  * Native buckets for the app's prom-client (or `@prometheus-io/client`) histograms: the
  * histogram's `observe`, and that of each child from `labels(...)`, are wrapped to count every
- * observation into sparse buckets too, by series key; `reset` and `remove` forget them. A
+ * observation into sparse buckets too, by series key; `reset`, `remove` and `zero` forget them. A
  * histogram is wrapped when the exporter is made (those already in its registry) or when it is
  * registered later, before it can observe anything. The snapshot adds a series' native buckets
- * to its value only while they hold exactly its count: a series observed before the wrap stays
- * classic, never half native.
+ * to its value only while they hold exactly its count: the value of a series observed before the
+ * wrap has none, and the merge places its observations from its classic buckets.
  * @module
  */
 import { emptyNative, type NativeBuckets, nativeTotal, observeNative } from "../codec/native.ts";
@@ -25,6 +25,9 @@ interface Wrappable {
   labels?: Fn;
   reset?: Fn;
   remove?: Fn;
+  zero?: Fn;
+  /** prom-client's exemplars are on: `observe` takes one object, `{ labels, value, exemplarLabels }`. */
+  readonly enableExemplars?: boolean;
   [NATIVE]?: Map<string, NativeBuckets>;
 }
 
@@ -71,7 +74,7 @@ function wrapHistogram(metric: unknown, selected: (name: string) => boolean): vo
   // being registered from prom-client's constructor has no `type` or `observe` yet: `zero` tells
   // it from a summary.
   if (typeof h !== "object" || h === null) return;
-  const constructing = h.type === undefined && typeof (h as { zero?: unknown }).zero === "function";
+  const constructing = h.type === undefined && typeof h.zero === "function";
   if (!constructing && (h.type !== "histogram" || typeof h.observe !== "function")) return;
   if (NATIVE in h || "encodeSnapshot" in h || !selected(h.name)) return;
   const series = new Map<string, NativeBuckets>();
@@ -84,7 +87,7 @@ function wrapHistogram(metric: unknown, selected: (name: string) => boolean): vo
     observeNative(native, value);
   };
   // Positional label values, as `labels("GET", "/")` takes them, or one object of them.
-  const labelsOf = (args: unknown[]): unknown =>
+  const labelValues = (args: unknown[]): unknown =>
     args.length === 1 && typeof args[0] === "object"
       ? args[0]
       : Object.fromEntries((h.labelNames ?? []).map((name, i) => [name, args[i]]));
@@ -94,7 +97,7 @@ function wrapHistogram(metric: unknown, selected: (name: string) => boolean): vo
     function (this: unknown, labels?: unknown, value?: unknown) {
       const result = observe.call(this, labels, value); // a bad label or value throws here, as before
       if (typeof labels === "number") record({}, labels);
-      else if (typeof labels === "object" && labels !== null && "exemplarLabels" in labels) {
+      else if (h.enableExemplars === true && typeof labels === "object" && labels !== null) {
         // observe({ labels, value, exemplarLabels }), with prom-client's exemplars on.
         const o = labels as { labels?: unknown; value?: unknown };
         record(o.labels, o.value);
@@ -114,7 +117,7 @@ function wrapHistogram(metric: unknown, selected: (name: string) => boolean): vo
   if (typeof labels === "function") {
     h.labels = function (this: unknown, ...args: unknown[]) {
       const child = labels.apply(this, args) as { observe?: Fn };
-      const values = labelsOf(args);
+      const values = labelValues(args);
       const childObserve = child.observe;
       if (typeof childObserve === "function") {
         child.observe = (value: unknown) => {
@@ -132,11 +135,20 @@ function wrapHistogram(metric: unknown, selected: (name: string) => boolean): vo
       return reset.apply(this, args);
     };
   }
+  // zero(labels) starts the series again at nothing: so do its native buckets.
+  const zero = h.zero;
+  if (typeof zero === "function") {
+    h.zero = function (this: unknown, labels?: unknown) {
+      const result = zero.call(this, labels);
+      series.delete(seriesKey(h.name, (labels ?? {}) as LabelValues));
+      return result;
+    };
+  }
   const remove = h.remove;
   if (typeof remove === "function") {
     h.remove = function (this: unknown, ...args: unknown[]) {
       const result = remove.apply(this, args);
-      series.delete(seriesKey(h.name, labelsOf(args) as LabelValues));
+      series.delete(seriesKey(h.name, labelValues(args) as LabelValues));
       return result;
     };
   }

@@ -229,7 +229,7 @@ function merge(states: readonly StoredState[]): StoredState {
       const d = descriptors.get(splitSeriesKey(key)[0]);
       const sum = before === undefined || d === undefined || d.type === "gauge"
         ? value
-        : combine(d.type, before, value, 1, d.buckets?.length ?? 0);
+        : combine(d.type, before, value, 1, d.buckets ?? []);
       if (sum === undefined) {
         // Two shards' totals of one series that do not add up (one does not read): said, not hidden.
         corrupt++;

@@ -5,11 +5,10 @@
  * labels the app's own function returns, checked against those limits.
  * @module
  */
-import { escapeLabelValue } from "../core/codec/series_key.ts";
+import { escapeLabelValue, isValidLabelName } from "../core/codec/series_key.ts";
 
 /** The most characters of an exemplar's label names and values together (OpenMetrics). */
 export const EXEMPLAR_LABELS_LENGTH = 128;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /**
  * The labels part (without braces) of what the app's exemplar function returned; undefined for
@@ -21,7 +20,14 @@ export function exemplarLabels(labels: unknown): string | undefined {
   let length = 0;
   let out = "";
   for (const [name, value] of Object.entries(labels)) {
-    if (!LABEL_NAME.test(name)) throw new Error(`the exemplar label ${JSON.stringify(name)} is not a label name`);
+    // A label without a value (`{ trace_id: c.get("traceId") }` where there is none) is no label.
+    if (value === undefined || value === null || value === "") continue;
+    if (!isValidLabelName(name)) {
+      throw new Error(
+        `the exemplar label ${JSON.stringify(name)} is not a label name: ` +
+          'letters, digits and "_", not starting with a digit or "__"',
+      );
+    }
     const text = String(value);
     length += [...name].length + [...text].length;
     out += `${out === "" ? "" : ","}${name}="${escapeLabelValue(text)}"`;
