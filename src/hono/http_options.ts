@@ -41,14 +41,17 @@ export function checkHttpOptions(options: PrometheusOptions, entry: "prometheus"
   const call = entry === "prometheus" ? "prometheus({ exporter, ... })" : "instrument(app, { exporter, ... })";
   checkOptions(options, call, [PROMETHEUS_OPTIONS]);
   const { naming, prefix, customLabels, customLabelLimit, exemplar } = options;
+  // What is computed from the Context cannot be where instrument(app) records, outside it.
+  const middlewareOnly = (option: "customLabels" | "exemplar") => {
+    if (entry !== "instrument") return;
+    throw new ConfigError(
+      option,
+      "instrument(app) records outside Hono's Context, where it would be computed: " +
+        `use app.use(prometheus({ exporter, ${option} })) instead`,
+    );
+  };
   if (exemplar !== undefined) {
-    if (entry === "instrument") {
-      throw new ConfigError(
-        "exemplar",
-        "instrument(app) records outside Hono's Context, where it would be computed: " +
-          "use app.use(prometheus({ exporter, exemplar })) instead",
-      );
-    }
+    middlewareOnly("exemplar");
     if (typeof exemplar !== "function") {
       throw new ConfigError("exemplar", `must be a function of the Context returning labels, not ${typeof exemplar}`);
     }
@@ -72,13 +75,7 @@ export function checkHttpOptions(options: PrometheusOptions, entry: "prometheus"
     }
   }
   if (customLabels !== undefined) {
-    if (entry === "instrument") {
-      throw new ConfigError(
-        "customLabels",
-        "instrument(app) records outside Hono's Context, where they would be computed: " +
-          "use app.use(prometheus({ exporter, customLabels })) instead",
-      );
-    }
+    middlewareOnly("customLabels");
     if (typeof customLabels !== "object" || customLabels === null) {
       throw new ConfigError("customLabels", "must be an object of label name to function of the Context");
     }
