@@ -1,7 +1,7 @@
 /**
  * Native histograms on Workers: the Durable Object example deployed twice (two isolates, one
- * metrics object) with `PROMETHEUS_NATIVE_HISTOGRAMS=true` and exemplars on, in the real Workers
- * runtime; `/metrics` asked for the protobuf exposition answers one native histogram per series
+ * metrics object) with `PROMETHEUS_NATIVE_HISTOGRAMS=true` and exemplars on (the fixtures' vars), in
+ * the real Workers runtime; `/metrics` asked for the protobuf exposition answers one native histogram per series
  * whose count is every request of both isolates, read back by an independent decoder, with the
  * trace of a request on its counter.
  */
@@ -22,13 +22,9 @@ function suite(): void {
     const worker = await startSession(
       [
         "tests/support/fixtures/durable/router.toml",
-        "examples/workers-durable/wrangler.toml",
-        "tests/support/fixtures/durable/second.toml",
+        "tests/support/fixtures/durable/native.toml",
+        "tests/support/fixtures/durable/native_second.toml",
       ],
-      undefined,
-      {
-        vars: { PROMETHEUS_NATIVE_HISTOGRAMS: "true", PROMETHEUS_EXEMPLARS: "true", PROMETHEUS_METRICS_PUBLIC: "true" },
-      },
     );
     try {
       const traceparent = `00-${TRACE}-00f067aa0ba902b7-01`;
