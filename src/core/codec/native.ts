@@ -47,18 +47,29 @@ for (let s = 1; s <= MAX_NATIVE_SCHEMA; s++) {
   BOUNDS[s] = Array.from({ length: n }, (_, k) => 2 ** (k / n - 1));
 }
 
+/**
+ * A double's bits, to split a value into its fraction and exponent without `Math.log2` and
+ * `Math.pow` (the request path observes through here): the high word holds the exponent. Read
+ * and written within one call, never kept.
+ */
+const DOUBLE = new Float64Array(1);
+const WORDS = new Uint32Array(DOUBLE.buffer);
+/** Which word of a double is the high one here (1 where the machine is little-endian). */
+const HIGH = (() => {
+  DOUBLE[0] = 1;
+  return WORDS[1] === 0x3ff00000 ? 1 : 0;
+})();
+
 /** The bucket index of `value` (positive, finite, above the zero threshold) at `schema`. */
 export function bucketIndex(value: number, schema: number): number {
-  // value = frac * 2^exp with frac in [0.5, 1): exact, since scaling by a power of two is.
-  let exp = Math.floor(Math.log2(value)) + 1;
-  let frac = value * 2 ** -exp;
-  if (frac >= 1) {
-    frac /= 2;
-    exp++;
-  } else if (frac < 0.5) {
-    frac *= 2;
-    exp--;
-  }
+  // value = frac * 2^exp with frac in [0.5, 1), read off the bits of a normal double (anything
+  // above the zero threshold is one): the exponent field, and the fraction with its exponent set
+  // to that of 0.5.
+  DOUBLE[0] = value;
+  const high = WORDS[HIGH];
+  const exp = ((high >>> 20) & 0x7ff) - 1022;
+  WORDS[HIGH] = (high & 0x800fffff) | 0x3fe00000;
+  const frac = DOUBLE[0];
   if (schema > 0) {
     const bounds = BOUNDS[schema];
     let k = 0;
