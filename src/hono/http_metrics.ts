@@ -114,7 +114,7 @@ export function httpMetrics(registry: Registry, options: HttpMetricsOptions): Ht
           }]: give every middleware of one registry the same customLabels`,
       );
     }
-    if (options.exemplars) { for (const family of existing.requests.keepExemplars()) register(registry, family); }
+    if (options.exemplars) existing.requests.keepExemplars();
     return existing;
   }
   const p = `${options.namespace}_worker_`;
@@ -166,7 +166,6 @@ export function httpMetrics(registry: Registry, options: HttpMetricsOptions): Ht
   for (const metric of [metrics.requests.counter, metrics.requests.histogram, metrics.responseSize]) {
     register(registry, metric);
   }
-  for (const family of metrics.requests.exemplars) register(registry, family);
   byNamespace.set(key, metrics);
   return metrics;
 }

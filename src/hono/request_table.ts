@@ -79,8 +79,8 @@ export class RequestTable {
   readonly workerId: () => string | undefined;
   readonly counter: EncodedMetric;
   readonly histogram: EncodedMetric;
-  /** The exemplars of the two metrics, when they are kept. */
-  exemplars: readonly EncodedMetric[] = [];
+  /** Whether each row keeps its latest exemplars, published beside the two metrics (`companions`). */
+  #exemplars = false;
 
   /** @param options Names, buckets and labels of the two metrics. */
   constructor(options: RequestTableOptions) {
@@ -100,6 +100,7 @@ export class RequestTable {
       get: () => Promise.resolve(this.#promCounter(counterName, counterHelp)),
       reset: () => this.#reset(),
       encodeSnapshot: () => this.#encodeCounter(counterHelp),
+      companions: () => this.#companions(counterName, false),
     };
     this.histogram = {
       name: histogramName,
@@ -109,28 +110,25 @@ export class RequestTable {
       get: () => Promise.resolve(this.#promHistogram(histogramName, histogramHelp)),
       reset: () => this.#reset(),
       encodeSnapshot: () => this.#encodeHistogram(histogramHelp),
+      companions: () => this.#companions(histogramName, true),
     };
     if (options.exemplars) this.keepExemplars();
   }
 
   /**
    * Keeps each row's latest exemplar from now on (a second middleware of the registry may ask for
-   * them after the first did not); returns the two families of exemplars to register, or none
-   * when they were kept already.
+   * them after the first did not), published beside the two metrics as the families
+   * `__exemplars:<name>`, which only the merge reads: no registry shows them.
    */
-  keepExemplars(): readonly EncodedMetric[] {
-    if (this.exemplars.length > 0) return [];
-    const exemplarFamily = (target: string, buckets: boolean): EncodedMetric => ({
-      name: `${EXEMPLARS}${target}`,
-      help: `Exemplars of ${target}.`,
-      type: "gauge",
-      aggregator: "sum",
-      get: () =>
-        Promise.resolve({ name: `${EXEMPLARS}${target}`, help: "", type: "gauge", values: [], aggregator: "sum" }),
-      reset: () => {},
-      encodeSnapshot: () => this.#encodeExemplars(`${EXEMPLARS}${target}`, buckets),
-    });
-    return this.exemplars = [exemplarFamily(this.counter.name, false), exemplarFamily(this.histogram.name, true)];
+  keepExemplars(): void {
+    this.#exemplars = true;
+  }
+
+  /** The exemplars of the counter (`buckets` false) or of the histogram's buckets, as their family. */
+  #companions(target: string, buckets: boolean): ReturnType<NonNullable<EncodedMetric["companions"]>> {
+    if (!this.#exemplars) return [];
+    const family = `${EXEMPLARS}${target}`;
+    return [{ name: family, ...this.#encodeExemplars(family, buckets) }];
   }
 
   /**
@@ -179,7 +177,7 @@ export class RequestTable {
       ? this.#plainRow(method, route, status)
       : this.#customRow(method, route, status, custom);
     observeInto(row, seconds, this.#bounds);
-    if (exemplar === undefined || this.exemplars.length === 0) return;
+    if (exemplar === undefined || !this.#exemplars) return;
     const seen = { value: seconds, at: Date.now(), labels: exemplar };
     const bounds = this.#bounds;
     let bucket = bounds.length; // +Inf

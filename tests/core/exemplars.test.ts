@@ -76,6 +76,11 @@ describe("exemplars", () => {
       assert.ok(buckets.some((l) => l.includes(`trace_id="${TRACE(2)}"`)), buckets.join("\n"));
       assert.doesNotMatch(await b.collect("prometheus"), /trace_id|__exemplars/);
       assert.doesNotMatch(open, /__exemplars/);
+      assert.doesNotMatch(
+        await a.registry.metrics(),
+        /__exemplars/,
+        "prom-client's own rendering of the registry has none",
+      );
     } finally {
       await a.onExit();
       await b.onExit();

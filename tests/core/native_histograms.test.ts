@@ -314,6 +314,7 @@ describe("native histograms: the protobuf exposition", () => {
       ],
     );
     assert.deepEqual(hist.bucket[2].exemplar.label, [{ name: "trace_id", value: "t" }]);
+    assert.deepEqual(hist.exemplars.map((e: { value: number }) => e.value), [3], "and where Prometheus 3 reads them");
     assert.equal(hist.schema, native.schema);
     assert.equal(hist.zeroThreshold, ZERO_THRESHOLD);
     assert.equal(hist.zeroCount, 1);

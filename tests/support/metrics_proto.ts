@@ -25,6 +25,7 @@ message Histogram {
   optional sint32 schema = 5; optional double zero_threshold = 6; optional uint64 zero_count = 7; optional double zero_count_float = 8;
   repeated BucketSpan negative_span = 9; repeated sint64 negative_delta = 10 [packed = true]; repeated double negative_count = 11;
   repeated BucketSpan positive_span = 12; repeated sint64 positive_delta = 13 [packed = true]; repeated double positive_count = 14;
+  repeated Exemplar exemplars = 16;
 }
 message Metric {
   repeated LabelPair label = 1; optional Gauge gauge = 2; optional Counter counter = 3; optional Summary summary = 4;

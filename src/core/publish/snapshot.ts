@@ -51,6 +51,11 @@ export interface EncodedMetric {
   reset(): void;
   /** The descriptor and every series, encoded. */
   encodeSnapshot(): { descriptor: MetricDescriptor; series: Array<[string, string]> };
+  /**
+   * Families published beside this metric that no registry shows (the exemplars of the request
+   * metrics, `__exemplars:<name>`, which only the merge reads).
+   */
+  companions?(): ReadonlyArray<{ name: string; descriptor: MetricDescriptor; series: Array<[string, string]> }>;
 }
 
 /** One process's metrics, encoded. */
@@ -116,11 +121,12 @@ export async function encodeSnapshot(
       limited.report();
       continue;
     }
-    const encoded = metric.encodeSnapshot();
-    const limited = new Limiter(metric.name, encoded.descriptor.type === "gauge", options, sink);
-    descriptors.set(metric.name, encoded.descriptor);
-    for (const [key, value] of encoded.series) limited.put(key, value);
-    limited.report();
+    for (const encoded of [{ name: metric.name, ...metric.encodeSnapshot() }, ...metric.companions?.() ?? []]) {
+      const limited = new Limiter(encoded.name, encoded.descriptor.type === "gauge", options, sink);
+      descriptors.set(encoded.name, encoded.descriptor);
+      for (const [key, value] of encoded.series) limited.put(key, value);
+      limited.report();
+    }
   }
   const results = await Promise.all(metrics.map((m) => m.get()));
   for (let i = 0; i < metrics.length; i++) {

@@ -11,7 +11,7 @@
  * message Histogram { uint64 sample_count = 1; double sample_sum = 2; repeated Bucket bucket = 3;
  *   sint32 schema = 5; double zero_threshold = 6; uint64 zero_count = 7;
  *   repeated BucketSpan negative_span = 9; repeated sint64 negative_delta = 10;
- *   repeated BucketSpan positive_span = 12; repeated sint64 positive_delta = 13; }
+ *   repeated BucketSpan positive_span = 12; repeated sint64 positive_delta = 13; repeated Exemplar exemplars = 16; }
  * message Bucket { uint64 cumulative_count = 1; double upper_bound = 2; Exemplar exemplar = 3; }
  * message BucketSpan { sint32 offset = 1; uint32 length = 2; }
  * message Exemplar { repeated LabelPair label = 1; double value = 2; Timestamp timestamp = 3; }
@@ -146,7 +146,15 @@ export class ProtobufEncoder {
     // The +Inf bucket is implied by the count; written only to carry its exemplar.
     const last = exemplars?.get(`${labels}|${bounds.length}`);
     if (last !== undefined) bucket(d.count, Infinity, last);
-    if (d.native) this.#encodeNative(d.native);
+    if (d.native === undefined) return;
+    this.#encodeNative(d.native);
+    // A native histogram's exemplars, where Prometheus 3 reads them (2.x reads the buckets').
+    if (exemplars !== undefined) {
+      for (let i = 0; i <= bounds.length; i++) {
+        const e = exemplars.get(`${labels}|${i}`);
+        if (e !== undefined) w.field(16, encodeExemplar(e));
+      }
+    }
   }
 
   #encodeNative(native: NativeBuckets): void {
