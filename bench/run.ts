@@ -256,7 +256,7 @@ if (want("scale")) {
       `(scale) the ${r.fs.series} series' aggregate, ${kind}: size and render time, protobuf against text ` +
       `(merge before it ${f.collectMs.toFixed(0)} ms; OpenMetrics ${mib(f.openmetrics.bytes)}, ${
         f.openmetrics.ms.toFixed(0)
-      } ms)`,
+      } ms; an encoder's first protobuf ${f.protobufFirst.ms.toFixed(0)} ms)`,
       `${mib(f.text.bytes)}, ${f.text.ms.toFixed(0)} ms (text)`,
       `${mib(f.protobuf.bytes)}, ${f.protobuf.ms.toFixed(0)} ms`,
       `${(f.protobuf.bytes / f.text.bytes).toFixed(2)}x size, ${(f.protobuf.ms / f.text.ms).toFixed(2)}x time`,
