@@ -73,7 +73,7 @@ function stopAccepting(server: AppServer): Promise<void> {
  * a connection is dropped once idle, and a request that still arrives on one is answered with
  * `connection: close`.
  */
-function closeKeptAlive(server: NodeHttpServer): void {
+export function closeKeptAlive(server: NodeHttpServer): void {
   const closeIdle = server.closeIdleConnections?.bind(server);
   if (closeIdle === undefined) return;
   const events = server as Partial<Listening>;

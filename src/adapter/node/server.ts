@@ -15,6 +15,7 @@ import { Readable } from "node:stream";
 import { logHandlerFailure, PLAIN, reportMalformedRequest, requestUrl } from "../../core/serve/malformed.ts";
 import type { FetchHandler, ServerHandle, ServerOptions } from "../../core/runtime.ts";
 import { refuseClient } from "../entry/tls.ts";
+import { closeKeptAlive } from "./app_server.ts";
 
 /**
  * Listens on `options.port` and answers each request with `handler`. Rejects when it cannot bind.
@@ -70,7 +71,9 @@ export function serve(handler: FetchHandler, options: ServerOptions): Promise<Se
       server.off("error", reject);
       resolve({
         port: (server.address() as AddressInfo).port,
-        // Graceful: stop accepting, let requests in flight finish, then cut what is left.
+        // Graceful: stop accepting, let requests in flight finish, then cut what is left. A
+        // kept-alive connection is not given another request to serve (a client that keeps one
+        // busy would keep the server open, answering past its last publish).
         close: () =>
           new Promise<void>((done) => {
             const force = setTimeout(() => server.closeAllConnections(), 10_000);
@@ -78,7 +81,7 @@ export function serve(handler: FetchHandler, options: ServerOptions): Promise<Se
               clearTimeout(force);
               done();
             });
-            server.closeIdleConnections();
+            closeKeptAlive(server);
           }),
       });
     });
