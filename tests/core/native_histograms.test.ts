@@ -28,7 +28,7 @@ import {
 import { mergeState } from "../../src/core/collect/merge.ts";
 import type { MetricDescriptor, ProcessRecord } from "../../src/core/storage.ts";
 import { contentTypeOf, negotiateFormat } from "../../src/core/render/render.ts";
-import { encodeProtobuf } from "../../src/core/render/protobuf.ts";
+import { ProtobufEncoder } from "../../src/core/render/protobuf.ts";
 import { decodeFamilies, nativeBucketsOf } from "../support/metrics_proto.ts";
 
 /** A seeded generator, so a failure can be replayed. */
@@ -288,7 +288,7 @@ describe("native histograms: the protobuf exposition", () => {
         exemplars: new Map([['{m="GET"}|2', { labels: 'trace_id="t"', value: 3, at: 1000 }]]),
       },
     ];
-    const decoded = decodeFamilies(encodeProtobuf(families));
+    const decoded = decodeFamilies(new ProtobufEncoder().encode(families));
     assert.deepEqual(decoded.map((f) => [f.name, f.type]), [
       ["c_total", "COUNTER"],
       ["g", "GAUGE"],
@@ -323,7 +323,7 @@ describe("native histograms: the protobuf exposition", () => {
   });
 
   test("an empty native histogram is still marked native", () => {
-    const decoded = decodeFamilies(encodeProtobuf([{
+    const decoded = decodeFamilies(new ProtobufEncoder().encode([{
       name: "h",
       descriptor: { type: "histogram", help: "H.", buckets: [] },
       values: new Map(),

@@ -224,9 +224,10 @@ export interface PrometheusOptions {
   /**
    * The exemplar of a request, computed from its Context once it was handled, in place of the
    * trace and span ids of its `traceparent` header: labels such as `{ trace_id: c.get("traceId") }`
-   * (a label without a value is left out), or undefined for none. Turns exemplars on for these metrics. Labels over the 128 characters
-   * OpenMetrics allows (names and values together), or with a name that is not a label name, are
-   * left out and said once. The middleware only, as `customLabels`.
+   * (a label without a value is left out), or undefined for none. Turns exemplars on for these
+   * metrics. Labels over the 128 characters OpenMetrics allows (names and values together), or
+   * with a name that is not a label name, are left out and said once. The middleware only, as
+   * `customLabels`.
    */
   // deno-lint-ignore no-explicit-any
   readonly exemplar?: (c: any) => Readonly<Record<string, string>> | undefined;

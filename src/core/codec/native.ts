@@ -138,11 +138,6 @@ function addBuckets(into: Map<number, number>, from: ReadonlyMap<number, number>
   return true;
 }
 
-/** A copy of `native`, to merge into without changing it. */
-export function copyNative(native: NativeBuckets): NativeBuckets {
-  return { ...native, positive: new Map(native.positive), negative: new Map(native.negative) };
-}
-
 /** Every observation in the buckets, the zero bucket's included. */
 export function nativeTotal(native: NativeBuckets): number {
   let total = native.zeroCount;

@@ -57,8 +57,11 @@ export function decodeHistogram(encoded: string, bucketCount: number): Histogram
 
 /** Running totals of histograms, as the merge keeps them. */
 export interface HistogramTotals {
+  /** Sum of observations. */
   sum: number;
+  /** Number of observations. */
   count: number;
+  /** Cumulative finite bucket counts. */
   buckets: Float64Array;
   /** The native buckets of the values that had them, summed; undefined while none had. */
   native?: NativeBuckets;
@@ -164,6 +167,13 @@ export function decodeGauge(encoded: string): { value: number; setAt: number } |
 export function decodeCounter(encoded: string): number | undefined {
   const value = Number(encoded);
   return encoded === "" || Number.isNaN(value) ? undefined : value;
+}
+
+/** Whether an encoded value of a summing type reads: what {@link combine} asks of each side. */
+export function decodes(type: Exclude<MetricType, "gauge">, encoded: string, bucketCount: number): boolean {
+  if (type === "counter") return decodeCounter(encoded) !== undefined;
+  if (type === "summary") return decodeSummary(encoded) !== undefined;
+  return decodeHistogram(encoded, bucketCount) !== undefined;
 }
 
 /**

@@ -7,7 +7,7 @@
  * `identity.ts`; each backend commits a {@link Retirement} in its `retire`.
  * @module
  */
-import { combine } from "../codec/values.ts";
+import { combine, decodes } from "../codec/values.ts";
 import type { MetricDescriptor, ProcessRecord, Retirement, Storage, StoredState } from "../storage.ts";
 
 /** What {@link retireDead} did. */
@@ -55,7 +55,7 @@ export function readableRetired(state: StoredState): { retired: ReadonlyMap<stri
     if (value === undefined) return false;
     const d = descriptorOf(state, key);
     if (d === undefined || d.type === "gauge") return true; // not the retired total's to judge
-    return combine(d.type, value, value, 1, d.buckets ?? []) !== undefined;
+    return decodes(d.type, value, d.buckets?.length ?? 0);
   };
   for (const [key, value] of state.retired) {
     if (reads(key, value)) continue;
@@ -98,7 +98,7 @@ export function planRetirement(state: StoredState, dead: readonly ProcessRecord[
       // left out of the fold rather than allowed to overwrite the total.
       const buckets = d.buckets ?? [];
       const after = before === undefined
-        ? (combine(d.type, value, value, 1, buckets) === undefined ? undefined : value)
+        ? (decodes(d.type, value, buckets.length) ? value : undefined)
         : combine(d.type, before, value, 1, buckets);
       if (after === undefined) continue;
       retired.set(key, after);

@@ -4,21 +4,10 @@
  * @module
  */
 import type { MetricDescriptor } from "../storage.ts";
-import type { NativeBuckets } from "../codec/native.ts";
+import type { HistogramTotals } from "../codec/values.ts";
 
-/** A histogram or summary being summed. */
-export interface Distribution {
-  /** Sum of observations. */
-  sum: number;
-  /** Number of observations. */
-  count: number;
-  /** Cumulative finite bucket counts (histograms only). */
-  buckets: Float64Array;
-  /** The native buckets, where any process's value of the series has them (histograms only). */
-  native?: NativeBuckets;
-  /** The count and cumulative buckets of the values that had native buckets (see `completeNative`). */
-  nativeClassic?: { count: number; buckets: Float64Array };
-}
+/** A histogram or summary being summed (a summary's has no buckets, classic or native). */
+export type Distribution = HistogramTotals;
 
 /** One merged metric family, ready to render. */
 export interface MergedFamily {

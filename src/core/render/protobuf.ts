@@ -32,11 +32,6 @@ const TYPES = { counter: 0, gauge: 1, summary: 2, histogram: 4 } as const;
 /** The most labels parts an encoder keeps encoded; past it they are forgotten (series come and go). */
 const LABEL_CACHE_LIMIT = 200_000;
 
-/** Encodes `families` once (an encoder kept between scrapes does less work: {@link ProtobufEncoder}). */
-export function encodeProtobuf(families: Iterable<MergedFamily>): Uint8Array {
-  return new ProtobufEncoder().encode(families);
-}
-
 /**
  * Encodes merged families as length-delimited MetricFamily messages. Kept between scrapes: the
  * same series come back at every scrape, and their labels are then neither parsed nor encoded
@@ -125,6 +120,9 @@ export class ProtobufEncoder {
     const inner = this.#inner;
     count(w, 1, 4, d.count);
     w.doubleField(2, d.sum);
+    // A native histogram's exemplars go in its own field too, where Prometheus 3 reads them (2.x
+    // reads the buckets'): each is encoded once, for both.
+    const encoded: Uint8Array[] = [];
     const bucket = (cumulative: number, upper: number, exemplar: Exemplar | undefined) => {
       if (exemplar === undefined && Number.isSafeInteger(cumulative)) {
         // The common bucket, written in place: its count, then its bound.
@@ -137,7 +135,11 @@ export class ProtobufEncoder {
       inner.reset();
       count(inner, 1, 4, cumulative);
       inner.doubleField(2, upper);
-      if (exemplar !== undefined) inner.field(3, encodeExemplar(exemplar));
+      if (exemplar !== undefined) {
+        const bytes = encodeExemplar(exemplar);
+        encoded.push(bytes);
+        inner.field(3, bytes);
+      }
       w.message(3, inner);
     };
     for (let i = 0; i < bounds.length; i++) {
@@ -148,13 +150,7 @@ export class ProtobufEncoder {
     if (last !== undefined) bucket(d.count, Infinity, last);
     if (d.native === undefined) return;
     this.#encodeNative(d.native);
-    // A native histogram's exemplars, where Prometheus 3 reads them (2.x reads the buckets').
-    if (exemplars !== undefined) {
-      for (let i = 0; i <= bounds.length; i++) {
-        const e = exemplars.get(`${labels}|${i}`);
-        if (e !== undefined) w.field(16, encodeExemplar(e));
-      }
-    }
+    for (const bytes of encoded) w.field(16, bytes);
   }
 
   #encodeNative(native: NativeBuckets): void {
